@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+
+class ModuleDocFragment(object):
+
+    DOCUMENTATION = r"""
+options:
+  records_dir:
+    description:
+      - The record store directory (one YAML file per record, C(<records_dir>/<kind>/<name>.yml)).
+      - Defaults to the E(BAREMETAL_RECORDS) environment variable. Set it once for all record
+        modules with C(module_defaults) and the C(group/baremetal.provision.records) action group.
+      - The modules edit files on the host they run on; run them on the controller with
+        C(delegate_to: localhost) or C(connection: local).
+    type: path
+  lock_timeout:
+    description:
+      - Seconds to wait for another run (another playbook, another AWX job) to release the
+        store's lock before failing without changing anything.
+    type: float
+    default: 120
+notes:
+  - Changes are serialised by a lock on C(<records_dir>/.baremetal.lock) and written atomically;
+    a change that touches several files goes through C(<records_dir>/.baremetal.journal) so that
+    it is applied whole even if the run is killed. Add both names to the store's C(.gitignore).
+  - A change is refused, and nothing is written, if the store after it would break a rule it did
+    not break before (for example a MAC address used twice). The error names every file and field.
+  - Problems the store already had before the change are reported as warnings.
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  check_mode:
+    support: full
+    description: Computes the change and its diff without writing.
+  diff_mode:
+    support: full
+    description: Shows the YAML of every record file before and after.
+  platform:
+    platforms: posix
+    description: Runs where the record store is, normally the controller.
+"""
+
+    INFO = r"""
+options:
+  records_dir:
+    description:
+      - The record store directory. Defaults to the E(BAREMETAL_RECORDS) environment variable.
+    type: path
+  lock_timeout:
+    description:
+      - Seconds to wait for a writer to finish before reading.
+    type: float
+    default: 120
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; the same in check mode.
+  diff_mode:
+    support: none
+    description: Reads only.
+  platform:
+    platforms: posix
+    description: Runs where the record store is, normally the controller.
+"""

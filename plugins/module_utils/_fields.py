@@ -1,0 +1,282 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The rules for single values: MAC addresses, IP addresses, names, and the character sets of
+every string that may reach a generated DHCP, boot-loader, kickstart or web-server file.
+This is the one place each rule lives; the store, the modules and the inventory plugin call
+these functions and never re-implement them.
+
+Every function raises ValueError with a sentence a user can act on, or returns the
+normalised value.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+
+_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
+_MAC_SEPARATED = re.compile(r"^[0-9a-f]{1,2}([:-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}$")
+_MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
+
+# RFC 1123: labels of letters, digits and hyphens, not starting or ending with a hyphen.
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+# Characters allowed in any value that is written into a daemon or boot-loader config.
+# No whitespace, quote, brace, bracket, semicolon, hash, dollar, backslash, backtick, angle
+# bracket, pipe or ampersand: none of them can then open or close a statement in dhcpd.conf,
+# Kea JSON, pxelinux/GRUB/iPXE scripts or nginx.conf.
+_SAFE = re.compile(r"^[A-Za-z0-9._:/,=+@%~-]+$")
+_UNSAFE_HINT = re.compile(r"[^A-Za-z0-9._:/,=+@%~-]")
+_KERNEL_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+_VAR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$")
+_URL = re.compile(r"^(https?|ftp|nfs)://[A-Za-z0-9._:/,=+@%~-]+$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+MAX_TEXT = 255
+
+
+def describe_char(char):
+    """How to name a rejected character in a message (newline is invisible otherwise)."""
+    names = {"\n": "newline", "\r": "carriage return", "\t": "tab", "\x00": "NUL", " ": "space"}
+    return names.get(char, repr(char))
+
+
+def normalize_mac(value):
+    """Return the MAC in lower-case colon form ("52:54:00:ab:cd:ef").
+
+    Accepts colon, hyphen, Cisco dotted and bare-hex spellings of a 6-octet address.
+    Refuses multicast (a NIC never has one), all-zero and broadcast addresses.
+    """
+    if not isinstance(value, str):
+        raise ValueError(
+            "MAC must be a string, got %s %r (quote it in YAML)" % (type(value).__name__, value)
+        )
+    text = value.strip().lower()
+    if _MAC_SEPARATED.match(text):
+        octets = re.split(r"[:-]", text)
+    elif _MAC_DOTTED.match(text) or _MAC_HEX.match(text):
+        bare = text.replace(".", "")
+        octets = [bare[i:i + 2] for i in range(0, 12, 2)]
+    else:
+        raise ValueError("%r is not a MAC address of 6 octets (like 52:54:00:12:34:56)" % (value,))
+    octets = [o.zfill(2) for o in octets]
+    mac = ":".join(octets)
+    if mac == "00:00:00:00:00:00":
+        raise ValueError("%r is the all-zero MAC address" % (value,))
+    if mac == "ff:ff:ff:ff:ff:ff":
+        raise ValueError("%r is the broadcast MAC address" % (value,))
+    if int(octets[0], 16) & 1:
+        raise ValueError("%r is a multicast MAC address; a network card has a unicast one" % (value,))
+    return mac
+
+
+def mac_dashed(mac):
+    """52:54:00:12:34:56 -> 52-54-00-12-34-56 (pxelinux file names, spare host names)."""
+    return normalize_mac(mac).replace(":", "-")
+
+
+def parse_ipv4(value):
+    """An IPv4 address as ipaddress.IPv4Address."""
+    if not isinstance(value, str):
+        raise ValueError("%r is not an IPv4 address (expected a string like 192.0.2.10)" % (value,))
+    try:
+        return ipaddress.IPv4Address(value.strip())
+    except ValueError:
+        raise ValueError("%r is not an IPv4 address" % (value,))
+
+
+def parse_network(value):
+    """A CIDR network (host bits must be zero) as ipaddress.IPv4Network."""
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError("%r is not a network in CIDR form (like 192.0.2.0/24)" % (value,))
+    try:
+        network = ipaddress.IPv4Network(value.strip(), strict=True)
+    except ValueError as exc:
+        raise ValueError("%r is not a network in CIDR form: %s" % (value, exc))
+    if network.prefixlen > 30:
+        raise ValueError("%s leaves no room for hosts (prefix longer than /30)" % (network,))
+    return network
+
+
+def check_label(value):
+    """An RFC 1123 host label: the name of a system, also its short host name."""
+    if not isinstance(value, str):
+        raise ValueError("%r is not a name" % (value,))
+    if value != value.lower() and _LABEL.match(value.lower()):
+        raise ValueError("%r must be lower-case (%r)" % (value, value.lower()))
+    if not _LABEL.match(value):
+        raise ValueError(
+            "%r is not an RFC 1123 host name label (letters, digits and hyphens, "
+            "1 to 63 characters, no leading or trailing hyphen)" % (value,)
+        )
+    return value
+
+
+def check_dns_name(value):
+    """An RFC 1123 DNS name: dot-separated labels, at most 253 characters."""
+    if not isinstance(value, str) or not value or len(value) > 253:
+        raise ValueError("%r is not a DNS name" % (value,))
+    labels = value.rstrip(".").split(".")
+    for label in labels:
+        try:
+            check_label(label)
+        except ValueError:
+            raise ValueError(
+                "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)"
+                % (value, label)
+            )
+    return value.rstrip(".")
+
+
+def check_record_name(value):
+    """The name of a record (its file stem): an RFC 1123 DNS name, so also a safe file name."""
+    name = check_dns_name(value)
+    if name != value:
+        raise ValueError("%r must not end with a dot" % (value,))
+    return name
+
+
+def check_safe_text(value, what="value"):
+    """A short string that may be written into a daemon or boot-loader config."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError("%s must be a string, got %r" % (what, value))
+    if isinstance(value, (int, float)):
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("%s must be a string, got %s" % (what, type(value).__name__))
+    if not value:
+        raise ValueError("%s must not be empty" % (what,))
+    if len(value) > MAX_TEXT:
+        raise ValueError("%s is longer than %d characters" % (what, MAX_TEXT))
+    bad = _UNSAFE_HINT.search(value)
+    if bad:
+        raise ValueError(
+            "%s %r contains %s, which could inject a statement into a generated config "
+            "(allowed: letters, digits and . _ : / , = + @ %% ~ -)" % (what, value, describe_char(bad.group()))
+        )
+    return value
+
+
+def check_url(value, what="URL"):
+    """An http(s), ftp or nfs URL made only of config-safe characters."""
+    check_safe_text(value, what)
+    if not _URL.match(value):
+        raise ValueError("%s %r is not an http://, https://, ftp:// or nfs:// URL" % (what, value))
+    return value
+
+
+def check_template_name(value):
+    """A file name inside templates/: no directory part, no way out of the tree."""
+    if not isinstance(value, str) or not _TEMPLATE_NAME.match(value) or ".." in value:
+        raise ValueError(
+            "%r is not a template file name in templates/ (letters, digits, . _ -, no path)" % (value,)
+        )
+    return value
+
+
+def check_interface_name(value):
+    if not isinstance(value, str) or not _IFACE.match(value):
+        raise ValueError(
+            "%r is not an interface name (up to 15 letters, digits and _ . : -)" % (value,)
+        )
+    return value
+
+
+def check_free_text(value, what="value"):
+    """Text that never reaches a generated config (descriptions): one line, no control characters."""
+    if not isinstance(value, str):
+        raise ValueError("%s must be a string" % (what,))
+    bad = _CONTROL.search(value)
+    if bad:
+        raise ValueError("%s contains %s; it must be one line of text" % (what, describe_char(bad.group())))
+    if len(value) > 1024:
+        raise ValueError("%s is longer than 1024 characters" % (what,))
+    return value
+
+
+def parse_kernel_options(value):
+    """Kernel options as an ordered dict {key: value or None}.
+
+    Accepts a mapping (``{console: ttyS0, quiet: null}``) or a string
+    (``"console=ttyS0 quiet"``), as Cobbler users write them. A key given as ``~key``
+    removes an inherited option.
+    """
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        bad = _CONTROL.search(value)
+        if bad:
+            raise ValueError("kernel options contain %s" % (describe_char(bad.group()),))
+        items = []
+        for word in value.split():
+            key, sep, val = word.partition("=")
+            items.append((key, val if sep else None))
+    elif isinstance(value, dict):
+        items = list(value.items())
+    else:
+        raise ValueError("kernel options must be a mapping or a string, got %s" % (type(value).__name__,))
+    options = {}
+    for key, val in items:
+        lookup = key[1:] if isinstance(key, str) and key.startswith("~") else key
+        if not isinstance(lookup, str) or not _KERNEL_KEY.match(lookup):
+            raise ValueError(
+                "kernel option name %r is not letters, digits and _ . - (no spaces, quotes or braces)" % (key,)
+            )
+        if val is not None:
+            val = check_safe_text(val, "kernel option %s" % (lookup,))
+        options[key] = val
+    return options
+
+
+def merge_kernel_options(*layers):
+    """Merge option dicts, later layers winning; ``~key`` in a layer removes key."""
+    merged = {}
+    for layer in layers:
+        for key, val in (layer or {}).items():
+            if key.startswith("~"):
+                merged.pop(key[1:], None)
+            else:
+                merged[key] = val
+    return merged
+
+
+def format_kernel_options(options):
+    """{console: ttyS0, quiet: None} -> "console=ttyS0 quiet"."""
+    return " ".join(key if val is None else "%s=%s" % (key, val) for key, val in options.items())
+
+
+def check_vars(value, what="vars"):
+    """Template variables: identifier keys; values are scalars, lists or mappings whose strings
+    hold no control characters (no newline can smuggle a line into a rendered file)."""
+    if not isinstance(value, dict):
+        raise ValueError("%s must be a mapping" % (what,))
+    for key, val in value.items():
+        if not isinstance(key, str) or not _VAR_KEY.match(key):
+            raise ValueError("%s key %r is not an identifier (letters, digits, _)" % (what, key))
+        _check_var_value(val, "%s.%s" % (what, key))
+    return value
+
+
+def _check_var_value(val, where):
+    if val is None or isinstance(val, (bool, int, float)):
+        return
+    if isinstance(val, str):
+        bad = _CONTROL.search(val)
+        if bad:
+            raise ValueError("%s contains %s" % (where, describe_char(bad.group())))
+        if len(val) > 4096:
+            raise ValueError("%s is longer than 4096 characters" % (where,))
+        return
+    if isinstance(val, list):
+        for index, item in enumerate(val):
+            _check_var_value(item, "%s[%d]" % (where, index))
+        return
+    if isinstance(val, dict):
+        check_vars(val, where)
+        return
+    raise ValueError("%s has an unsupported type %s" % (where, type(val).__name__))

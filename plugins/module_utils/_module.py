@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The glue between AnsibleModule and the store: common options, one transaction per run,
+check mode, diff mode, and one place where domain errors become fail_json.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import missing_required_lib
+
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
+from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import HAS_YAML, YAML_IMPORT_ERROR
+
+MAX_WARNINGS = 20
+
+
+def records_argument_spec(**extra):
+    """Options every record module takes, plus the module's own."""
+    spec = dict(
+        records_dir=dict(type="path"),
+        lock_timeout=dict(type="float", default=120.0),
+    )
+    spec.update(extra)
+    return spec
+
+
+def _fail(module, exc):
+    module.fail_json(msg=exc.message, problems=[p.as_dict() for p in exc.problems])
+
+
+def _plain(value):
+    """Turn FlowMap/FlowList (dict/list subclasses) into plain types for the JSON result."""
+    if isinstance(value, dict):
+        return dict((k, _plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def run_edit(module, edit):
+    """Run edit(txn) in one locked transaction and exit the module with the outcome.
+
+    edit returns a dict of facts for the result. changed is true exactly when a file's bytes
+    would change; diff holds the YAML of every file before and after.
+    """
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
+    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
+
+    try:
+        root = default_root(module.params.get("records_dir"))
+        with Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
+            facts = edit(txn) or {}
+            pending = txn.commit(check_mode=module.check_mode)
+            diff = txn.diff()
+            old_problems = sorted(txn.before_problems)
+    except StoreError as exc:
+        _fail(module, exc)
+    for problem in old_problems[:MAX_WARNINGS]:
+        module.warn("the store already had this problem (not caused by this change): %s" % problem)
+    if len(old_problems) > MAX_WARNINGS:
+        module.warn("... and %d more existing problems" % (len(old_problems) - MAX_WARNINGS))
+    result = dict(changed=bool(pending), files=sorted(pending), records_dir=root)
+    result.update(_plain(facts))
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+def run_read(module, read):
+    """Run read(store) on a consistent snapshot and exit with its facts (never changed)."""
+    if not HAS_YAML:
+        module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
+    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
+
+    try:
+        root = default_root(module.params.get("records_dir"))
+        store = load_snapshot(root, timeout=module.params["lock_timeout"])
+        facts = read(store)
+    except StoreError as exc:
+        _fail(module, exc)
+    result = dict(changed=False, records_dir=root)
+    result.update(_plain(facts))
+    module.exit_json(**result)
+
+
+def simple_record_module(module, kind, fields):
+    """The whole body of a module whose record is a flat set of options (segment, tier, ...)."""
+    from ansible_collections.baremetal.provision.plugins.module_utils import _editors
+
+    name = module.params["name"]
+
+    def edit(txn):
+        if module.params["state"] == "absent":
+            before = _editors.remove_record(txn, kind, name)
+            return {"record": None, "previous": before}
+        values = dict((field, module.params.get(field)) for field in fields)
+        return {"record": _editors.set_fields(txn, kind, name, values)}
+
+    run_edit(module, edit)

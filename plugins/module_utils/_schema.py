@@ -1,0 +1,395 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The fields of each record kind, their types and their single-record rules. A checker takes
+the raw YAML value and returns the normalised one, or reports a problem (naming the field,
+down to the list index) and returns INVALID. Rules that involve two records (references,
+uniqueness, addresses inside a segment) live in _store.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem
+from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import FlowList, FlowMap
+
+INVALID = object()
+
+KINDS = ("segments", "tiers", "distros", "profiles", "systems", "pools")
+KIND_SINGULAR = {
+    "segments": "segment", "tiers": "tier", "distros": "distro",
+    "profiles": "profile", "systems": "system", "pools": "pool",
+}
+BOOT_LOADERS = ("auto", "pxelinux", "grub", "ipxe")
+FAMILIES = ("redhat", "debian", "ubuntu", "suse")
+ARCHES = ("x86_64", "aarch64")
+INSTALL_FORMATS = ("kickstart", "preseed", "autoinstall", "autoyast")
+FORMAT_BY_FAMILY = {"redhat": "kickstart", "debian": "preseed", "ubuntu": "autoinstall", "suse": "autoyast"}
+BMC_TYPES = ("ipmi", "redfish")
+_CHECKSUM = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
+
+
+class Report(object):
+    """Collects problems for one record file."""
+
+    def __init__(self, path, problems):
+        self.path = path
+        self.problems = problems
+
+    def add(self, field, message):
+        self.problems.append(Problem(self.path, field, message))
+
+
+def _wrap(func):
+    """Turn a ValueError-raising rule into a checker."""
+
+    def check(value, report, field):
+        try:
+            return func(value)
+        except ValueError as exc:
+            report.add(field, str(exc))
+            return INVALID
+
+    return check
+
+
+def _ip(value):
+    return str(F.parse_ipv4(value))
+
+
+def _network(value):
+    return str(F.parse_network(value))
+
+
+def _choice(choices):
+    def func(value):
+        if value not in choices:
+            raise ValueError("%r is not one of %s" % (value, ", ".join(choices)))
+        return value
+    return _wrap(func)
+
+
+def _bool(value, report, field):
+    if not isinstance(value, bool):
+        report.add(field, "%r is not a boolean (true or false)" % (value,))
+        return INVALID
+    return value
+
+
+def _ip_list(value, report, field):
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list):
+        report.add(field, "must be a list of IPv4 addresses")
+        return INVALID
+    result = FlowList()
+    for index, item in enumerate(value):
+        checked = _wrap(_ip)(item, report, "%s[%d]" % (field, index))
+        result.append(checked)
+    return INVALID if INVALID in result else result
+
+
+def _ip_range(value, report, field):
+    if not isinstance(value, list) or len(value) != 2:
+        report.add(field, "must be a list of two IPv4 addresses [first, last]")
+        return INVALID
+    first = _wrap(_ip)(value[0], report, field + "[0]")
+    last = _wrap(_ip)(value[1], report, field + "[1]")
+    if INVALID in (first, last):
+        return INVALID
+    if F.parse_ipv4(first) > F.parse_ipv4(last):
+        report.add(field, "range %s - %s is reversed (first address is after the last)" % (first, last))
+        return INVALID
+    return FlowList([first, last])
+
+
+def _kernel_options(value, report, field):
+    try:
+        F.parse_kernel_options(value)
+    except ValueError as exc:
+        report.add(field, str(exc))
+        return INVALID
+    return value
+
+
+def _vars(value, report, field):
+    try:
+        F.check_vars(value, field)
+    except ValueError as exc:
+        report.add(field, str(exc))
+        return INVALID
+    return value
+
+
+def _host_or_ip(value):
+    try:
+        return _ip(value)
+    except ValueError:
+        pass
+    try:
+        return F.check_dns_name(value)
+    except ValueError:
+        raise ValueError("%r is neither an IPv4 address nor an RFC 1123 host name" % (value,))
+
+
+def _positive_int(value, report, field):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        report.add(field, "%r is not a whole number >= 0" % (value,))
+        return INVALID
+    return value
+
+
+def _artifact(value, report, field):
+    """A kernel or initrd: an absolute path on the provisioner, or a URL with a checksum."""
+    if isinstance(value, str):
+        value = {"url": value} if "://" in value else {"path": value}
+        as_string = True
+    elif isinstance(value, dict):
+        as_string = False
+    else:
+        report.add(field, "must be a path, a URL, or a mapping with path or url and checksum")
+        return INVALID
+    unknown = sorted(set(value) - {"path", "url", "checksum"})
+    if unknown:
+        report.add(field, "unknown key %s (known: path, url, checksum)" % ", ".join(unknown))
+        return INVALID
+    if ("path" in value) == ("url" in value):
+        report.add(field, "give exactly one of path or url")
+        return INVALID
+    ok = True
+    if "url" in value:
+        ok = _wrap(lambda v: F.check_url(v, "url"))(value["url"], report, field + ".url") is not INVALID
+        if "checksum" not in value:
+            report.add(field + ".checksum", "a URL needs a checksum (sha256:<64 hex> or sha512:<128 hex>)")
+            ok = False
+    else:
+        path = value["path"]
+        ok = _wrap(lambda v: F.check_safe_text(v, "path"))(path, report, field + ".path") is not INVALID
+        if ok and (not path.startswith("/") or "/../" in path + "/"):
+            report.add(field + ".path", "%r must be an absolute path without '..'" % (path,))
+            ok = False
+    if "checksum" in value and not (isinstance(value["checksum"], str) and _CHECKSUM.match(value["checksum"])):
+        report.add(field + ".checksum", "%r is not sha256:<64 hex> or sha512:<128 hex>" % (value["checksum"],))
+        ok = False
+    if not ok:
+        return INVALID
+    return value[("url" if "url" in value else "path")] if as_string else FlowMap(value)
+
+
+def _mapping_of(key_check, value_check):
+    def check(value, report, field):
+        if not isinstance(value, dict):
+            report.add(field, "must be a mapping")
+            return INVALID
+        result = {}
+        for key, val in value.items():
+            if _wrap(key_check)(key, report, "%s.%s" % (field, key)) is INVALID:
+                return INVALID
+            checked = _wrap(value_check)(val, report, "%s.%s" % (field, key))
+            if checked is INVALID:
+                return INVALID
+            result[key] = checked
+        return result
+    return check
+
+
+def _record_list(item_fields, item_name):
+    """A list of small flow mappings (interfaces, pool machines)."""
+
+    def check(value, report, field):
+        if value is None:
+            value = []
+        if not isinstance(value, list):
+            report.add(field, "must be a list of %s" % (item_name,))
+            return INVALID
+        result = []
+        failed = False
+        for index, item in enumerate(value):
+            where = "%s[%d]" % (field, index)
+            checked = check_fields(item, item_fields, report, where)
+            if checked is INVALID:
+                failed = True
+            else:
+                result.append(FlowMap(checked))
+        return INVALID if failed else result
+
+    return check
+
+
+def _safe(what):
+    return _wrap(lambda v: F.check_safe_text(v, what))
+
+
+_name = _wrap(F.check_record_name)
+_free_text = _wrap(F.check_free_text)
+_boot_loader = _choice(BOOT_LOADERS)
+_model = _safe("hardware model")
+
+# Each kind: ordered (field, required, checker). The order is the order fields are written in.
+BMC_FIELDS = (
+    ("type", True, _choice(BMC_TYPES)),
+    ("address", True, _wrap(_host_or_ip)),
+    ("port", False, _positive_int),
+    ("username", False, _safe("username")),
+    ("password_var", False, _wrap(lambda v: F.check_vars({v: None}) and v)),
+)
+
+INTERFACE_FIELDS = (
+    ("name", True, _wrap(F.check_interface_name)),
+    ("mac", True, _wrap(F.normalize_mac)),
+    ("ip", False, _wrap(_ip)),
+    ("primary", False, _bool),
+    ("segment", False, _name),
+)
+
+MACHINE_FIELDS = (
+    ("mac", True, _wrap(F.normalize_mac)),
+    ("hardware_model", True, _model),
+    ("serial", False, _safe("serial")),
+    ("bmc", False, lambda v, r, f: _flow(check_fields(v, BMC_FIELDS, r, f))),
+)
+
+
+def _flow(value):
+    return value if value is INVALID else FlowMap(value)
+
+
+FIELDS = {
+    "segments": (
+        ("description", False, _free_text),
+        ("network", True, _wrap(_network)),
+        ("gateway", False, _wrap(_ip)),
+        ("dns", False, _ip_list),
+        ("domain", False, _wrap(F.check_dns_name)),
+        ("provisioner", True, _wrap(_host_or_ip)),
+        ("next_server", False, _wrap(_ip)),
+        ("dynamic_range", False, _ip_range),
+        ("relay", False, _wrap(_ip)),
+        ("boot_loader", False, _boot_loader),
+        ("kernel_options", False, _kernel_options),
+        ("vars", False, _vars),
+    ),
+    "tiers": (
+        ("description", False, _free_text),
+        ("segment", True, _name),
+        ("profile", False, _name),
+        ("profiles_by_model", False, _mapping_of(lambda k: F.check_safe_text(k, "hardware model"), F.check_record_name)),
+        ("boot_loader", False, _boot_loader),
+        ("kernel_options", False, _kernel_options),
+        ("vars", False, _vars),
+    ),
+    "distros": (
+        ("description", False, _free_text),
+        ("family", True, _choice(FAMILIES)),
+        ("arch", False, _choice(ARCHES)),
+        ("os_version", False, _safe("os_version")),
+        ("kernel", True, _artifact),
+        ("initrd", True, _artifact),
+        ("install_tree", False, _wrap(lambda v: F.check_url(v, "install_tree"))),
+    ),
+    "profiles": (
+        ("description", False, _free_text),
+        ("distro", True, _name),
+        ("template", True, _wrap(F.check_template_name)),
+        ("format", False, _choice(INSTALL_FORMATS)),
+        ("boot_loader", False, _boot_loader),
+        ("secure_boot", False, _bool),
+        ("kernel_options", False, _kernel_options),
+        ("vars", False, _vars),
+    ),
+    "systems": (
+        ("description", False, _free_text),
+        ("tier", True, _name),
+        ("hardware_model", False, _model),
+        ("profile", False, _name),
+        ("interfaces", True, _record_list(INTERFACE_FIELDS, "interfaces")),
+        ("boot_loader", False, _boot_loader),
+        ("kernel_options", False, _kernel_options),
+        ("vars", False, _vars),
+        ("bmc", False, lambda v, r, f: _flow(check_fields(v, BMC_FIELDS, r, f))),
+        ("build", False, lambda v, r, f: _flow(check_fields(v, (("generation", True, _positive_int),), r, f))),
+    ),
+    "pools": (
+        ("description", False, _free_text),
+        ("segment", True, _name),
+        ("machines", False, _record_list(MACHINE_FIELDS, "machines")),
+    ),
+}
+
+
+def check_fields(data, fields, report, prefix=None):
+    """Check a mapping against a field list; return the normalised mapping or INVALID.
+
+    Unknown keys are problems: a typo (``netwrok``) must not silently drop a setting.
+    """
+    if not isinstance(data, dict):
+        report.add(prefix, "must be a mapping, got %s" % (type(data).__name__,))
+        return INVALID
+    known = [name for name, dummy, dummy2 in fields]
+    result = {}
+    failed = False
+    for key in data:
+        if key not in known:
+            report.add(
+                _join(prefix, str(key)),
+                "unknown field (known fields: %s)" % (", ".join(known),),
+            )
+            failed = True
+    for name, required, check in fields:
+        field = _join(prefix, name)
+        if name not in data or data[name] is None:
+            if required:
+                report.add(field, "is required")
+                failed = True
+            continue
+        value = check(data[name], report, field)
+        if value is INVALID:
+            failed = True
+        else:
+            result[name] = value
+    return INVALID if failed else result
+
+
+def _join(prefix, name):
+    return "%s.%s" % (prefix, name) if prefix else name
+
+
+def check_record(kind, path, data, problems):
+    """Normalise one record's data; append problems; return the data or INVALID."""
+    report = Report(path, problems)
+    if data is None:
+        report.add(None, "the file is empty; a %s record is a mapping of fields" % (KIND_SINGULAR[kind],))
+        return INVALID
+    return check_fields(data, FIELDS[kind], report)
+
+
+def canonical(kind, data):
+    """The record as it is written: fields in their fixed order, nested parts in flow style."""
+    order = [name for name, dummy, dummy2 in FIELDS[kind]]
+    out = {}
+    for name in order:
+        if name in data and data[name] is not None:
+            value = data[name]
+            if name in ("interfaces", "machines"):
+                value = [_ordered_flow(item, INTERFACE_FIELDS if name == "interfaces" else MACHINE_FIELDS)
+                         for item in value]
+            elif name in ("build", "bmc"):
+                value = _ordered_flow(value, BMC_FIELDS if name == "bmc" else (("generation",),))
+            elif name in ("dns", "dynamic_range"):
+                value = FlowList(value)
+            out[name] = value
+    return out
+
+
+def _ordered_flow(item, fields):
+    order = [spec[0] for spec in fields]
+    flow = FlowMap()
+    for name in order:
+        if item.get(name) is not None:
+            value = item[name]
+            flow[name] = _ordered_flow(value, BMC_FIELDS) if name == "bmc" else value
+    return flow

@@ -1,0 +1,436 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The record store: a directory of one YAML file per record, ``<root>/<kind>/<name>.yml``,
+plus ``<root>/templates/`` for install templates. This module loads a whole store, checks
+every rule (single records in _schema.py, rules between records here) and reports every
+problem at once, each naming its file and field. It also computes the inherited view of a
+system (segment -> tier -> profile -> system, the nearest wins).
+
+The same code serves the modules, the inventory plugin and the validate entry point.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._schema import (
+    FORMAT_BY_FAMILY,
+    INVALID,
+    KINDS,
+    canonical,
+    check_record,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import (
+    RecordSyntaxError,
+    dump_text,
+    load_text,
+)
+
+ENV_RECORDS = "BAREMETAL_RECORDS"
+TEMPLATES = "templates"
+SUFFIX = ".yml"
+
+
+def record_path(kind, name):
+    """The store-relative path of a record, as used in every message."""
+    return "%s/%s%s" % (kind, name, SUFFIX)
+
+
+def render_record(kind, data):
+    """The exact text a record file gets when a module writes it."""
+    return dump_text(canonical(kind, data))
+
+
+class Record(object):
+    """One record file: its raw data as read, and the normalised data (None when invalid)."""
+
+    __slots__ = ("kind", "name", "path", "raw", "data", "problems")
+
+    def __init__(self, kind, name, raw):
+        self.kind = kind
+        self.name = name
+        self.path = record_path(kind, name)
+        self.raw = raw
+        self.problems = []
+        self.data = None
+        try:
+            F.check_record_name(name)
+        except ValueError as exc:
+            self.problems.append(Problem(self.path, None, "bad record name (the file name): %s" % (exc,)))
+            return
+        data = check_record(kind, self.path, raw, self.problems)
+        self.data = None if data is INVALID else data
+
+
+class RecordStore(object):
+    """An in-memory copy of a store directory, with validation and inheritance."""
+
+    def __init__(self, root):
+        self.root = root
+        self.records = dict((kind, {}) for kind in KINDS)
+        self.templates = set()
+        self.load_problems = []
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, root):
+        """Read every record file under root. Problems are collected, never raised here."""
+        store = cls(root)
+        if not os.path.isdir(root):
+            raise StoreError(Problem(root, None, "the records directory does not exist"))
+        for kind in KINDS:
+            store._load_kind(kind)
+        tdir = os.path.join(root, TEMPLATES)
+        if os.path.isdir(tdir):
+            store.templates = set(
+                entry.name for entry in os.scandir(tdir) if entry.is_file() and not entry.name.startswith(".")
+            )
+        return store
+
+    def _load_kind(self, kind):
+        kdir = os.path.join(self.root, kind)
+        try:
+            entries = list(os.scandir(kdir))
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            fname = entry.name
+            if fname.startswith(".") or not entry.is_file():
+                continue
+            if not fname.endswith(SUFFIX):
+                if fname.endswith(".yaml"):
+                    self.load_problems.append(
+                        Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
+                    )
+                continue
+            name = fname[: -len(SUFFIX)]
+            with open(entry.path, "rb") as handle:
+                raw_bytes = handle.read()
+            self.add_text(kind, name, raw_bytes)
+
+    def add_text(self, kind, name, raw_bytes):
+        """Parse one file's bytes and put the record in the store (replacing any of that name)."""
+        try:
+            raw = load_text(raw_bytes.decode("utf-8"))
+        except UnicodeDecodeError:
+            self._broken(kind, name, "the file is not UTF-8 text")
+            return
+        except RecordSyntaxError as exc:
+            self._broken(kind, name, str(exc))
+            return
+        self.records[kind][name] = Record(kind, name, raw)
+
+    def _broken(self, kind, name, message):
+        record = Record.__new__(Record)
+        record.kind, record.name, record.path = kind, name, record_path(kind, name)
+        record.raw, record.data = None, None
+        record.problems = [Problem(record.path, None, message)]
+        self.records[kind][name] = record
+
+    # ------------------------------------------------------------------ editing in memory
+    def put(self, kind, name, data):
+        """Set a record's data (as a module would write it); returns the Record."""
+        record = Record(kind, name, data)
+        self.records[kind][name] = record
+        return record
+
+    def remove(self, kind, name):
+        self.records[kind].pop(name, None)
+
+    # ------------------------------------------------------------------ access
+    def names(self, kind):
+        return sorted(self.records[kind])
+
+    def exists(self, kind, name):
+        return name in self.records[kind]
+
+    def data(self, kind, name):
+        """Normalised data of a valid record, or None (missing or invalid)."""
+        record = self.records[kind].get(name)
+        return record.data if record is not None else None
+
+    def text(self, kind, name):
+        """The text a record has on disk, or None if there is no such file."""
+        path = os.path.join(self.root, kind, name + SUFFIX)
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    # ------------------------------------------------------------------ validation
+    def problems(self):
+        """Every problem in the store, sorted: per-record rules and rules between records."""
+        problems = list(self.load_problems)
+        for kind in KINDS:
+            for record in self.records[kind].values():
+                problems.extend(record.problems)
+        problems.extend(self._cross_problems())
+        return sorted(set(problems))
+
+    def check(self):
+        problems = self.problems()
+        if problems:
+            raise StoreError(problems)
+
+    def _cross_problems(self):
+        problems = []
+        add = problems.append
+
+        def missing(kind, name, path, field, what):
+            if not self.exists(kind, name):
+                known = self.names(kind)
+                hint = " (known: %s)" % ", ".join(known[:10]) + (" ..." if len(known) > 10 else "") if known else ""
+                add(Problem(path, field, "%s %r does not exist: no file %s%s" % (what, name, record_path(kind, name), hint)))
+                return True
+            return False
+
+        networks = self._check_segments(add)
+        for name, record in self.records["tiers"].items():
+            tier = record.data
+            if tier is None:
+                continue
+            missing("segments", tier["segment"], record.path, "segment", "segment")
+            if "profile" in tier:
+                missing("profiles", tier["profile"], record.path, "profile", "profile")
+            for model, profile in (tier.get("profiles_by_model") or {}).items():
+                missing("profiles", profile, record.path, "profiles_by_model.%s" % model, "profile")
+        for name, record in self.records["profiles"].items():
+            profile = record.data
+            if profile is None:
+                continue
+            missing("distros", profile["distro"], record.path, "distro", "distro")
+            if profile["template"] not in self.templates:
+                add(Problem(record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)))
+        for name, record in self.records["pools"].items():
+            if record.data is not None:
+                missing("segments", record.data["segment"], record.path, "segment", "segment")
+        self._check_systems(add, missing, networks)
+        self._check_unique(add)
+        return problems
+
+    def _check_segments(self, add):
+        networks = {}
+        for name, record in sorted(self.records["segments"].items()):
+            seg = record.data
+            if seg is None:
+                continue
+            net = ipaddress.IPv4Network(seg["network"])
+            networks[name] = net
+            for field in ("gateway", "relay"):
+                if field in seg:
+                    addr = ipaddress.IPv4Address(seg[field])
+                    if addr not in net:
+                        add(Problem(record.path, field, "%s is outside the segment's network %s" % (addr, net)))
+                    elif addr in (net.network_address, net.broadcast_address):
+                        add(Problem(record.path, field, "%s is the network or broadcast address of %s" % (addr, net)))
+            if "dynamic_range" in seg:
+                first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
+                for index, addr in enumerate((first, last)):
+                    if addr not in net or addr in (net.network_address, net.broadcast_address):
+                        add(Problem(record.path, "dynamic_range[%d]" % index,
+                                    "%s is not a host address of the segment's network %s" % (addr, net)))
+                if "gateway" in seg and first <= ipaddress.IPv4Address(seg["gateway"]) <= last:
+                    add(Problem(record.path, "dynamic_range", "the range contains the gateway %s" % seg["gateway"]))
+        names = sorted(networks)
+        for i, left in enumerate(names):
+            for right in names[i + 1:]:
+                if networks[left].overlaps(networks[right]):
+                    for this, other in ((left, right), (right, left)):
+                        add(Problem(record_path("segments", this), "network",
+                                    "%s overlaps %s of %s" % (networks[this], networks[other], record_path("segments", other))))
+        return networks
+
+    def _check_systems(self, add, missing, networks):
+        for name, record in self.records["systems"].items():
+            system = record.data
+            if system is None:
+                continue
+            path = record.path
+            if missing("tiers", system["tier"], path, "tier", "tier"):
+                continue
+            tier = self.data("tiers", system["tier"])
+            if tier is not None and not missing("segments", tier["segment"], path, "tier", "segment of the tier"):
+                profile = self.profile_name(system)
+                if profile is None:
+                    add(Problem(path, "profile", "no install profile: set profile here or on %s" % record_path("tiers", system["tier"])))
+                elif "profile" in system:
+                    missing("profiles", profile, path, "profile", "profile")
+            interfaces = system["interfaces"]
+            if not interfaces:
+                add(Problem(path, "interfaces", "a system needs at least one interface"))
+                continue
+            primaries = [i for i, iface in enumerate(interfaces) if iface.get("primary")]
+            if len(interfaces) > 1 and len(primaries) != 1:
+                add(Problem(path, "interfaces", "exactly one interface must have primary: true (found %d)" % len(primaries)))
+            primary_index = primaries[0] if primaries else 0
+            if "ip" not in interfaces[primary_index]:
+                add(Problem(path, "interfaces[%d].ip" % primary_index, "the primary interface needs an ip"))
+            names_seen = set()
+            for index, iface in enumerate(interfaces):
+                if iface["name"] in names_seen:
+                    add(Problem(path, "interfaces[%d].name" % index, "interface name %r is used twice" % iface["name"]))
+                names_seen.add(iface["name"])
+                seg_name = iface.get("segment") or (tier or {}).get("segment")
+                if "segment" in iface and missing("segments", iface["segment"], path, "interfaces[%d].segment" % index, "segment"):
+                    continue
+                if "ip" in iface and seg_name in networks:
+                    self._check_ip_in_segment(add, path, "interfaces[%d].ip" % index, iface["ip"], seg_name, networks[seg_name])
+
+    def _check_ip_in_segment(self, add, path, field, ip, seg_name, network):
+        addr = ipaddress.IPv4Address(ip)
+        seg = self.data("segments", seg_name)
+        seg_path = record_path("segments", seg_name)
+        if addr not in network:
+            add(Problem(path, field, "%s is outside %s, the network of %s" % (addr, network, seg_path)))
+            return
+        if addr == network.network_address:
+            add(Problem(path, field, "%s is the network address of %s" % (addr, network)))
+        elif addr == network.broadcast_address:
+            add(Problem(path, field, "%s is the broadcast address of %s" % (addr, network)))
+        for reserved in ("gateway", "next_server", "relay"):
+            if seg.get(reserved) == ip:
+                add(Problem(path, field, "%s is the %s of %s" % (addr, reserved, seg_path)))
+        if "dynamic_range" in seg:
+            first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
+            if first <= addr <= last:
+                add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (addr, first, last, seg_path)))
+
+    def _check_unique(self, add):
+        """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
+        macs = {}
+        ips = {}
+        for name, record in self.records["systems"].items():
+            if record.data is None:
+                continue
+            for index, iface in enumerate(record.data["interfaces"]):
+                macs.setdefault(iface["mac"], []).append((record.path, "interfaces[%d].mac" % index))
+                if "ip" in iface:
+                    ips.setdefault(iface["ip"], []).append((record.path, "interfaces[%d].ip" % index))
+        for name, record in self.records["pools"].items():
+            if record.data is None:
+                continue
+            for index, machine in enumerate(record.data.get("machines") or []):
+                macs.setdefault(machine["mac"], []).append((record.path, "machines[%d].mac" % index))
+        for what, owners in (("MAC", macs), ("IP", ips)):
+            for value, places in owners.items():
+                if len(places) < 2:
+                    continue
+                for path, field in places:
+                    others = ", ".join("%s (%s)" % place for place in places if place != (path, field))
+                    add(Problem(path, field, "%s %s is also used by %s" % (what, value, others)))
+
+    # ------------------------------------------------------------------ references
+    def referrers(self, kind, name):
+        """Paths of records that refer to the record kind/name (deleting it would break them)."""
+        refs = []
+        for tname, record in self.records["tiers"].items():
+            tier = record.raw if isinstance(record.raw, dict) else {}
+            if kind == "segments" and tier.get("segment") == name:
+                refs.append(record.path)
+            if kind == "profiles" and (tier.get("profile") == name or name in (tier.get("profiles_by_model") or {}).values()):
+                refs.append(record.path)
+        for sname, record in self.records["systems"].items():
+            system = record.raw if isinstance(record.raw, dict) else {}
+            if kind == "tiers" and system.get("tier") == name:
+                refs.append(record.path)
+            if kind == "profiles" and system.get("profile") == name:
+                refs.append(record.path)
+            if kind == "segments" and any(isinstance(i, dict) and i.get("segment") == name for i in system.get("interfaces") or []):
+                refs.append(record.path)
+        for other_kind, field, target in (("profiles", "distro", "distros"), ("pools", "segment", "segments")):
+            if kind != target:
+                continue
+            for oname, record in self.records[other_kind].items():
+                if isinstance(record.raw, dict) and record.raw.get(field) == name:
+                    refs.append(record.path)
+        return sorted(set(refs))
+
+    # ------------------------------------------------------------------ inheritance
+    def profile_name(self, system):
+        """The profile a system installs: its own, else its tier's for its model, else the tier's."""
+        if system.get("profile"):
+            return system["profile"]
+        tier = self.data("tiers", system["tier"]) or {}
+        model = system.get("hardware_model")
+        by_model = tier.get("profiles_by_model") or {}
+        if model is not None and model in by_model:
+            return by_model[model]
+        return tier.get("profile")
+
+    def resolve_system(self, name):
+        """The merged, inherited view of a valid system (segment -> tier -> profile -> system)."""
+        system = self.data("systems", name)
+        if system is None:
+            raise StoreError(Problem(record_path("systems", name), None, "no such valid system record"))
+        tier = self.data("tiers", system["tier"]) or {}
+        seg_name = tier.get("segment")
+        segment = self.data("segments", seg_name) or {}
+        profile_name = self.profile_name(system)
+        profile = self.data("profiles", profile_name) or {}
+        distro = self.data("distros", profile.get("distro")) or {}
+        layers = (segment, tier, profile, system)
+        interfaces = system["interfaces"]
+        primary = next((i for i in interfaces if i.get("primary")), interfaces[0])
+        network = ipaddress.IPv4Network(segment["network"]) if segment else None
+        kernel_options = F.merge_kernel_options(*[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers])
+        merged_vars = {}
+        for layer in layers:
+            merged_vars.update(layer.get("vars") or {})
+        boot_loader = "auto"
+        for layer in layers:
+            boot_loader = layer.get("boot_loader", boot_loader)
+        domain = segment.get("domain")
+        return {
+            "name": name,
+            "hostname": name,
+            "fqdn": "%s.%s" % (name, domain) if domain else name,
+            "tier": system["tier"],
+            "segment": seg_name,
+            "provisioner": segment.get("provisioner"),
+            "profile": profile_name,
+            "distro": profile.get("distro"),
+            "family": distro.get("family"),
+            "arch": distro.get("arch", "x86_64"),
+            "install_format": profile.get("format") or FORMAT_BY_FAMILY.get(distro.get("family")),
+            "template": profile.get("template"),
+            "hardware_model": system.get("hardware_model"),
+            "mac": primary["mac"],
+            "ip": primary.get("ip"),
+            "interfaces": [
+                {
+                    "name": i["name"], "mac": i["mac"], "ip": i.get("ip"),
+                    "primary": i is primary, "segment": i.get("segment", seg_name),
+                }
+                for i in interfaces
+            ],
+            "network": {
+                "network": str(network) if network else None,
+                "netmask": str(network.netmask) if network else None,
+                "prefix": network.prefixlen if network else None,
+                "gateway": segment.get("gateway"),
+                "dns": list(segment.get("dns") or []),
+                "domain": domain,
+                "next_server": segment.get("next_server"),
+            },
+            "boot_loader": boot_loader,
+            "secure_boot": bool(profile.get("secure_boot", False)),
+            "kernel_options": F.format_kernel_options(kernel_options),
+            "vars": merged_vars,
+            "build_generation": (system.get("build") or {}).get("generation", 1),
+            "bmc": dict(system["bmc"]) if system.get("bmc") else None,
+        }
+
+
+def default_root(value=None):
+    """records_dir from the argument, else the BAREMETAL_RECORDS environment variable."""
+    root = value or os.environ.get(ENV_RECORDS)
+    if not root:
+        raise StoreError(Problem("records_dir", None, "no records directory: set records_dir or %s" % ENV_RECORDS))
+    return os.path.abspath(os.path.expanduser(root))

@@ -1,0 +1,78 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: records_info
+short_description: Validate a whole record store and count its records
+version_added: 0.1.0
+description:
+  - Loads every record of the store, checks every rule (fields, references, unique MACs and IPs,
+    addresses inside their segment, characters that could inject into generated configs) and
+    reports every problem at once, each naming its file and field.
+  - This is what the C(baremetal.provision.validate) playbook runs on a pull request.
+options:
+  fail_on_problems:
+    description: Fail when the store has problems. With V(false), return them and succeed.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - baremetal.provision.records.info
+author:
+  - baremetal.provision developers
+"""
+
+EXAMPLES = r"""
+- name: Check the records of this pull request
+  baremetal.provision.records_info:
+    records_dir: "{{ playbook_dir }}/records"
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+valid:
+  description: Whether the store has no problem.
+  returned: success
+  type: bool
+problems:
+  description: Every problem, each with the record file, the field and a message.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{path: systems/web02.yml, field: "interfaces[0].mac", message: "MAC 52:54:00:12:34:56 is also used by systems/web01.yml (interfaces[0].mac)"}]
+counts:
+  description: The number of records of each kind, and of templates.
+  returned: success
+  type: dict
+  sample: {segments: 2, tiers: 3, distros: 1, profiles: 2, systems: 200, pools: 2, templates: 2}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_read
+from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=records_argument_spec(fail_on_problems=dict(type="bool", default=True)),
+        supports_check_mode=True,
+    )
+
+    def read(store):
+        problems = store.problems()
+        if problems and module.params["fail_on_problems"]:
+            raise StoreError(problems)
+        counts = dict((kind, len(store.records[kind])) for kind in KINDS)
+        counts["templates"] = len(store.templates)
+        return {"valid": not problems, "problems": [p.as_dict() for p in problems], "counts": counts}
+
+    run_read(module, read)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: segment
+short_description: Manage a network segment record
+version_added: 0.1.0
+description:
+  - Creates, updates or removes a segment record, C(<records_dir>/segments/<name>.yml).
+  - A segment is one layer-2 network served by one provisioning server (DHCP, TFTP, web),
+    directly or through a DHCP relay. Its network settings are inherited by every system in it.
+  - Options that are not given keep their current value.
+options:
+  name:
+    description: The segment's name, an RFC 1123 DNS name; also its file name.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) creates or updates the record; V(absent) removes it.
+      - Removing a segment that a tier, pool or interface still refers to is refused, naming them.
+    type: str
+    choices: [present, absent]
+    default: present
+  network:
+    description: The segment's IPv4 network in CIDR form. Required when creating.
+    type: str
+  gateway:
+    description: The default router handed out by DHCP; inside O(network).
+    type: str
+  dns:
+    description: DNS servers handed out by DHCP.
+    type: list
+    elements: str
+  domain:
+    description: The DNS domain of the segment; a system's FQDN is C(<name>.<domain>).
+    type: str
+  provisioner:
+    description:
+      - The inventory host name of the provisioning server that serves this segment.
+        Required when creating.
+    type: str
+  next_server:
+    description: The TFTP server address handed to booting machines (DHCP C(next-server)).
+    type: str
+  dynamic_range:
+    description:
+      - C([first, last]) addresses leased to unknown machines. Unknown machines never get an
+        installer; they boot their local disk. Reserved IPs may not fall inside it.
+    type: list
+    elements: str
+  relay:
+    description:
+      - The address of the DHCP relay agent in this segment, when the provisioner is on
+        another segment and requests reach it through a relay.
+    type: str
+  boot_loader:
+    description: Default boot loader of systems in the segment (inherited unless overridden).
+    type: str
+    choices: [auto, pxelinux, grub, ipxe]
+  kernel_options:
+    description: Kernel options inherited by every system of the segment (a mapping or a string).
+    type: raw
+  vars:
+    description: Template variables inherited by every system of the segment.
+    type: dict
+  description:
+    description: Free text for people, one line.
+    type: str
+extends_documentation_fragment:
+  - baremetal.provision.records
+  - baremetal.provision.records.attributes
+author:
+  - baremetal.provision developers
+"""
+
+EXAMPLES = r"""
+- name: Define the DMZ segment
+  baremetal.provision.segment:
+    records_dir: /srv/records
+    name: dmz
+    network: 192.0.2.0/24
+    gateway: 192.0.2.1
+    dns: [192.0.2.53]
+    domain: dmz.example.test
+    provisioner: prov-dmz
+    next_server: 192.0.2.1
+    dynamic_range: [192.0.2.200, 192.0.2.250]
+  delegate_to: localhost
+
+- name: Remove a segment that nothing uses any more
+  baremetal.provision.segment:
+    name: old-lab
+    state: absent
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+record:
+  description: The segment record as written (null after removal).
+  returned: success
+  type: dict
+  sample: {"network": "192.0.2.0/24", "gateway": "192.0.2.1", "provisioner": "prov-dmz"}
+files:
+  description: Record files that were (or in check mode would be) written or removed, relative to O(records_dir).
+  returned: success
+  type: list
+  elements: str
+  sample: [segments/dmz.yml]
+records_dir:
+  description: The absolute path of the record store.
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.baremetal.provision.plugins.module_utils._module import (
+    records_argument_spec,
+    simple_record_module,
+)
+
+FIELDS = ("description", "network", "gateway", "dns", "domain", "provisioner", "next_server",
+          "dynamic_range", "relay", "boot_loader", "kernel_options", "vars")
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=records_argument_spec(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            network=dict(type="str"),
+            gateway=dict(type="str"),
+            dns=dict(type="list", elements="str"),
+            domain=dict(type="str"),
+            provisioner=dict(type="str"),
+            next_server=dict(type="str"),
+            dynamic_range=dict(type="list", elements="str"),
+            relay=dict(type="str"),
+            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+            kernel_options=dict(type="raw"),
+            vars=dict(type="dict"),
+            description=dict(type="str"),
+        ),
+        supports_check_mode=True,
+    )
+    simple_record_module(module, "segments", FIELDS)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,283 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: system
+short_description: Manage a system record, replace its hardware, or request a reinstall
+version_added: 0.1.0
+description:
+  - Creates, updates or removes a system record, C(<records_dir>/systems/<name>.yml).
+  - A system is one machine: its tier (and so its segment), hardware model, network interfaces
+    (MAC and reserved IP), install profile, template variables, power management, and its build
+    generation, the number of installs requested so far.
+  - Giving an existing system a new primary MAC (O(mac), O(interfaces) or O(from_pool)) is a
+    B(hardware replacement). The build generation is raised so the new box installs itself as
+    this system, and the old MAC is returned in RV(replaced).
+  - A new system starts at build generation 1, so it installs on its first network boot.
+  - Options that are not given keep their current value.
+options:
+  name:
+    description: The system's name, an RFC 1123 host name label; also its host name and file name.
+    type: str
+    required: true
+  state:
+    description: V(present) creates or updates the record; V(absent) removes it.
+    type: str
+    choices: [present, absent]
+    default: present
+  tier:
+    description: The tier the system belongs to (it sets the segment). Required when creating.
+    type: str
+  hardware_model:
+    description: The hardware model; picks per-model profiles and matching spares in pools.
+    type: str
+  profile:
+    description: The install profile; by default the tier's profile for the hardware model.
+    type: str
+  interfaces:
+    description:
+      - All network interfaces, replacing the current list. Exactly one is primary (with a
+        single interface, it is the primary one).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: Interface name, such as C(eth0).
+        type: str
+        required: true
+      mac:
+        description: MAC address, any common spelling; stored in lower-case colon form.
+        type: str
+        required: true
+      ip:
+        description: Reserved IPv4 address; required on the primary interface.
+        type: str
+      primary:
+        description: The interface that PXE-boots and carries C(ansible_host).
+        type: bool
+      segment:
+        description: The interface's segment, when not the tier's.
+        type: str
+  mac:
+    description:
+      - Shorthand for the primary interface's MAC. On an existing system with another MAC this
+        is a hardware replacement.
+    type: str
+  ip:
+    description: Shorthand for the primary interface's reserved IP.
+    type: str
+  interface_name:
+    description: Name of the primary interface when O(mac) creates it.
+    type: str
+    default: eth0
+  from_pool:
+    description:
+      - Take the first spare of the system's O(hardware_model) out of this pool and make its MAC
+        the primary MAC, in the same transaction. No matching spare is an error and changes nothing.
+      - Each run takes another spare; this is an action, not a state.
+    type: str
+  reinstall:
+    description:
+      - Request a new install by raising the build generation. Each run with V(true) raises it
+        again; this is an action, not a state.
+    type: bool
+    default: false
+  to_pool:
+    description: With O(state=absent), return the system's primary MAC to this pool as a spare.
+    type: str
+  boot_loader:
+    description: The boot loader; V(auto) lets DHCP choose by firmware.
+    type: str
+    choices: [auto, pxelinux, grub, ipxe]
+  kernel_options:
+    description: Kernel options for this system (a mapping or a string); C(~name) removes an inherited one.
+    type: raw
+  vars:
+    description: Template variables for this system (they win over inherited ones).
+    type: dict
+  bmc:
+    description: Power management of the machine.
+    type: dict
+    suboptions:
+      type:
+        description: The protocol.
+        type: str
+        choices: [ipmi, redfish]
+        required: true
+      address:
+        description: BMC address or host name.
+        type: str
+        required: true
+      port:
+        description: BMC port, if not the protocol's default.
+        type: int
+      username:
+        description: BMC user.
+        type: str
+      password_var:
+        description: The name of the Ansible variable (for example from Vault) that holds the password.
+        type: str
+  description:
+    description: Free text for people, one line.
+    type: str
+extends_documentation_fragment:
+  - baremetal.provision.records
+  - baremetal.provision.records.attributes
+author:
+  - baremetal.provision developers
+"""
+
+EXAMPLES = r"""
+- name: A new web server
+  baremetal.provision.system:
+    name: web01
+    tier: web
+    hardware_model: r650
+    mac: "52:54:00:12:34:56"
+    ip: 192.0.2.50
+  delegate_to: localhost
+
+- name: Hardware replacement - the new box has another MAC
+  baremetal.provision.system:
+    name: web01
+    mac: "52:54:00:aa:bb:cc"
+  delegate_to: localhost
+  register: moved
+
+- name: Say which MAC was retired
+  ansible.builtin.debug:
+    msg: "web01 moved from {{ moved.replaced.old_mac }} to {{ moved.replaced.new_mac }}"
+  when: moved.replaced
+
+- name: Hardware replacement from the spare pool
+  baremetal.provision.system:
+    name: web01
+    from_pool: spares-dmz
+  delegate_to: localhost
+
+- name: Reinstall a system
+  baremetal.provision.system:
+    name: web01
+    reinstall: true
+  delegate_to: localhost
+
+- name: Retire a system and put its machine back in the pool
+  baremetal.provision.system:
+    name: web01
+    state: absent
+    to_pool: spares-dmz
+  delegate_to: localhost
+"""
+
+RETURN = r"""
+record:
+  description: The system record as written (null after removal).
+  returned: success
+  type: dict
+  sample:
+    tier: web
+    hardware_model: r650
+    interfaces: [{name: eth0, mac: "52:54:00:12:34:56", ip: 192.0.2.50, primary: true}]
+    build: {generation: 1}
+created:
+  description: Whether the record was created by this run.
+  returned: state=present
+  type: bool
+generation:
+  description: The build generation after this run.
+  returned: state=present
+  type: int
+  sample: 2
+replaced:
+  description: The primary MAC before and after, when this run replaced the hardware; else null.
+  returned: state=present
+  type: dict
+  sample: {old_mac: "52:54:00:12:34:56", new_mac: "52:54:00:aa:bb:cc"}
+pool_spare:
+  description: The spare taken out of O(from_pool), with the pool's name; else null.
+  returned: state=present
+  type: dict
+  sample: {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001, pool: spares-dmz}
+previous:
+  description: The record before removal.
+  returned: state=absent
+  type: dict
+files:
+  description: Files written or removed (or that would be in check mode), relative to O(records_dir).
+  returned: success
+  type: list
+  elements: str
+  sample: [pools/spares-dmz.yml, systems/web01.yml]
+records_dir:
+  description: The absolute path of the record store.
+  returned: success
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _editors
+from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_edit
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=records_argument_spec(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "absent"]),
+            tier=dict(type="str"),
+            hardware_model=dict(type="str"),
+            profile=dict(type="str"),
+            interfaces=dict(
+                type="list", elements="dict",
+                options=dict(
+                    name=dict(type="str", required=True),
+                    mac=dict(type="str", required=True),
+                    ip=dict(type="str"),
+                    primary=dict(type="bool"),
+                    segment=dict(type="str"),
+                ),
+            ),
+            mac=dict(type="str"),
+            ip=dict(type="str"),
+            interface_name=dict(type="str", default="eth0"),
+            from_pool=dict(type="str"),
+            reinstall=dict(type="bool", default=False),
+            to_pool=dict(type="str"),
+            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+            kernel_options=dict(type="raw"),
+            vars=dict(type="dict"),
+            bmc=dict(
+                type="dict",
+                options=dict(
+                    type=dict(type="str", choices=["ipmi", "redfish"], required=True),
+                    address=dict(type="str", required=True),
+                    port=dict(type="int"),
+                    username=dict(type="str"),
+                    password_var=dict(type="str", no_log=False),
+                ),
+            ),
+            description=dict(type="str"),
+        ),
+        mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"),
+                            ("interfaces", "from_pool")],
+        supports_check_mode=True,
+    )
+    params = module.params
+    if params["bmc"]:
+        params["bmc"] = dict((k, v) for k, v in params["bmc"].items() if v is not None)
+
+    def edit(txn):
+        if params["state"] == "absent":
+            return {"record": None, "previous": _editors.retire_system(txn, params["name"], params["to_pool"])}
+        return _editors.edit_system(txn, params["name"], params)
+
+    run_edit(module, edit)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,22 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Test set-up shared by unit and integration tests.
+
+The collection is imported as ``ansible_collections.baremetal.provision`` through a symlink
+tree under .build/collections (created here if missing), the same path the Ansible CLI uses
+through ANSIBLE_COLLECTIONS_PATH in the integration tests.
+"""
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(REPO, ".build", "collections")
+LINK = os.path.join(COLLECTIONS, "ansible_collections", "baremetal", "provision")
+
+if not os.path.exists(LINK):
+    os.makedirs(os.path.dirname(LINK), exist_ok=True)
+    os.symlink(os.path.relpath(REPO, os.path.dirname(LINK)), LINK)
+if COLLECTIONS not in sys.path:
+    sys.path.insert(0, COLLECTIONS)
+sys.path.insert(0, os.path.join(REPO, "tests"))

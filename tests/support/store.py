@@ -1,0 +1,105 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""A small, valid record store written by hand, in the public file format, for tests."""
+
+import hashlib
+import os
+
+FILES = {
+    "segments/dmz.yml": """\
+network: 192.0.2.0/24
+gateway: 192.0.2.1
+dns: [192.0.2.53]
+domain: dmz.example.test
+provisioner: prov-dmz
+next_server: 192.0.2.1
+dynamic_range: [192.0.2.200, 192.0.2.250]
+""",
+    "segments/app.yml": """\
+network: 198.51.100.0/24
+gateway: 198.51.100.1
+domain: app.example.test
+provisioner: prov-app
+next_server: 198.51.100.1
+kernel_options: {console: tty0}
+vars: {ntp: 198.51.100.123, site: lab}
+""",
+    "tiers/web.yml": """\
+segment: dmz
+profile: rocky9-web
+profiles_by_model: {r640: rocky9-legacy}
+vars: {site: dmz-lab}
+""",
+    "tiers/app.yml": """\
+segment: app
+profile: rocky9-web
+""",
+    "distros/rocky9.yml": """\
+family: redhat
+arch: x86_64
+kernel: /srv/images/rocky9/vmlinuz
+initrd: {url: "http://192.0.2.1/images/rocky9/initrd.img", checksum: "sha256:%s"}
+install_tree: http://192.0.2.1/repo/rocky9
+""" % ("ab" * 32),
+    "profiles/rocky9-web.yml": """\
+distro: rocky9
+template: rocky9.ks.j2
+kernel_options: {console: ttyS0, inst.text: null}
+vars: {role: web}
+""",
+    "profiles/rocky9-legacy.yml": """\
+distro: rocky9
+template: rocky9.ks.j2
+boot_loader: pxelinux
+""",
+    "templates/rocky9.ks.j2": "# kickstart for {{ name }}\n",
+    "systems/web01.yml": """\
+tier: web
+hardware_model: r650
+interfaces:
+  - {name: eth0, mac: "52:54:00:12:34:56", ip: 192.0.2.50, primary: true}
+build: {generation: 1}
+""",
+    "systems/app01.yml": """\
+tier: app
+hardware_model: r640
+interfaces:
+  - {name: eth0, mac: "52:54:00:12:34:60", ip: 198.51.100.50, primary: true}
+  - {name: eth1, mac: "52:54:00:12:34:61", ip: 192.0.2.60, segment: dmz}
+vars: {role: app}
+kernel_options: "~console quiet"
+build: {generation: 3}
+""",
+    "pools/spares-dmz.yml": """\
+segment: dmz
+machines:
+  - {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001}
+  - {mac: "52:54:00:00:00:02", hardware_model: r640, serial: SN002}
+  - {mac: "52:54:00:00:00:03", hardware_model: r650, serial: SN003}
+""",
+}
+
+
+def write_store(root, files=None, extra=None):
+    """Write the sample store (or the given files) under root; return root."""
+    contents = dict(FILES if files is None else files)
+    contents.update(extra or {})
+    for relpath, text in contents.items():
+        path = os.path.join(str(root), relpath)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    return str(root)
+
+
+def tree_digest(root):
+    """{relative path: sha256} of every file under root (lock file excluded)."""
+    digest = {}
+    for dirpath, dirnames, filenames in os.walk(str(root)):
+        for fname in filenames:
+            if fname == ".baremetal.lock":
+                continue
+            path = os.path.join(dirpath, fname)
+            with open(path, "rb") as handle:
+                digest[os.path.relpath(path, str(root))] = hashlib.sha256(handle.read()).hexdigest()
+    return digest

@@ -1,0 +1,157 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Single-value rules: MACs, addresses, names, config-safe text, kernel options, vars."""
+
+import pytest
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
+
+
+@pytest.mark.parametrize("spelling", [
+    "52:54:00:12:34:56", "52:54:00:12:34:56".upper(), "52-54-00-12-34-56", "5254.0012.3456",
+    "525400123456", " 52:54:00:12:34:56 ", "52:54:0:12:34:56".replace(":0:", ":00:"),
+])
+def test_mac_spellings_normalise_to_lower_colon_form(spelling):
+    assert F.normalize_mac(spelling) == "52:54:00:12:34:56"
+
+
+def test_mac_single_digit_octets_are_padded():
+    assert F.normalize_mac("2:54:0:1:3:a") == "02:54:00:01:03:0a"
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ("52:54:00:12:34", "6 octets"),               # 5 octets
+    ("52:54:00:12:34:56:78", "6 octets"),         # 7 octets
+    ("52:54:00:12-34:56", "6 octets"),            # mixed separators
+    ("52:54:00:12:34:5g", "6 octets"),            # not hex
+    ("00:00:00:00:00:00", "all-zero"),
+    ("ff:ff:ff:ff:ff:ff", "broadcast"),
+    ("01:00:5e:00:00:01", "multicast"),
+    ("", "6 octets"),
+])
+def test_mac_refusals_say_why(bad, reason):
+    with pytest.raises(ValueError, match=reason):
+        F.normalize_mac(bad)
+
+
+def test_mac_surrounding_whitespace_cannot_survive_normalisation():
+    # A MAC pasted into a survey with a trailing newline is accepted, but only its 6 octets remain.
+    assert F.normalize_mac("52:54:00:12:34:56\n") == "52:54:00:12:34:56"
+    with pytest.raises(ValueError):
+        F.normalize_mac("52:54:00\n:12:34:56")
+
+
+def test_mac_that_yaml_read_as_a_number_is_refused_with_a_hint():
+    with pytest.raises(ValueError, match="quote it"):
+        F.normalize_mac(123456)
+
+
+def test_mac_dashed():
+    assert F.mac_dashed("52:54:00:AA:BB:CC") == "52-54-00-aa-bb-cc"
+
+
+def test_ipv4_and_network():
+    assert str(F.parse_ipv4("192.0.2.7")) == "192.0.2.7"
+    assert str(F.parse_network("192.0.2.0/24")) == "192.0.2.0/24"
+    for bad in ("192.0.2.256", "192.0.2", "2001:db8::1", 5, "192.0.2.1;"):
+        with pytest.raises(ValueError):
+            F.parse_ipv4(bad)
+    with pytest.raises(ValueError, match="host bits"):
+        F.parse_network("192.0.2.5/24")
+    with pytest.raises(ValueError, match="CIDR"):
+        F.parse_network("192.0.2.0")
+    with pytest.raises(ValueError, match="no room"):
+        F.parse_network("192.0.2.0/31")
+
+
+@pytest.mark.parametrize("good", ["web01", "a", "db-eu-1", "x" * 63])
+def test_label_accepts_rfc1123(good):
+    assert F.check_label(good) == good
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ("web\n01", "RFC 1123"), ("-web", "RFC 1123"), ("web-", "RFC 1123"), ("web_01", "RFC 1123"),
+    ("x" * 64, "RFC 1123"), ("web 01", "RFC 1123"), ("Web01", "lower-case"), ("web;01", "RFC 1123"),
+    ("", "RFC 1123"), ("wеb01", "RFC 1123"),  # the second is a Cyrillic e
+])
+def test_label_refusals(bad, reason):
+    with pytest.raises(ValueError, match=reason):
+        F.check_label(bad)
+
+
+def test_dns_name_and_record_name():
+    assert F.check_dns_name("dmz.example.test.") == "dmz.example.test"
+    assert F.check_record_name("rocky9.4") == "rocky9.4"
+    with pytest.raises(ValueError):
+        F.check_record_name("rocky9.")
+    with pytest.raises(ValueError):
+        F.check_dns_name("a..b")
+    with pytest.raises(ValueError):
+        F.check_record_name("../etc/passwd")
+
+
+@pytest.mark.parametrize("char, name", [
+    ("\n", "newline"), ('"', "'\"'"), ("'", "\"'\""), ("{", "'{'"), ("}", "'}'"), (";", "';'"),
+    ("#", "'#'"), ("$", "'\\$'"), ("\\", "'\\\\\\\\'"), (" ", "space"), ("`", "'`'"), ("\x00", "NUL"),
+])
+def test_safe_text_refuses_every_injection_character_and_names_it(char, name):
+    with pytest.raises(ValueError, match="contains %s" % name):
+        F.check_safe_text("ttyS0" + char + "x", "kernel option console")
+
+
+def test_safe_text_accepts_typical_values():
+    for value in ("ttyS0,115200n8", "http://192.0.2.1/ks/web01.cfg", "inst.repo=nfs:192.0.2.1:/srv", "SN-0001"):
+        assert F.check_safe_text(value) == value
+    with pytest.raises(ValueError, match="longer"):
+        F.check_safe_text("a" * 256)
+    with pytest.raises(ValueError, match="empty"):
+        F.check_safe_text("")
+
+
+def test_url_rules():
+    assert F.check_url("https://mirror.example.test/rocky/9") == "https://mirror.example.test/rocky/9"
+    for bad in ("file:///etc/passwd", "http://x/a b", "javascript:alert(1)", "http://x/\"; include"):
+        with pytest.raises(ValueError):
+            F.check_url(bad)
+
+
+def test_template_name_has_no_path():
+    assert F.check_template_name("rocky9.ks.j2") == "rocky9.ks.j2"
+    for bad in ("../x", "a/b", ".hidden", "a..b", ""):
+        with pytest.raises(ValueError, match="template file name"):
+            F.check_template_name(bad)
+
+
+def test_kernel_options_string_and_mapping_forms_agree():
+    assert F.parse_kernel_options("console=ttyS0 inst.text") == {"console": "ttyS0", "inst.text": None}
+    assert F.parse_kernel_options({"console": "ttyS0", "inst.text": None}) == {"console": "ttyS0", "inst.text": None}
+    assert F.parse_kernel_options(None) == {}
+
+
+@pytest.mark.parametrize("bad, reason", [
+    ("console=ttyS0\ninitrd=evil", "newline"),
+    ({"console": "ttyS0;reboot"}, "';'"),
+    ({"a b": "1"}, "kernel option name"),
+    ({"console": "tty\"S0"}, "contains"),
+    ({"x": "}"}, "contains"),
+    (["console=ttyS0"], "mapping or a string"),
+])
+def test_kernel_options_refusals(bad, reason):
+    with pytest.raises(ValueError, match=reason):
+        F.parse_kernel_options(bad)
+
+
+def test_kernel_options_merge_nearest_wins_and_tilde_removes():
+    merged = F.merge_kernel_options({"console": "tty0", "quiet": None}, {"console": "ttyS0"}, {"~quiet": None})
+    assert merged == {"console": "ttyS0"}
+    assert F.format_kernel_options({"console": "ttyS0", "inst.text": None}) == "console=ttyS0 inst.text"
+
+
+def test_vars_rules():
+    assert F.check_vars({"a": 1, "b": ["x", {"c": True}], "d": None})
+    with pytest.raises(ValueError, match="newline"):
+        F.check_vars({"motd": "hello\n%post\nrm -rf /"})
+    with pytest.raises(ValueError, match="identifier"):
+        F.check_vars({"bad-key": 1})
+    with pytest.raises(ValueError, match=r"vars.a.b\[1\]"):
+        F.check_vars({"a": {"b": ["ok", "no\x00"]}})

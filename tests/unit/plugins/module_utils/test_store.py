@@ -1,0 +1,214 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Loading a whole store: every rule between records, every problem at once, inheritance."""
+
+import pytest
+
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from support.store import FILES, write_store
+
+
+def load(tmp_path, changes=None, **kwargs):
+    """The sample store with some files replaced (value None removes the file).
+
+    Keyword form: systems__web01_yml=... stands for systems/web01.yml.
+    """
+    files = dict(FILES)
+    changes = dict(changes or {})
+    changes.update((k.replace("__", "/").replace("_yml", ".yml"), v) for k, v in kwargs.items())
+    for relpath, text in changes.items():
+        if text is None:
+            files.pop(relpath)
+        else:
+            files[relpath] = text
+    return RecordStore.load(write_store(tmp_path, files))
+
+
+def messages(store):
+    return [str(p) for p in store.problems()]
+
+
+def test_sample_store_is_valid(tmp_path):
+    store = load(tmp_path)
+    assert messages(store) == []
+    assert store.names("systems") == ["app01", "web01"]
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(StoreError, match="does not exist"):
+        RecordStore.load(str(tmp_path / "nope"))
+
+
+def test_inheritance_segment_tier_profile_system(tmp_path):
+    store = load(tmp_path)
+    web = store.resolve_system("web01")
+    assert web["profile"] == "rocky9-web"
+    assert web["segment"] == "dmz" and web["provisioner"] == "prov-dmz"
+    assert web["fqdn"] == "web01.dmz.example.test"
+    assert web["kernel_options"] == "console=ttyS0 inst.text"
+    assert web["vars"] == {"site": "dmz-lab", "role": "web"}       # tier var, profile var
+    assert web["build_generation"] == 1
+    assert web["install_format"] == "kickstart"
+    assert web["network"]["netmask"] == "255.255.255.0" and web["network"]["gateway"] == "192.0.2.1"
+
+    app = store.resolve_system("app01")
+    assert app["profile"] == "rocky9-web"                            # tiers/web's by-model rule is not app's
+    assert app["boot_loader"] == "auto"
+    assert app["kernel_options"] == "inst.text quiet"                # ~console removes the inherited one
+    assert app["vars"] == {"ntp": "198.51.100.123", "site": "lab", "role": "app"}
+    assert [i["segment"] for i in app["interfaces"]] == ["app", "dmz"]
+    assert app["ip"] == "198.51.100.50" and app["mac"] == "52:54:00:12:34:60"
+
+
+def test_tier_profile_by_model(tmp_path):
+    store = load(tmp_path, systems__web01_yml=FILES["systems/web01.yml"].replace("r650", "r640"))
+    assert store.resolve_system("web01")["profile"] == "rocky9-legacy"
+
+
+def test_every_problem_is_reported_at_once_with_file_and_field(tmp_path):
+    store = load(
+        tmp_path,
+        systems__web01_yml=FILES["systems/web01.yml"].replace("tier: web", "tier: nope").replace("192.0.2.50", "203.0.113.5"),
+        tiers__app_yml="segment: app\nprofile: rocky9-web\nsegmnet: x\n",
+        changes={"profiles/rocky9-web.yml": FILES["profiles/rocky9-web.yml"].replace("distro: rocky9", "distro: gone")},
+    )
+    found = messages(store)
+    assert "systems/web01.yml: tier: tier 'nope' does not exist: no file tiers/nope.yml (known: app, web)" in found
+    assert any(m.startswith("profiles/rocky9-web.yml: distro: distro 'gone' does not exist") for m in found)
+    assert any(m.startswith("tiers/app.yml: segmnet: unknown field") for m in found)
+    assert len(found) == 3
+
+
+@pytest.mark.parametrize("ip, reason", [
+    ("203.0.113.5", "is outside 192.0.2.0/24, the network of segments/dmz.yml"),
+    ("192.0.2.0", "is the network address"),
+    ("192.0.2.255", "is the broadcast address"),
+    ("192.0.2.1", "is the gateway of segments/dmz.yml"),
+    ("192.0.2.220", "is inside the dynamic range 192.0.2.200 - 192.0.2.250"),
+])
+def test_system_ip_must_be_a_free_host_address_of_its_segment(tmp_path, ip, reason):
+    store = load(tmp_path, systems__web01_yml=FILES["systems/web01.yml"].replace("192.0.2.50", ip))
+    found = messages(store)
+    assert found and all(m.startswith("systems/web01.yml: interfaces[0].ip: %s " % ip) for m in found), found
+    assert any(reason in m for m in found), found
+
+
+def test_duplicate_mac_between_system_and_pool_names_both(tmp_path):
+    store = load(tmp_path, systems__web01_yml=FILES["systems/web01.yml"].replace("52:54:00:12:34:56", "52-54-00-00-00-01"))
+    found = messages(store)
+    assert "systems/web01.yml: interfaces[0].mac: MAC 52:54:00:00:00:01 is also used by pools/spares-dmz.yml (machines[0].mac)" in found
+    assert "pools/spares-dmz.yml: machines[0].mac: MAC 52:54:00:00:00:01 is also used by systems/web01.yml (interfaces[0].mac)" in found
+
+
+def test_duplicate_mac_differently_spelled_is_still_a_duplicate(tmp_path):
+    store = load(tmp_path, systems__web02_yml=FILES["systems/web01.yml"].replace('"52:54:00:12:34:56"', "5254.0012.3456").replace(".50", ".51"))
+    assert any("MAC 52:54:00:12:34:56 is also used by systems/web01.yml" in m for m in messages(store))
+
+
+def test_duplicate_ip(tmp_path):
+    store = load(tmp_path, systems__web02_yml=FILES["systems/web01.yml"].replace("34:56", "34:57"))
+    assert "systems/web02.yml: interfaces[0].ip: IP 192.0.2.50 is also used by systems/web01.yml (interfaces[0].ip)" in messages(store)
+
+
+def test_exactly_one_primary_interface(tmp_path):
+    two = FILES["systems/app01.yml"].replace("segment: dmz}", "segment: dmz, primary: true}")
+    none = FILES["systems/app01.yml"].replace(", primary: true", "")
+    assert "systems/app01.yml: interfaces: exactly one interface must have primary: true (found 2)" in messages(load(tmp_path / "a", systems__app01_yml=two))
+    assert "systems/app01.yml: interfaces: exactly one interface must have primary: true (found 0)" in messages(load(tmp_path / "b", systems__app01_yml=none))
+
+
+def test_single_interface_is_the_primary_one(tmp_path):
+    store = load(tmp_path, systems__web01_yml=FILES["systems/web01.yml"].replace(", primary: true", ""))
+    assert messages(store) == []
+    assert store.resolve_system("web01")["interfaces"][0]["primary"] is True
+
+
+def test_references_resolve(tmp_path):
+    store = load(tmp_path, **{"templates/rocky9.ks.j2": None, "tiers__app_yml": "segment: nowhere\nprofile: nothing\n"})
+    found = messages(store)
+    assert "profiles/rocky9-web.yml: template: template 'rocky9.ks.j2' does not exist in templates/" in found
+    assert any(m.startswith("tiers/app.yml: segment: segment 'nowhere' does not exist") for m in found)
+    assert any(m.startswith("tiers/app.yml: profile: profile 'nothing' does not exist") for m in found)
+
+
+def test_system_without_any_profile(tmp_path):
+    store = load(tmp_path, tiers__app_yml="segment: app\n")
+    assert "systems/app01.yml: profile: no install profile: set profile here or on tiers/app.yml" in messages(store)
+
+
+@pytest.mark.parametrize("field, value, reason", [
+    ("gateway", "198.51.100.1", "outside the segment's network"),
+    ("gateway", "192.0.2.255", "network or broadcast"),
+    ("dynamic_range", "[192.0.2.250, 192.0.2.200]", "reversed"),
+    ("dynamic_range", "[192.0.2.200, 198.51.100.5]", "not a host address"),
+    ("dynamic_range", "[192.0.2.1, 192.0.2.9]", "contains the gateway"),
+    ("network", "192.0.2.0/33", "CIDR"),
+    ("dns", "[192.0.2.53, nameserver]", "not an IPv4 address"),
+    ("domain", '"dmz.example.test; deny all"', "RFC 1123"),
+])
+def test_segment_rules(tmp_path, field, value, reason):
+    lines = [line for line in FILES["segments/dmz.yml"].splitlines() if not line.startswith(field + ":")]
+    store = load(tmp_path, segments__dmz_yml="\n".join(lines + ["%s: %s" % (field, value)]) + "\n")
+    assert any(m.startswith("segments/dmz.yml: %s" % field) and reason in m for m in messages(store)), messages(store)
+
+
+def test_overlapping_segments(tmp_path):
+    store = load(tmp_path, segments__app_yml=FILES["segments/app.yml"].replace("198.51.100.0/24", "192.0.2.0/25").replace("198.51.100.1\n", "192.0.2.126\n"))
+    assert any(m.startswith("segments/app.yml: network: 192.0.2.0/25 overlaps 192.0.2.0/24 of segments/dmz.yml") for m in messages(store))
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("tier: web\ninterfaces:\n  - {name: eth0, mac: 52:54:00:12:34:56, ip: 192.0.2.50}\n", None),  # unquoted MAC is fine
+    ("tier: web\ntier: app\n", "duplicate key 'tier'"),
+    ("tier: [web\n", "not valid YAML"),
+    ("", "the file is empty"),
+    ("- tier: web\n", "must be a mapping"),
+    ("tier: web\ninterfaces: []\npassword: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n", "!vault values are not allowed"),
+    ("tier: web\ninterfaces:\n  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.50, primary: yes please}\n", "not a boolean"),
+    ("tier: web\ninterfaces:\n  - {name: eth0, mac: 12345, ip: 192.0.2.50}\n", "quote it"),
+    ("tier: web\ninterfaces: []\nbuild: {generation: -1}\n", "whole number"),
+    ("tier: web\ninterfaces: []\n", "at least one interface"),
+    ("tier: web\ninterfaces:\n  - {name: eth0, mac: \"52:54:00:12:34:56\"}\n", "the primary interface needs an ip"),
+])
+def test_system_file_level_rules(tmp_path, text, reason):
+    store = load(tmp_path, systems__web01_yml=text)
+    found = messages(store)
+    if reason is None:
+        assert found == []
+    else:
+        assert any(m.startswith("systems/web01.yml") and reason in m for m in found), found
+
+
+def test_bad_file_names_and_extensions(tmp_path):
+    store = load(tmp_path, **{"systems/Web_02.yml": FILES["systems/web01.yml"], "systems/web03.yaml": "tier: web\n"})
+    found = messages(store)
+    assert any(m.startswith("systems/Web_02.yml: bad record name") for m in found)
+    assert "systems/web03.yaml: record files end in .yml, not .yaml" in found
+
+
+def test_hostile_strings_in_fields_that_reach_configs(tmp_path):
+    store = load(
+        tmp_path,
+        changes={"profiles/rocky9-web.yml": 'distro: rocky9\ntemplate: rocky9.ks.j2\nkernel_options: {ks: "http://x/\\"; exec rm"}\n'},
+        distros__rocky9_yml="family: redhat\nkernel: /srv/a b\ninitrd: /srv/../../etc/shadow\n",
+        systems__web01_yml=FILES["systems/web01.yml"].replace("r650", "r650}\n  option x"),
+    )
+    found = messages(store)
+    assert any(m.startswith("profiles/rocky9-web.yml: kernel_options:") and "'\"'" in m for m in found)
+    assert any(m.startswith("distros/rocky9.yml: kernel.path:") and "space" in m for m in found)
+    assert any(m.startswith("distros/rocky9.yml: initrd.path:") and "'..'" in m for m in found)
+    assert any(m.startswith("systems/web01.yml") for m in found)
+
+
+def test_url_artifact_needs_a_checksum(tmp_path):
+    store = load(tmp_path, distros__rocky9_yml="family: redhat\nkernel: http://192.0.2.1/vmlinuz\ninitrd: /srv/initrd\n")
+    assert "distros/rocky9.yml: kernel.checksum: a URL needs a checksum (sha256:<64 hex> or sha512:<128 hex>)" in messages(store)
+
+
+def test_referrers(tmp_path):
+    store = load(tmp_path)
+    assert store.referrers("segments", "dmz") == ["pools/spares-dmz.yml", "systems/app01.yml", "tiers/web.yml"]
+    assert store.referrers("profiles", "rocky9-legacy") == ["tiers/web.yml"]
+    assert store.referrers("distros", "rocky9") == ["profiles/rocky9-legacy.yml", "profiles/rocky9-web.yml"]
+    assert store.referrers("tiers", "app") == ["systems/app01.yml"]

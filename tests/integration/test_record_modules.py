@@ -1,0 +1,149 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The record modules through real ansible-playbook runs, and many module runs at once."""
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from support.ansible_cli import REPO, ansible_env, playbook_recap, run
+from support.store import tree_digest, write_store
+
+PLAY = """\
+- name: Records for the DMZ
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/baremetal.provision.records:
+      records_dir: {records}
+  tasks:
+    - name: Segment
+      baremetal.provision.segment:
+        name: dmz
+        network: 192.0.2.0/24
+        gateway: 192.0.2.1
+        dns: [192.0.2.53]
+        domain: dmz.example.test
+        provisioner: prov-dmz
+        next_server: 192.0.2.1
+        dynamic_range: [192.0.2.200, 192.0.2.250]
+    - name: Distro
+      baremetal.provision.distro:
+        name: rocky9
+        family: redhat
+        kernel: /srv/images/rocky9/vmlinuz
+        initrd: /srv/images/rocky9/initrd.img
+    - name: Profile and its template
+      baremetal.provision.profile:
+        name: rocky9-web
+        distro: rocky9
+        template_src: {template}
+        kernel_options: {{console: ttyS0, inst.text: null}}
+    - name: Tier
+      baremetal.provision.tier:
+        name: web
+        segment: dmz
+        profile: rocky9-web
+    - name: System
+      baremetal.provision.system:
+        name: {system}
+        tier: web
+        hardware_model: r650
+        mac: "{mac}"
+        ip: {ip}
+"""
+
+
+@pytest.fixture
+def lab(tmp_path):
+    records = tmp_path / "records"
+    template = tmp_path / "rocky9-web.ks.j2"
+    template.write_text("text\nurl --url={{ install_tree }}\n")
+    env = ansible_env(tmp=tmp_path)
+
+    def play(system="web01", mac="52:54:00:12:34:56", ip="192.0.2.50", extra=()):
+        path = tmp_path / "play.yml"
+        path.write_text(PLAY.format(records=records, template=template, system=json.dumps(system), mac=mac, ip=ip))
+        return run("ansible-playbook", ["-i", "localhost,", str(path)] + list(extra), env=env)
+
+    return play, str(records)
+
+
+def test_create_then_rerun_is_idempotent_and_check_diff_writes_nothing(lab):
+    play, records = lab
+    first = play()
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert playbook_recap(first.stdout)["localhost"]["changed"] == 5
+    store = RecordStore.load(records)
+    assert store.problems() == []
+    assert store.resolve_system("web01")["kernel_options"] == "console=ttyS0 inst.text"
+    assert sorted(os.listdir(os.path.join(records, "templates"))) == ["rocky9-web.ks.j2"]
+
+    second = play()
+    assert second.returncode == 0
+    assert playbook_recap(second.stdout)["localhost"]["changed"] == 0
+
+    before = tree_digest(records)
+    check = play(ip="192.0.2.51", extra=["--check", "--diff"])
+    assert check.returncode == 0, check.stdout
+    assert playbook_recap(check.stdout)["localhost"]["changed"] == 1
+    assert "--- before: systems/web01.yml" in check.stdout
+    assert "-- {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.50, primary: true}" in check.stdout
+    assert "+- {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.51, primary: true}" in check.stdout
+    assert tree_digest(records) == before
+
+
+def test_duplicate_mac_and_hostile_hostname_are_refused_and_change_nothing(lab):
+    play, records = lab
+    assert play().returncode == 0
+    before = tree_digest(records)
+
+    dup = play(system="web02", mac="52-54-00-12-34-56", ip="192.0.2.51")
+    assert dup.returncode != 0
+    assert "systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml" in dup.stdout
+    assert tree_digest(records) == before
+
+    hostile = play(system="web02\nhost evil { hardware ethernet 52:54:00:00:00:66; }", mac="52:54:00:12:34:57", ip="192.0.2.51")
+    assert hostile.returncode != 0
+    assert "is not an RFC 1123" in hostile.stdout
+    assert tree_digest(records) == before
+
+
+def _module(name, args):
+    """One real module invocation, as Ansible runs it (module file + JSON arguments)."""
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
+    proc = subprocess.run(
+        [sys.executable, os.path.join(REPO, "plugins", "modules", name + ".py")],
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=env, timeout=300,
+    )
+    return json.loads(proc.stdout)
+
+
+def test_many_module_runs_at_once_lose_nothing(tmp_path):
+    records = write_store(tmp_path / "records")
+    jobs = []
+    for i in range(40):
+        jobs.append(("system", {"records_dir": records, "name": "web%03d" % (i + 10), "tier": "web",
+                                "hardware_model": "r650", "mac": "52:54:00:20:00:%02x" % i, "ip": "192.0.2.%d" % (100 + i)}))
+    for i in range(12):
+        jobs.append(("system", {"records_dir": records, "name": "web01", "reinstall": True}))
+    for i in range(12):
+        jobs.append(("pool", {"records_dir": records, "name": "spares-dmz",
+                              "add": [{"mac": "52:54:00:30:00:%02x" % i, "hardware_model": "r650", "serial": "X%d" % i}]}))
+    # interleave the kinds so that creates, updates of one record and pool edits race each other
+    jobs = [jobs[i] for i in sorted(range(len(jobs)), key=lambda i: (i * 7919) % len(jobs))]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(lambda job: _module(*job), jobs))
+    assert [r for r in results if r.get("failed")] == []
+    store = RecordStore.load(records)
+    assert store.problems() == []
+    assert len(store.names("systems")) == 2 + 40
+    assert store.resolve_system("web01")["build_generation"] == 1 + 12       # no reinstall lost
+    assert len(store.data("pools", "spares-dmz")["machines"]) == 3 + 12      # no spare lost
+    assert not [f for f in os.listdir(records) if f.startswith(".baremetal.journal")]

@@ -147,3 +147,25 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     assert store.resolve_system("web01")["build_generation"] == 1 + 12       # no reinstall lost
     assert len(store.data("pools", "spares-dmz")["machines"]) == 3 + 12      # no spare lost
     assert not [f for f in os.listdir(records) if f.startswith(".baremetal.journal")]
+
+
+def test_validate_playbook_passes_a_good_store_and_lists_every_problem_of_a_bad_one(tmp_path):
+    env = ansible_env(tmp=tmp_path)
+    playbook = os.path.join(REPO, "playbooks", "validate.yml")
+    good = write_store(tmp_path / "good")
+    ok = run("ansible-playbook", ["baremetal.provision.validate", "-e", "records_dir=%s" % good], env=env)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "is valid: segments=2, tiers=2, distros=1, profiles=2, systems=2, pools=1, templates=1" in ok.stdout
+
+    bad = write_store(tmp_path / "bad", extra={
+        "systems/web02.yml": "tier: web\ninterfaces:\n  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.250}\n",
+        "tiers/db.yml": "segment: nowhere\n",
+    })
+    before = tree_digest(bad)
+    failed = run("ansible-playbook", [playbook, "-e", "records_dir=%s" % bad], env=env)
+    assert failed.returncode != 0
+    for text in ("systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml",
+                 "systems/web02.yml: interfaces[0].ip: 192.0.2.250 is inside the dynamic range",
+                 "tiers/db.yml: segment: segment 'nowhere' does not exist"):
+        assert text in failed.stdout, failed.stdout
+    assert tree_digest(bad) == before

@@ -35,7 +35,8 @@ def _check_name(kind, name):
     try:
         F.check_record_name(name)
     except ValueError as exc:
-        _refuse(record_path(kind, name) if isinstance(name, str) else kind, "name", str(exc))
+        # the path is shown with repr(): a hostile name must not break the message into lines
+        _refuse("%s/%r" % (kind, name), "name", str(exc))
 
 
 def remove_record(txn, kind, name):

@@ -94,8 +94,9 @@ def test_mac_of_a_spare_is_refused(root):
 
 
 def test_hostname_with_newline_is_refused(root):
-    refused(root, lambda t: E.edit_system(t, "web02\nhost evil { }", dict(SYSTEM, mac="52:54:00:ab:cd:ef", ip="192.0.2.51")),
-            "name", "RFC 1123")
+    error = refused(root, lambda t: E.edit_system(t, "web02\nhost evil { }", dict(SYSTEM, mac="52:54:00:ab:cd:ef", ip="192.0.2.51")),
+                    "systems/'web02\\nhost evil { }': name:", "RFC 1123")
+    assert all("\n" not in str(problem) for problem in error.problems)
 
 
 @pytest.mark.parametrize("params, field, text", [

@@ -9,6 +9,7 @@ through ANSIBLE_COLLECTIONS_PATH in the integration tests.
 
 import os
 import sys
+import tempfile
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
@@ -20,3 +21,6 @@ if not os.path.exists(LINK):
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
 sys.path.insert(0, os.path.join(REPO, "tests"))
+
+# Keep the record parse cache of the stores that tests create out of the user's ~/.cache.
+os.environ.setdefault("BAREMETAL_CACHE_DIR", tempfile.mkdtemp(prefix="bm-parse-cache-"))

@@ -19,6 +19,7 @@ import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import ParseCache
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import (
     FORMAT_BY_FAMILY,
     INVALID,
@@ -84,8 +85,10 @@ class RecordStore(object):
         store = cls(root)
         if not os.path.isdir(root):
             raise StoreError(Problem(root, None, "the records directory does not exist"))
+        cache = ParseCache(root, _parse_bytes)
         for kind in KINDS:
-            store._load_kind(kind)
+            store._load_kind(kind, cache)
+        cache.save()
         tdir = os.path.join(root, TEMPLATES)
         if os.path.isdir(tdir):
             store.templates = set(
@@ -93,7 +96,7 @@ class RecordStore(object):
             )
         return store
 
-    def _load_kind(self, kind):
+    def _load_kind(self, kind, cache):
         kdir = os.path.join(self.root, kind)
         try:
             entries = list(os.scandir(kdir))
@@ -112,12 +115,12 @@ class RecordStore(object):
             name = fname[: -len(SUFFIX)]
             with open(entry.path, "rb") as handle:
                 raw_bytes = handle.read()
-            self.add_text(kind, name, raw_bytes)
+            self.add_text(kind, name, raw_bytes, cache.get)
 
-    def add_text(self, kind, name, raw_bytes):
+    def add_text(self, kind, name, raw_bytes, parse=None):
         """Parse one file's bytes and put the record in the store (replacing any of that name)."""
         try:
-            raw = load_text(raw_bytes.decode("utf-8"))
+            raw = (parse or _parse_bytes)(raw_bytes)
         except UnicodeDecodeError:
             self._broken(kind, name, "the file is not UTF-8 text")
             return
@@ -426,6 +429,10 @@ class RecordStore(object):
             "build_generation": (system.get("build") or {}).get("generation", 1),
             "bmc": dict(system["bmc"]) if system.get("bmc") else None,
         }
+
+
+def _parse_bytes(raw_bytes):
+    return load_text(raw_bytes.decode("utf-8"))
 
 
 def default_root(value=None):

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Loading a whole store: every rule between records, every problem at once, inheritance."""
 
+import os
+
 import pytest
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
@@ -212,3 +214,44 @@ def test_referrers(tmp_path):
     assert store.referrers("profiles", "rocky9-legacy") == ["tiers/web.yml"]
     assert store.referrers("distros", "rocky9") == ["profiles/rocky9-legacy.yml", "profiles/rocky9-web.yml"]
     assert store.referrers("tiers", "app") == ["systems/app01.yml"]
+
+
+def test_parse_cache_serves_a_second_load_and_follows_every_edit(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils import _parse_cache
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    parsed = []
+    real_parse = _parse_cache.ParseCache.__init__
+
+    def counting_init(self, root, parse):
+        real_parse(self, root, lambda raw: parsed.append(raw) or parse(raw))
+
+    monkeypatch.setattr(_parse_cache.ParseCache, "__init__", counting_init)
+    first = RecordStore.load(root)
+    assert len(parsed) == len([f for f in FILES if not f.startswith("templates/")])
+    del parsed[:]
+    second = RecordStore.load(root)
+    assert parsed == []                                        # nothing re-parsed
+    assert second.resolve_system("web01") == first.resolve_system("web01")
+    # an edit with the same size and mtime is still seen: entries are keyed by content
+    path = tmp_path / "records" / "systems" / "web01.yml"
+    stat = path.stat()
+    path.write_text(FILES["systems/web01.yml"].replace("192.0.2.50", "192.0.2.57"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    third = RecordStore.load(root)
+    assert len(parsed) == 1 and third.resolve_system("web01")["ip"] == "192.0.2.57"
+
+
+def test_parse_cache_can_be_switched_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BAREMETAL_CACHE", "off")
+    RecordStore.load(write_store(tmp_path / "records"))
+    assert not (tmp_path / "cache").exists()
+
+
+def test_parse_errors_are_never_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records", extra={"systems/web09.yml": "tier: [web\n"})
+    for dummy in range(2):
+        assert any(str(p).startswith("systems/web09.yml: not valid YAML") for p in RecordStore.load(root).problems())

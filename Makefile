@@ -1,0 +1,130 @@
+# baremetal.provision developer loop.
+#
+#   make demo         the hardware-replacement story, end to end, on an embedded QEMU lab
+#   make test         everything CI runs: packages, venv, lint, sanity, docs, unit, integration, e2e
+#
+# Every target installs what it needs itself (Debian packages through apt-get when run as root,
+# Python packages into .venv from requirements-dev.txt), so a fresh clone needs only `make test`.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+BUILD := .build
+COLLECTIONS := $(BUILD)/collections
+COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/baremetal/provision
+SANITY_ROOT := $(BUILD)/sanity/ansible_collections/baremetal/provision
+PYTEST_ARGS ?=
+export PATH := $(abspath $(BIN)):$(PATH)
+export ANSIBLE_COLLECTIONS_PATH := $(abspath $(COLLECTIONS))
+export ANSIBLE_PYTHON_INTERPRETER := $(abspath $(BIN)/python)
+
+# Daemons the roles configure and the lab that boots real firmware (see ../shared/LAB.md).
+DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server tftpd-hpa tftp-hpa \
+	nginx-light pxelinux syslinux-common grub-efi-amd64-bin grub-efi-amd64-signed shim-signed \
+	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
+	dosfstools mtools git
+
+.PHONY: help deps venv collection unit integration e2e sanity lint ruff yamllint ansible-lint \
+	docs build changelog-lint test bench soak demo clean
+
+help:
+	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
+	@echo "make test            what CI runs: deps venv lint sanity docs unit integration e2e"
+	@echo "make unit | integration | e2e | sanity | lint | docs | bench | soak | clean"
+
+# --- installation -------------------------------------------------------------------------
+
+# Debian packages; services must not start on install (a policy-rc.d guard is in place only
+# for the duration of the install and only if none existed).
+$(BUILD)/deps.stamp:
+	@mkdir -p $(BUILD)
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "missing Debian packages (run as root to install): $$missing" >&2; exit 1; fi; \
+	  echo "apt-get install: $$missing"; \
+	  guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; guard=1; fi; \
+	  trap '[ -n "$$guard" ] && rm -f /usr/sbin/policy-rc.d' EXIT; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get install -y -q --no-install-recommends $$missing >/dev/null 2>&1 || { apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends $$missing; }; \
+	fi
+	@touch $@
+
+deps: $(BUILD)/deps.stamp
+
+$(VENV)/.stamp: requirements-dev.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	@touch $@
+
+venv: $(VENV)/.stamp
+
+$(COLLECTION_LINK):
+	@mkdir -p $(dir $@)
+	@ln -sfn ../../../.. $@
+
+collection: $(COLLECTION_LINK)
+
+# --- tests ---------------------------------------------------------------------------------
+
+unit: venv collection
+	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: deps venv collection
+	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+
+e2e: deps venv collection
+	@if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e $(PYTEST_ARGS); else echo "tests/e2e: nothing yet"; fi
+
+# ansible-test needs the collection at .../ansible_collections/NS/NAME inside a git tree: test a
+# copy of exactly the files git would ship (tracked and new, not ignored), committed in a
+# throw-away repository.
+sanity: venv
+	@rm -rf $(BUILD)/sanity && mkdir -p $(SANITY_ROOT)
+	@git ls-files -z --cached --others --exclude-standard | xargs -0 -I{} sh -c 'test -e "{}" && cp --parents -P "{}" $(SANITY_ROOT)/ || true'
+	@cd $(SANITY_ROOT) && git init -q && git add -A && git -c user.name=sanity -c user.email=sanity@example.invalid commit -qm sanity
+	@$(BIN)/python tests/support/get_pip_standin.py
+	cd $(SANITY_ROOT) && $(abspath $(BIN))/ansible-test sanity --local --python 3.11 --color no
+
+ruff: venv
+	$(BIN)/ruff check plugins tests benchmarks
+
+yamllint: venv
+	$(BIN)/yamllint -s .
+
+ansible-lint: venv collection
+	$(BIN)/ansible-lint --offline --profile production --nocolor
+
+lint: ruff yamllint ansible-lint
+
+build: venv
+	@rm -rf $(BUILD)/dist && mkdir -p $(BUILD)/dist
+	$(BIN)/ansible-galaxy collection build --force --output-path $(BUILD)/dist .
+
+# The built artifact installs, and ansible-doc renders every plugin from the installed copy.
+docs: build
+	@rm -rf $(BUILD)/installed
+	ANSIBLE_COLLECTIONS_PATH=$(abspath $(BUILD)/installed) $(BIN)/ansible-galaxy collection install --force -p $(BUILD)/installed $(BUILD)/dist/baremetal-provision-*.tar.gz >/dev/null
+	ANSIBLE_COLLECTIONS_PATH=$(abspath $(BUILD)/installed) $(BIN)/python tests/support/check_docs.py
+
+changelog-lint: venv
+	$(BIN)/antsibull-changelog lint
+
+test: deps venv lint changelog-lint sanity docs unit integration e2e
+
+# --- benchmarks, soak, demo ------------------------------------------------------------------
+
+bench: deps venv collection
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS); done
+
+soak: deps venv collection
+	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q tests/unit tests/integration $(PYTEST_ARGS)
+
+demo: deps venv collection
+	$(BIN)/python tests/support/demo.py
+
+clean:
+	rm -rf $(BUILD) .pytest_cache .ruff_cache .hypothesis

@@ -14,7 +14,8 @@ options:
       - The record store directory (one YAML file per record, C(<records_dir>/<kind>/<name>.yml)).
       - Defaults to the E(BAREMETAL_RECORDS) environment variable. Set it once for all record
         modules with C(module_defaults) and the C(group/baremetal.provision.records) action group.
-      - The modules edit files on the host they run on; run them on the controller with
+      - >-
+        The modules edit files on the host they run on; run them on the controller with
         C(delegate_to: localhost) or C(connection: local).
     type: path
   lock_timeout:

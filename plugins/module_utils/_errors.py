@@ -13,7 +13,7 @@ from __future__ import annotations
 class Problem(object):
     """One thing wrong with one field of one record."""
 
-    __slots__ = ("path", "field", "message")
+    __slots__ = ("field", "message", "path")
 
     def __init__(self, path, field, message):
         self.path = path

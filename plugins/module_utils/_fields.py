@@ -87,7 +87,7 @@ def parse_ipv4(value):
     try:
         return ipaddress.IPv4Address(value.strip())
     except ValueError:
-        raise ValueError("%r is not an IPv4 address" % (value,))
+        raise ValueError("%r is not an IPv4 address" % (value,)) from None
 
 
 def parse_network(value):
@@ -97,7 +97,7 @@ def parse_network(value):
     try:
         network = ipaddress.IPv4Network(value.strip(), strict=True)
     except ValueError as exc:
-        raise ValueError("%r is not a network in CIDR form: %s" % (value, exc))
+        raise ValueError("%r is not a network in CIDR form: %s" % (value, exc)) from None
     if network.prefixlen > 30:
         raise ValueError("%s leaves no room for hosts (prefix longer than /30)" % (network,))
     return network
@@ -129,7 +129,7 @@ def check_dns_name(value):
             raise ValueError(
                 "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)"
                 % (value, label)
-            )
+            ) from None
     return value.rstrip(".")
 
 

@@ -133,7 +133,7 @@ def _host_or_ip(value):
     try:
         return F.check_dns_name(value)
     except ValueError:
-        raise ValueError("%r is neither an IPv4 address nor an RFC 1123 host name" % (value,))
+        raise ValueError("%r is neither an IPv4 address nor an RFC 1123 host name" % (value,)) from None
 
 
 def _positive_int(value, report, field):

@@ -51,7 +51,7 @@ def render_record(kind, data):
 class Record(object):
     """One record file: its raw data as read, and the normalised data (None when invalid)."""
 
-    __slots__ = ("kind", "name", "path", "raw", "data", "problems")
+    __slots__ = ("data", "kind", "name", "path", "problems", "raw")
 
     def __init__(self, kind, name, raw):
         self.kind = kind
@@ -74,7 +74,7 @@ class RecordStore(object):
 
     def __init__(self, root):
         self.root = root
-        self.records = dict((kind, {}) for kind in KINDS)
+        self.records = {kind: {} for kind in KINDS}
         self.templates = set()
         self.load_problems = []
 
@@ -91,9 +91,9 @@ class RecordStore(object):
         cache.save()
         tdir = os.path.join(root, TEMPLATES)
         if os.path.isdir(tdir):
-            store.templates = set(
+            store.templates = {
                 entry.name for entry in os.scandir(tdir) if entry.is_file() and not entry.name.startswith(".")
-            )
+            }
         return store
 
     def _load_kind(self, kind, cache):
@@ -195,7 +195,7 @@ class RecordStore(object):
             return False
 
         networks = self._check_segments(add)
-        for name, record in self.records["tiers"].items():
+        for _name, record in self.records["tiers"].items():
             tier = record.data
             if tier is None:
                 continue
@@ -204,14 +204,14 @@ class RecordStore(object):
                 missing("profiles", tier["profile"], record.path, "profile", "profile")
             for model, profile in (tier.get("profiles_by_model") or {}).items():
                 missing("profiles", profile, record.path, "profiles_by_model.%s" % model, "profile")
-        for name, record in self.records["profiles"].items():
+        for _name, record in self.records["profiles"].items():
             profile = record.data
             if profile is None:
                 continue
             missing("distros", profile["distro"], record.path, "distro", "distro")
             if profile["template"] not in self.templates:
                 add(Problem(record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)))
-        for name, record in self.records["pools"].items():
+        for _name, record in self.records["pools"].items():
             if record.data is not None:
                 missing("segments", record.data["segment"], record.path, "segment", "segment")
         self._check_systems(add, missing, networks)
@@ -251,7 +251,7 @@ class RecordStore(object):
         return networks
 
     def _check_systems(self, add, missing, networks):
-        for name, record in self.records["systems"].items():
+        for _name, record in self.records["systems"].items():
             system = record.data
             if system is None:
                 continue
@@ -309,14 +309,14 @@ class RecordStore(object):
         """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
         macs = {}
         ips = {}
-        for name, record in self.records["systems"].items():
+        for _name, record in self.records["systems"].items():
             if record.data is None:
                 continue
             for index, iface in enumerate(record.data["interfaces"]):
                 macs.setdefault(iface["mac"], []).append((record.path, "interfaces[%d].mac" % index))
                 if "ip" in iface:
                     ips.setdefault(iface["ip"], []).append((record.path, "interfaces[%d].ip" % index))
-        for name, record in self.records["pools"].items():
+        for _name, record in self.records["pools"].items():
             if record.data is None:
                 continue
             for index, machine in enumerate(record.data.get("machines") or []):
@@ -333,13 +333,13 @@ class RecordStore(object):
     def referrers(self, kind, name):
         """Paths of records that refer to the record kind/name (deleting it would break them)."""
         refs = []
-        for tname, record in self.records["tiers"].items():
+        for _tname, record in self.records["tiers"].items():
             tier = record.raw if isinstance(record.raw, dict) else {}
             if kind == "segments" and tier.get("segment") == name:
                 refs.append(record.path)
             if kind == "profiles" and (tier.get("profile") == name or name in (tier.get("profiles_by_model") or {}).values()):
                 refs.append(record.path)
-        for sname, record in self.records["systems"].items():
+        for _sname, record in self.records["systems"].items():
             system = record.raw if isinstance(record.raw, dict) else {}
             if kind == "tiers" and system.get("tier") == name:
                 refs.append(record.path)
@@ -350,7 +350,7 @@ class RecordStore(object):
         for other_kind, field, target in (("profiles", "distro", "distros"), ("pools", "segment", "segments")):
             if kind != target:
                 continue
-            for oname, record in self.records[other_kind].items():
+            for _oname, record in self.records[other_kind].items():
                 if isinstance(record.raw, dict) and record.raw.get(field) == name:
                     refs.append(record.path)
         return sorted(set(refs))

@@ -48,7 +48,7 @@ class RecordLoader(_BaseLoader):
 
     def construct_mapping(self, node, deep=False):
         seen = {}
-        for key_node, dummy in node.value:
+        for key_node, _dummy in node.value:
             if getattr(key_node, "tag", None) == "tag:yaml.org,2002:merge":
                 continue
             key = getattr(key_node, "value", None)
@@ -73,10 +73,10 @@ def _refuse_vault(loader, node):
 
 
 if HAS_YAML:
-    RecordLoader.yaml_implicit_resolvers = dict(
-        (first, [r for r in resolvers if r[0] not in (_INT_TAG, _FLOAT_TAG)])
+    RecordLoader.yaml_implicit_resolvers = {
+        first: [r for r in resolvers if r[0] not in (_INT_TAG, _FLOAT_TAG)]
         for first, resolvers in _BaseLoader.yaml_implicit_resolvers.items()
-    )
+    }
     RecordLoader.add_implicit_resolver(
         _INT_TAG,
         re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
@@ -102,7 +102,7 @@ def load_text(text):
         line = mark.line + 1 if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         where = " (line %d)" % line if line else ""
-        raise RecordSyntaxError("not valid YAML%s: %s" % (where, problem), line)
+        raise RecordSyntaxError("not valid YAML%s: %s" % (where, problem), line) from None
 
 
 class FlowMap(dict):

@@ -39,7 +39,8 @@ options:
     type: str
   kernel:
     description:
-      - The installer kernel. An absolute path on the provisioner, or a mapping
+      - >-
+        The installer kernel. An absolute path on the provisioner, or a mapping
         C({url: ..., checksum: sha256:...}) (a URL always needs a checksum). Required when creating.
     type: raw
   initrd:

@@ -10,7 +10,8 @@ module: pool
 short_description: Manage a pool of spare machines
 version_added: 0.1.0
 description:
-  - Creates, updates or removes a pool record, C(<records_dir>/pools/<name>.yml): spare machines
+  - >-
+    Creates, updates or removes a pool record, C(<records_dir>/pools/<name>.yml): spare machines
     on a segment that are known only by their MAC address, hardware model and serial number.
   - A spare's MAC may not belong to any system or other pool. The
     M(baremetal.provision.system) module takes spares out with O(baremetal.provision.system#module:from_pool).

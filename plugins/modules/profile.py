@@ -150,7 +150,7 @@ def main():
                 module.fail_json(msg="profiles/%s.yml: template: name the template file (template=...)" % name)
             params["template"] = template
             _editors.put_template(txn, "profiles", name, template, content)
-        return {"record": _editors.set_fields(txn, "profiles", name, dict((f, params.get(f)) for f in FIELDS))}
+        return {"record": _editors.set_fields(txn, "profiles", name, {f: params.get(f) for f in FIELDS})}
 
     run_edit(module, edit)
 

@@ -67,7 +67,7 @@ def main():
         problems = store.problems()
         if problems and module.params["fail_on_problems"]:
             raise StoreError(problems)
-        counts = dict((kind, len(store.records[kind])) for kind in KINDS)
+        counts = {kind: len(store.records[kind]) for kind in KINDS}
         counts["templates"] = len(store.templates)
         return {"valid": not problems, "problems": [p.as_dict() for p in problems], "counts": counts}
 

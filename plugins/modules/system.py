@@ -11,7 +11,8 @@ short_description: Manage a system record, replace its hardware, or request a re
 version_added: 0.1.0
 description:
   - Creates, updates or removes a system record, C(<records_dir>/systems/<name>.yml).
-  - A system is one machine: its tier (and so its segment), hardware model, network interfaces
+  - >-
+    A system is one machine: its tier (and so its segment), hardware model, network interfaces
     (MAC and reserved IP), install profile, template variables, power management, and its build
     generation, the number of installs requested so far.
   - Giving an existing system a new primary MAC (O(mac), O(interfaces) or O(from_pool)) is a
@@ -269,7 +270,7 @@ def main():
     )
     params = module.params
     if params["bmc"]:
-        params["bmc"] = dict((k, v) for k, v in params["bmc"].items() if v is not None)
+        params["bmc"] = {k: v for k, v in params["bmc"].items() if v is not None}
 
     def edit(txn):
         if params["state"] == "absent":

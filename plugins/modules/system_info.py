@@ -10,7 +10,8 @@ module: system_info
 short_description: Show systems as they will be installed, with everything inherited
 version_added: 0.1.0
 description:
-  - Returns systems merged with what they inherit (segment, then tier, then profile, then the
+  - >-
+    Returns systems merged with what they inherit (segment, then tier, then profile, then the
     system itself, the nearest winning): network settings, profile, distro, kernel options,
     template variables, boot loader and build generation.
 options:

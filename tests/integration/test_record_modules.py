@@ -9,10 +9,10 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 from support.ansible_cli import REPO, ansible_env, playbook_recap, run
 from support.store import tree_digest, write_store
+
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 
 PLAY = """\
 - name: Records for the DMZ
@@ -70,7 +70,7 @@ def lab(tmp_path):
     def play(system="web01", mac="52:54:00:12:34:56", ip="192.0.2.50", extra=()):
         path = tmp_path / "play.yml"
         path.write_text(PLAY.format(records=records, template=template, system=json.dumps(system), mac=mac, ip=ip))
-        return run("ansible-playbook", ["-i", "localhost,", str(path)] + list(extra), env=env)
+        return run("ansible-playbook", ["-i", "localhost,", str(path), *list(extra)], env=env)
 
     return play, str(records)
 
@@ -131,7 +131,7 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     for i in range(40):
         jobs.append(("system", {"records_dir": records, "name": "web%03d" % (i + 10), "tier": "web",
                                 "hardware_model": "r650", "mac": "52:54:00:20:00:%02x" % i, "ip": "192.0.2.%d" % (100 + i)}))
-    for i in range(12):
+    for _ in range(12):
         jobs.append(("system", {"records_dir": records, "name": "web01", "reinstall": True}))
     for i in range(12):
         jobs.append(("pool", {"records_dir": records, "name": "spares-dmz",

@@ -10,13 +10,12 @@ import os
 import re
 
 import yaml
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import dump_text
-from support.store import FILES, write_store
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -83,7 +82,7 @@ def test_interface_name_mac_and_ip(tmp_path_factory, value):
         text = _with("systems/web01.yml", ["interfaces", 0, field], value)
         store = _place(tmp / field, "systems/web01.yml", text)
         _check(store, "systems/web01.yml", "interfaces[0].%s" % field,
-               lambda s: s.resolve_system("web01")["interfaces"][0][field])
+               lambda s, f=field: s.resolve_system("web01")["interfaces"][0][f])
 
 
 @given(HOSTILE, HOSTILE)
@@ -111,7 +110,7 @@ def test_segment_domain_and_provisioner(tmp_path_factory, value):
     for field in ("domain", "provisioner"):
         text = _with("segments/dmz.yml", [field], value)
         store = _place(tmp / field, "segments/dmz.yml", text)
-        _check(store, "segments/dmz.yml", field, lambda s: s.data("segments", "dmz")[field])
+        _check(store, "segments/dmz.yml", field, lambda s, f=field: s.data("segments", "dmz")[f])
 
 
 @given(HOSTILE)
@@ -119,7 +118,7 @@ def test_distro_paths_and_urls(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("p")
     for field in ("kernel", "install_tree"):
         store = _place(tmp / field, "distros/rocky9.yml", _with("distros/rocky9.yml", [field], value))
-        outcome = _check(store, "distros/rocky9.yml", field, lambda s: s.data("distros", "rocky9")[field])
+        outcome = _check(store, "distros/rocky9.yml", field, lambda s, f=field: s.data("distros", "rocky9")[f])
         if outcome == "accepted" and field == "kernel":
             assert ".." not in str(store.data("distros", "rocky9")["kernel"]).split("/")
 

@@ -5,10 +5,10 @@
 import os
 
 import pytest
+from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
-from support.store import FILES, write_store
 
 
 def load(tmp_path, changes=None, **kwargs):
@@ -151,7 +151,7 @@ def test_system_without_any_profile(tmp_path):
 ])
 def test_segment_rules(tmp_path, field, value, reason):
     lines = [line for line in FILES["segments/dmz.yml"].splitlines() if not line.startswith(field + ":")]
-    store = load(tmp_path, segments__dmz_yml="\n".join(lines + ["%s: %s" % (field, value)]) + "\n")
+    store = load(tmp_path, segments__dmz_yml="\n".join([*lines, "%s: %s" % (field, value)]) + "\n")
     assert any(m.startswith("segments/dmz.yml: %s" % field) and reason in m for m in messages(store)), messages(store)
 
 
@@ -253,5 +253,5 @@ def test_parse_cache_can_be_switched_off(tmp_path, monkeypatch):
 def test_parse_errors_are_never_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records", extra={"systems/web09.yml": "tier: [web\n"})
-    for dummy in range(2):
+    for _dummy in range(2):
         assert any(str(p).startswith("systems/web09.yml: not valid YAML") for p in RecordStore.load(root).problems())

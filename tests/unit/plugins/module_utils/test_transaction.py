@@ -9,6 +9,7 @@ import sys
 import textwrap
 
 import pytest
+from support.store import FILES, tree_digest, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _editors as E
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import LockTimeout, StoreError
@@ -19,7 +20,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils._transaction i
     Transaction,
     load_snapshot,
 )
-from support.store import FILES, tree_digest, write_store
 
 
 @pytest.fixture
@@ -74,7 +74,7 @@ def test_same_input_twice_changes_nothing(root):
 
 def test_check_mode_writes_nothing_but_reports_the_diff(root):
     before = tree_digest(root)
-    facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"ip": "192.0.2.77"}), check_mode=True)
+    _facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"ip": "192.0.2.77"}), check_mode=True)
     assert list(pending) == ["systems/web01.yml"]
     assert "192.0.2.50" in diff[0]["before"] and "192.0.2.77" in diff[0]["after"]
     assert tree_digest(root) == before
@@ -121,7 +121,7 @@ def test_bad_system_changes_are_refused_naming_record_and_field(root, params, fi
 
 
 def test_new_primary_mac_is_a_replacement(root):
-    facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"mac": "52-54-00-AA-BB-CC"}))
+    facts, _pending, _diff = edit(root, lambda t: E.edit_system(t, "web01", {"mac": "52-54-00-AA-BB-CC"}))
     assert facts["replaced"] == {"old_mac": "52:54:00:12:34:56", "new_mac": "52:54:00:aa:bb:cc"}
     assert facts["generation"] == 2
     store = RecordStore.load(root)
@@ -131,12 +131,12 @@ def test_new_primary_mac_is_a_replacement(root):
 
 def test_reinstall_raises_generation_each_time(root):
     for expected in (2, 3):
-        facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"reinstall": True}))
+        facts, pending, _diff = edit(root, lambda t: E.edit_system(t, "web01", {"reinstall": True}))
         assert facts["generation"] == expected and list(pending) == ["systems/web01.yml"]
 
 
 def test_from_pool_takes_first_spare_of_the_model_in_one_transaction(root):
-    facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
+    facts, pending, _diff = edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     assert sorted(pending) == ["pools/spares-dmz.yml", "systems/web01.yml"]
     assert facts["pool_spare"] == {"mac": "52:54:00:00:00:01", "hardware_model": "r650", "serial": "SN001", "pool": "spares-dmz"}
     assert facts["replaced"]["old_mac"] == "52:54:00:12:34:56"
@@ -164,12 +164,12 @@ def test_removing_a_referenced_record_is_refused_naming_referrers(root):
 
 
 def test_remove_and_retire_to_pool(root):
-    facts, pending, diff = edit(root, lambda t: E.retire_system(t, "web01", to_pool="spares-dmz"))
+    _facts, pending, _diff = edit(root, lambda t: E.retire_system(t, "web01", to_pool="spares-dmz"))
     assert sorted(pending) == ["pools/spares-dmz.yml", "systems/web01.yml"]
     store = RecordStore.load(root)
     assert not store.exists("systems", "web01")
     assert store.data("pools", "spares-dmz")["machines"][-1] == {"mac": "52:54:00:12:34:56", "hardware_model": "r650"}
-    facts, pending, diff = edit(root, lambda t: E.retire_system(t, "web01"))
+    _facts, pending, _diff = edit(root, lambda t: E.retire_system(t, "web01"))
     assert pending == {}
 
 
@@ -185,17 +185,15 @@ def test_pool_add_remove_by_mac(root):
 
 def test_existing_problems_do_not_block_unrelated_changes(root):
     write_store(root, extra={"systems/broken.yml": "tier: web\ninterfaces: []\n"})
-    facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web01", {"reinstall": True}))
+    _facts, pending, _diff = edit(root, lambda t: E.edit_system(t, "web01", {"reinstall": True}))
     assert list(pending) == ["systems/web01.yml"]
 
 
 def test_lock_timeout_changes_nothing(root):
     before = tree_digest(root)
-    with StoreLock(root):
-        with pytest.raises(LockTimeout, match="held the store lock"):
-            with Transaction(root, timeout=0.2) as txn:
-                E.edit_system(txn, "web01", {"reinstall": True})
-                txn.commit()
+    with StoreLock(root), pytest.raises(LockTimeout, match="held the store lock"), Transaction(root, timeout=0.2) as txn:
+        E.edit_system(txn, "web01", {"reinstall": True})
+        txn.commit()
     assert tree_digest(root) == before
 
 

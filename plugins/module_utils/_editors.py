@@ -94,7 +94,7 @@ def edit_system(txn, name, params):
         if params.get(key) is not None:
             data[key] = params[key]
     if params.get("interfaces") is not None:
-        data["interfaces"] = [dict((k, v) for k, v in iface.items() if v is not None) for iface in params["interfaces"]]
+        data["interfaces"] = [{k: v for k, v in iface.items() if v is not None} for iface in params["interfaces"]]
     interfaces = data.setdefault("interfaces", [])
     old_primary = _primary(existing.get("interfaces") or []) if existing else None
     old_mac = _safe_mac(old_primary.get("mac")) if old_primary else None
@@ -166,7 +166,7 @@ def _take_spare(txn, system_name, system, pool_name):
             pool["machines"] = machines
             txn.put("pools", pool_name, pool)
             return spare
-    available = sorted(set(m.get("hardware_model") for m in machines))
+    available = sorted({m.get("hardware_model") for m in machines})
     _refuse(
         pool_path, "machines",
         "no spare of hardware model %r left for %s (models in the pool: %s)"
@@ -230,7 +230,7 @@ def edit_pool(txn, name, params):
 
 
 def _clean(mapping):
-    return dict((k, v) for k, v in (mapping or {}).items() if v is not None)
+    return {k: v for k, v in (mapping or {}).items() if v is not None}
 
 
 # ---------------------------------------------------------------------- templates

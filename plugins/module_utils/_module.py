@@ -35,7 +35,7 @@ def _fail(module, exc):
 def _plain(value):
     """Turn FlowMap/FlowList (dict/list subclasses) into plain types for the JSON result."""
     if isinstance(value, dict):
-        return dict((k, _plain(v)) for k, v in value.items())
+        return {k: _plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -98,7 +98,7 @@ def simple_record_module(module, kind, fields):
         if module.params["state"] == "absent":
             before = _editors.remove_record(txn, kind, name)
             return {"record": None, "previous": before}
-        values = dict((field, module.params.get(field)) for field in fields)
+        values = {field: module.params.get(field) for field in fields}
         return {"record": _editors.set_fields(txn, kind, name, values)}
 
     run_edit(module, edit)

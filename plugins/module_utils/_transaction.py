@@ -136,7 +136,7 @@ def _apply_journal(root, journal):
                 pass
         else:
             atomic_write(target, text)
-    for kind_dir in set(os.path.dirname(p) for p in journal["files"]):
+    for kind_dir in {os.path.dirname(p) for p in journal["files"]}:
         fsync_dir(os.path.join(root, kind_dir))
     os.unlink(os.path.join(root, JOURNAL_NAME))
     fsync_dir(root)
@@ -254,7 +254,7 @@ class Transaction(object):
     # ------------------------------------------------------------------ results
     def pending(self):
         """Staged changes that really change a file: {relpath: (before, after)}."""
-        return dict((p, tuple(ba)) for p, ba in sorted(self.changes.items()) if ba[0] != ba[1])
+        return {p: tuple(ba) for p, ba in sorted(self.changes.items()) if ba[0] != ba[1]}
 
     def new_problems(self):
         return sorted(set(self.store.problems()) - self.before_problems)
@@ -278,7 +278,7 @@ class Transaction(object):
         pending = self.pending()
         if check_mode or not pending:
             return pending
-        files = dict((relpath, after) for relpath, (before, after) in pending.items())
+        files = {relpath: after for relpath, (before, after) in pending.items()}
         if len(files) == 1:
             relpath, text = next(iter(files.items()))
             _apply_journal_free(self.root, relpath, text)

@@ -34,7 +34,7 @@ def ansible_env(extra=None, tmp=None):
 
 def run(tool, args, env=None, cwd=None, check=False, timeout=600):
     """Run an ansible tool from the venv; return CompletedProcess with text output."""
-    cmd = [os.path.join(BIN, tool)] + list(args)
+    cmd = [os.path.join(BIN, tool), *list(args)]
     proc = subprocess.run(cmd, env=env or ansible_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if check and proc.returncode != 0:
         raise AssertionError("%s failed (%d)\nSTDOUT:\n%s\nSTDERR:\n%s" % (" ".join(cmd), proc.returncode, proc.stdout, proc.stderr))

@@ -95,7 +95,7 @@ def write_store(root, files=None, extra=None):
 def tree_digest(root):
     """{relative path: sha256} of every file under root (lock file excluded)."""
     digest = {}
-    for dirpath, dirnames, filenames in os.walk(str(root)):
+    for dirpath, _dirnames, filenames in os.walk(str(root)):
         for fname in filenames:
             if fname == ".baremetal.lock":
                 continue

@@ -42,6 +42,7 @@ attributes:
     support: full
     description: Shows the YAML of every record file before and after.
   platform:
+    support: full
     platforms: posix
     description: Runs where the record store is, normally the controller.
 """
@@ -65,6 +66,7 @@ attributes:
     support: none
     description: Reads only.
   platform:
+    support: full
     platforms: posix
     description: Runs where the record store is, normally the controller.
 """

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 
@@ -38,7 +39,7 @@ def _json_safe(value):
     if value is None or isinstance(value, (str, bool, int)):
         return True
     if isinstance(value, float):
-        return value == value and value not in (float("inf"), float("-inf"))
+        return math.isfinite(value)
     if isinstance(value, list):
         return all(_json_safe(item) for item in value)
     if isinstance(value, dict):

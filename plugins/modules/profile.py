@@ -65,7 +65,7 @@ extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
 author:
-  - baremetal.provision developers
+  - baremetal.provision contributors (@baremetal-provision)
 """
 
 EXAMPLES = r"""

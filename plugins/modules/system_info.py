@@ -27,7 +27,7 @@ options:
 extends_documentation_fragment:
   - baremetal.provision.records.info
 author:
-  - baremetal.provision developers
+  - baremetal.provision contributors (@baremetal-provision)
 """
 
 EXAMPLES = r"""

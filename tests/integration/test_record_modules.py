@@ -120,7 +120,7 @@ def _module(name, args):
     env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
     proc = subprocess.run(
         [sys.executable, os.path.join(REPO, "plugins", "modules", name + ".py")],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=env, timeout=300,
+        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=env, timeout=300, check=False,
     )
     return json.loads(proc.stdout)
 
@@ -131,7 +131,7 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     for i in range(40):
         jobs.append(("system", {"records_dir": records, "name": "web%03d" % (i + 10), "tier": "web",
                                 "hardware_model": "r650", "mac": "52:54:00:20:00:%02x" % i, "ip": "192.0.2.%d" % (100 + i)}))
-    for _ in range(12):
+    for _i in range(12):
         jobs.append(("system", {"records_dir": records, "name": "web01", "reinstall": True}))
     for i in range(12):
         jobs.append(("pool", {"records_dir": records, "name": "spares-dmz",

@@ -174,8 +174,8 @@ def test_remove_and_retire_to_pool(root):
 
 
 def test_pool_add_remove_by_mac(root):
-    edit(root, lambda t: E.edit_pool(t, "spares-dmz", {"add": [{"mac": "52:54:00:00:00:09", "hardware_model": "r650"}],
-                                                        "remove": ["52-54-00-00-00-02"]}))
+    change = {"add": [{"mac": "52:54:00:00:00:09", "hardware_model": "r650"}], "remove": ["52-54-00-00-00-02"]}
+    edit(root, lambda t: E.edit_pool(t, "spares-dmz", change))
     macs = [m["mac"] for m in RecordStore.load(root).data("pools", "spares-dmz")["machines"]]
     assert macs == ["52:54:00:00:00:01", "52:54:00:00:00:03", "52:54:00:00:00:09"]
     refused(root, lambda t: E.edit_pool(t, "spares-dmz", {"add": [{"mac": "52:54:00:12:34:56", "hardware_model": "r650"}]}),

@@ -20,6 +20,12 @@ if not os.path.exists(LINK):
     os.symlink(os.path.relpath(REPO, os.path.dirname(LINK)), LINK)
 if COLLECTIONS not in sys.path:
     sys.path.insert(0, COLLECTIONS)
+# Ansible's own collection finder owns the ansible_collections namespace, as in ansible-test
+# units: it must be in place before anything imports the collection, or the plugin loader
+# cannot find the collection's metadata.
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+
+_AnsibleCollectionFinder(paths=[COLLECTIONS])._install()
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
 # Keep the record parse cache of the stores that tests create out of the user's ~/.cache.

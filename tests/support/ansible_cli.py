@@ -60,6 +60,18 @@ def playbook_recap(stdout):
     return recap
 
 
+def plain(value):
+    """ansible-inventory --list output without the {"__ansible_unsafe": ...} wrappers that
+    ansible-core 2.19 puts around strings it does not trust as templates."""
+    if isinstance(value, dict):
+        if set(value) == {"__ansible_unsafe"}:
+            return value["__ansible_unsafe"]
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
 def inventory_list(inventory, env=None):
     proc = run("ansible-inventory", ["-i", inventory, "--list"], env=env, check=True)
-    return json.loads(proc.stdout)
+    return plain(json.loads(proc.stdout))

@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: records
+short_description: Systems, tiers, segments, profiles and spare-machine pools from a record store
+version_added: 0.1.0
+author: baremetal.provision contributors (@baremetal-provision)
+description:
+  - Reads a C(baremetal.provision) record store (the directory the record modules edit) and
+    exposes it to Ansible, so the records that provision a machine also drive everything done
+    with it afterwards.
+  - Every system record is a host. C(ansible_host) is its primary IP; its merged record
+    (segment, then tier, then profile, then system; the nearest wins) is in host variables
+    prefixed C(bm_).
+  - >-
+    Groups: C(systems) (every system), C(tier_<tier>), C(segment_<segment>), C(profile_<profile>),
+    C(model_<hardware_model>), C(provisioners) (every host named as a segment's provisioner, with
+    the segments it serves in C(bm_provisioner_segments); added even when it is not a system
+    record), and for every pool a group C(pool_<pool>), child of C(spares), holding its spare
+    machines as hosts named C(spare-<mac with dashes>) with C(bm_state=spare).
+  - The store is validated with the same rules the record modules enforce. An invalid store fails
+    the inventory with every problem listed by file and field, never a silently partial inventory,
+    unless O(on_invalid=warn).
+  - Configuration files must end in C(.baremetal.yml) or C(.baremetal.yaml).
+extends_documentation_fragment:
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+options:
+  plugin:
+    description: The name of this plugin; set it to V(baremetal.provision.records).
+    type: str
+    required: true
+    choices: [baremetal.provision.records]
+  records_dir:
+    description:
+      - The record store directory. A relative path is relative to the directory of the
+        inventory configuration file.
+    type: str
+    env:
+      - name: BAREMETAL_RECORDS
+  on_invalid:
+    description:
+      - What to do when the store breaks a rule. V(error) fails the inventory and lists every
+        problem; V(warn) lists them as warnings and leaves out the records that are themselves
+        invalid (records that are valid on their own but clash, such as two systems with one
+        MAC, stay in).
+    type: str
+    choices: [error, warn]
+    default: error
+notes:
+  - >-
+    With O(cache=true) and a persistent cache plugin (for example V(ansible.builtin.jsonfile)),
+    a run with an unchanged store skips loading and validating records. The cache entry carries
+    a fingerprint of every record file's name, size and modification time and is used only while
+    it matches, so an edit, a C(git pull) or a module run is seen at once, without waiting for
+    O(cache_timeout).
+  - Group names contain the record names as they are, dashes included (C(pool_spares-dmz)).
+seealso:
+  - module: baremetal.provision.system
+  - module: baremetal.provision.pool
+"""
+
+EXAMPLES = r"""
+# fleet.baremetal.yml: every system and spare of the store in ../records
+plugin: baremetal.provision.records
+records_dir: ../records
+
+# With a persistent cache and extra groups from the records' variables
+plugin: baremetal.provision.records
+records_dir: /srv/gitops/records
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/baremetal-inventory
+keyed_groups:
+  - key: bm_vars.rack | default('unracked')
+    prefix: rack
+groups:
+  uefi: bm_boot_loader == 'grub'
+compose:
+  ansible_user: bm_vars.admin_user | default('root')
+"""
+
+import os
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+    NAME = "baremetal.provision.records"
+
+    def verify_file(self, path):
+        return super(InventoryModule, self).verify_file(path) and path.endswith((".baremetal.yml", ".baremetal.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super(InventoryModule, self).parse(inventory, loader, path, cache=cache)
+        self._read_config_data(path)
+        root = self.get_option("records_dir")
+        if not root:
+            raise AnsibleParserError("%s: records_dir: not set (and BAREMETAL_RECORDS is not set either)" % path)
+        root = os.path.join(os.path.dirname(os.path.abspath(path)), os.path.expanduser(root))
+        if not os.path.isdir(root):
+            raise AnsibleParserError("%s: records_dir: %s is not a directory" % (path, root))
+
+        use_cache = self.get_option("cache")
+        cache_key = self.get_cache_key(path)
+        fingerprint = store_fingerprint(root, self.get_option("on_invalid"))
+        view = None
+        if use_cache and cache:
+            try:
+                cached = self._cache[cache_key]
+            except KeyError:
+                cached = None
+            if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
+                view = cached.get("view")
+        if view is None:
+            view = self._load_view(root)
+            if use_cache:
+                self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
+        self._populate(view)
+
+    def _load_view(self, root):
+        try:
+            store = RecordStore.load(root)
+        except StoreError as exc:
+            raise AnsibleParserError("records_dir %s: %s" % (root, exc.message)) from exc
+        problems = store.problems()
+        if problems:
+            error = StoreError(problems, "the record store %s has %d problem%s" % (root, len(problems), "" if len(problems) == 1 else "s"))
+            if self.get_option("on_invalid") == "error":
+                raise AnsibleParserError(error.message)
+            self.display.warning(error.message + "\n(on_invalid=warn: records that are invalid on their own are left out)")
+        return build_view(store)
+
+    def _populate(self, view):
+        inventory = self.inventory
+        for group in view["groups"]:
+            inventory.add_group(group)
+        for group, members in view["groups"].items():
+            for child in members["children"]:
+                inventory.add_child(group, child)
+            for host in members["hosts"]:
+                inventory.add_host(host, group=group)
+        compose = self.get_option("compose")
+        groups = self.get_option("groups")
+        keyed_groups = self.get_option("keyed_groups")
+        strict = self.get_option("strict")
+        constructed = bool(compose or groups or keyed_groups)
+        set_variable = getattr(inventory, "__wrapped__", inventory).set_variable
+        for host, hostvars in view["hosts"].items():
+            inventory.add_host(host)
+            for key, value in hostvars.items():
+                set_variable(host, key, value)
+            if constructed:
+                self._set_composite_vars(compose, hostvars, host, strict=strict)
+                self._add_host_to_composed_groups(groups, hostvars, host, strict=strict)
+                self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=strict)

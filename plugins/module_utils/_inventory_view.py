@@ -1,0 +1,129 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The inventory's view of a record store: which hosts exist, their ``bm_*`` variables and the
+groups they belong to. The inventory plugin turns this into Ansible hosts and groups (and
+caches it as JSON); everything that decides *what* the inventory holds is here, in one place,
+so it can be tested without Ansible's inventory machinery.
+
+The view is plain JSON data::
+
+    {"hosts": {name: {var: value}}, "groups": {name: {"hosts": [...], "children": [...]}}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
+from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
+
+PREFIX = "bm_"
+VIEW_VERSION = 1
+
+# resolve_system() key -> host variable (without the prefix); anything not listed is not exposed.
+SYSTEM_VARS = (
+    "name", "hostname", "fqdn", "tier", "segment", "provisioner", "profile", "distro", "family", "arch",
+    "install_format", "template", "hardware_model", "mac", "ip", "interfaces", "network", "boot_loader",
+    "secure_boot", "kernel_options", "vars", "build_generation", "bmc",
+)
+
+SYSTEMS_GROUP = "systems"
+SPARES_GROUP = "spares"
+PROVISIONERS_GROUP = "provisioners"
+
+
+def spare_host_name(mac):
+    """The inventory name of a spare machine: ``spare-52-54-00-00-00-01``."""
+    return "spare-" + mac_dashed(mac)
+
+
+def store_fingerprint(root, extra=""):
+    """A digest of every record file's name, size and modification time (no file is read).
+
+    Used as the inventory cache's validity check: any edit, checkout, addition or removal
+    under the store changes it.
+    """
+    digest = hashlib.sha1(("%d|%s|%s" % (VIEW_VERSION, os.path.abspath(root), extra)).encode("utf-8"))
+    for kind in (*KINDS, "templates"):
+        kdir = os.path.join(root, kind)
+        try:
+            entries = sorted(os.scandir(kdir), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            try:
+                stat = entry.stat()
+            except OSError:
+                continue
+            digest.update(("%s/%s|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns)).encode("utf-8"))
+    return digest.hexdigest()
+
+
+class _Groups(object):
+    def __init__(self):
+        self.groups = {}
+
+    def add_host(self, group, host):
+        self.groups.setdefault(group, {"hosts": [], "children": []})["hosts"].append(host)
+
+    def add_child(self, parent, child):
+        children = self.groups.setdefault(parent, {"hosts": [], "children": []})["children"]
+        if child not in children:
+            children.append(child)
+        self.groups.setdefault(child, {"hosts": [], "children": []})
+
+
+def build_view(store):
+    """The inventory view of a loaded store. Invalid records are left out (the caller decides
+    whether that is an error or a warning); nothing here raises on bad data."""
+    hosts = {}
+    groups = _Groups()
+    groups.groups[SYSTEMS_GROUP] = {"hosts": [], "children": []}
+    for name in store.names("systems"):
+        if store.data("systems", name) is None:
+            continue
+        system = store.resolve_system(name)
+        hostvars = {PREFIX + key: system[key] for key in SYSTEM_VARS}
+        hostvars[PREFIX + "state"] = "active"
+        if system["ip"]:
+            hostvars["ansible_host"] = system["ip"]
+        hosts[name] = hostvars
+        groups.add_host(SYSTEMS_GROUP, name)
+        for prefix, key in (("tier_", "tier"), ("segment_", "segment"), ("profile_", "profile"), ("model_", "hardware_model")):
+            if system[key]:
+                groups.add_host(prefix + system[key], name)
+
+    serves = {}
+    for seg_name in store.names("segments"):
+        segment = store.data("segments", seg_name)
+        if segment and segment.get("provisioner"):
+            serves.setdefault(segment["provisioner"], []).append(seg_name)
+    groups.groups[PROVISIONERS_GROUP] = {"hosts": [], "children": []}
+    for prov, segments in sorted(serves.items()):
+        hosts.setdefault(prov, {})[PREFIX + "provisioner_segments"] = segments
+        groups.add_host(PROVISIONERS_GROUP, prov)
+
+    groups.groups[SPARES_GROUP] = {"hosts": [], "children": []}
+    for pool_name in store.names("pools"):
+        pool = store.data("pools", pool_name)
+        if pool is None:
+            continue
+        group = "pool_" + pool_name
+        groups.add_child(SPARES_GROUP, group)
+        for machine in pool.get("machines") or []:
+            host = spare_host_name(machine["mac"])
+            hosts[host] = {
+                PREFIX + "mac": machine["mac"],
+                PREFIX + "hardware_model": machine.get("hardware_model"),
+                PREFIX + "serial": machine.get("serial"),
+                PREFIX + "segment": pool.get("segment"),
+                PREFIX + "bmc": dict(machine["bmc"]) if machine.get("bmc") else None,
+                PREFIX + "pool": pool_name,
+                PREFIX + "state": "spare",
+            }
+            groups.add_host(group, host)
+    return {"version": VIEW_VERSION, "hosts": hosts, "groups": groups.groups}

@@ -27,7 +27,7 @@ VIEW_VERSION = 1
 # resolve_system() key -> host variable (without the prefix); anything not listed is not exposed.
 SYSTEM_VARS = (
     "name", "hostname", "fqdn", "tier", "segment", "provisioner", "profile", "distro", "family", "arch",
-    "install_format", "template", "hardware_model", "mac", "ip", "interfaces", "network", "boot_loader",
+    "install_format", "template", "install_tree", "hardware_model", "mac", "ip", "interfaces", "network", "boot_loader",
     "secure_boot", "kernel_options", "vars", "build_generation", "bmc",
 )
 

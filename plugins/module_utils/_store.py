@@ -403,6 +403,7 @@ class RecordStore(object):
             "arch": distro.get("arch", "x86_64"),
             "install_format": profile.get("format") or FORMAT_BY_FAMILY.get(distro.get("family")),
             "template": profile.get("template"),
+            "install_tree": distro.get("install_tree"),
             "hardware_model": system.get("hardware_model"),
             "mac": primary["mac"],
             "ip": primary.get("ip"),

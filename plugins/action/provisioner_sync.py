@@ -1,0 +1,37 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Load the record store on the controller, then render on the provisioner."""
+
+from __future__ import annotations
+
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import build_view
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore, default_root
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        args = dict(self._task.args)
+        if args.get("view"):
+            return dict(result, failed=True, msg="view: set by this action plugin from the records; do not pass it")
+        provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
+        try:
+            root = default_root(args.get("records_dir"))
+            view = build_view(RecordStore.load(root), provisioner)
+        except StoreError as exc:
+            return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
+        args["view"] = view
+        args["provisioner"] = provisioner
+        args["records_dir"] = root
+        result.update(self._execute_module(
+            module_name="baremetal.provision.provisioner_sync", module_args=args, task_vars=task_vars,
+        ))
+        return result

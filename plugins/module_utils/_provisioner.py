@@ -1,0 +1,292 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+One provisioner's share of the record store, and the one pass that turns it into files.
+
+``build_view`` runs on the controller, where the records are: it keeps the segments the
+provisioner serves and the systems with an interface in them, merged and inherited. ``sync``
+runs on the provisioner (the view is the module's argument): it reads the netboot state there,
+renders every file of one component in memory and writes only the files whose content changed.
+
+Components and what they own:
+
+    dhcp   the dhcpd.conf or kea-dhcp4.conf (checked by the daemon before it replaces the live one)
+    tftp   per-MAC pxelinux, GRUB and iPXE configs and the fallbacks, in the TFTP root
+    web    install configs in the web root, the nginx access map, and the netboot index the
+           callback service reads
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _kea as K
+from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
+
+COMPONENTS = ("dhcp", "tftp", "web")
+
+
+class SyncFailed(Exception):
+    """A refusal of the sync: nothing was replaced."""
+
+
+# ------------------------------------------------------------------ controller side
+def build_view(store, provisioner):
+    """The provisioner's share of a valid store (raises StoreError naming every problem)."""
+    store.check()
+    segments = {}
+    for name in store.names("segments"):
+        data = store.data("segments", name)
+        if data.get("provisioner") == provisioner:
+            segments[name] = dict(data)
+    if not segments:
+        known = sorted({store.data("segments", n).get("provisioner") for n in store.names("segments")})
+        raise StoreError(Problem("segments/", "provisioner", "no segment names %r as its provisioner (named: %s)"
+                                 % (provisioner, ", ".join(known) or "none")))
+    systems = []
+    for name in store.names("systems"):
+        raw = store.data("systems", name)
+        tier = store.data("tiers", raw["tier"]) or {}
+        primary_segment = tier.get("segment")
+        if not any(i.get("segment", primary_segment) in segments for i in raw["interfaces"]):
+            continue
+        systems.append(store.resolve_system(name))
+    distros = {}
+    for system in systems:
+        if system["distro"] and system["distro"] not in distros:
+            distros[system["distro"]] = dict(store.data("distros", system["distro"]))
+    templates = {}
+    for system in systems:
+        name = system["template"]
+        if name and name not in templates:
+            with open(os.path.join(store.root, "templates", name), "r", encoding="utf-8") as handle:
+                templates[name] = handle.read()
+    return {"provisioner": provisioner, "segments": segments, "systems": systems, "templates": templates,
+            "distros": distros}
+
+
+def artifacts(view):
+    """Kernels and initrds the TFTP tree needs: [{distro, dest, path | url + checksum}]."""
+    out = []
+    for name in sorted(view.get("distros") or {}):
+        distro = view["distros"][name]
+        for key, fname in (("kernel", "vmlinuz"), ("initrd", "initrd")):
+            value = distro[key]
+            if isinstance(value, str):
+                value = {"url": value} if "://" in value else {"path": value}
+            item = {"distro": name, "kind": key, "dest": "%s/%s/%s" % (B.IMAGES_DIR, name, fname)}
+            item.update(value)
+            out.append(item)
+    return out
+
+
+# ------------------------------------------------------------------ provisioner side
+def _base_url(segment):
+    return "http://%s" % segment["next_server"] if segment.get("next_server") else None
+
+
+def _served_macs(view, system):
+    """(mac, base_url) of the system's interfaces in the served segments."""
+    out = []
+    for iface in system["interfaces"]:
+        segment = view["segments"].get(iface["segment"])
+        if segment is not None:
+            out.append((iface["mac"], _base_url(segment) or ""))
+    return out
+
+
+def _served_ip(view, system):
+    """The IP the system installs from on this provisioner: the primary interface's if its segment
+    is served here, else the first served interface's."""
+    ifaces = [i for i in system["interfaces"] if i["segment"] in view["segments"] and i.get("ip")]
+    primary = [i for i in ifaces if i.get("primary")]
+    return (primary or ifaces or [{}])[0].get("ip")
+
+
+def _install_base(view, system):
+    """The web server the installer talks to: the provisioner address on the primary segment."""
+    segment = view["segments"].get(system["segment"])
+    if segment is None:  # primary interface elsewhere: the first served interface's segment
+        segment = view["segments"][next(i["segment"] for i in system["interfaces"] if i["segment"] in view["segments"])]
+    return _base_url(segment) or ""
+
+
+def _armed_map(view, state_dir):
+    completed = N.read_completed(state_dir)
+    return {s["name"]: N.is_armed(s["build_generation"], completed.get(s["name"])) for s in view["systems"]}, completed
+
+
+def render_dhcp(view, params):
+    if params.get("dhcp_server", "isc") == "kea":
+        return D.render_kea(view, interfaces=params.get("dhcp_interfaces") or ["*"],
+                            lease_file=params.get("kea_lease_file") or "/var/lib/kea/kea-leases4.csv",
+                            control_socket=params.get("kea_control_socket"), extra=_extra(params, dict),
+                            hooks=params.get("kea_hooks") or ())
+    return D.render_isc(view, extra=_extra(params, str))
+
+
+def _extra(params, kind):
+    extra = params.get("dhcp_extra")
+    if extra in (None, "", {}):
+        return None
+    if not isinstance(extra, kind):
+        raise SyncFailed("dhcp_extra: must be %s for dhcp_server=%s" % (
+            "a mapping of Dhcp4 keys" if kind is dict else "a string of dhcpd.conf statements", params.get("dhcp_server", "isc")))
+    return extra
+
+
+def check_dhcp_config(text, params):
+    """Run the daemon's own checker on a candidate config; raise SyncFailed with its message."""
+    command = params.get("dhcp_check_command")
+    if command is None:
+        command = ["kea-dhcp4", "-t"] if params.get("dhcp_server", "isc") == "kea" else ["dhcpd", "-t", "-q", "-cf"]
+    if not command:
+        return
+    directory = os.path.dirname(params["dhcp_config"]) or "."
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-check-")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        proc = subprocess.run([*list(command), tmp], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    finally:
+        os.unlink(tmp)
+    if proc.returncode != 0:
+        output = proc.stdout.decode("utf-8", "replace").replace(tmp, params["dhcp_config"]).strip()
+        raise SyncFailed("%s rejected the new config; the live one was left as it was:\n%s"
+                         % (" ".join(command), output[-4000:]))
+
+
+def sync_dhcp(view, params, check_mode):
+    path = params["dhcp_config"]
+    text = render_dhcp(view, params)
+    root, name = os.path.split(path)
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            before = handle.read()
+    except FileNotFoundError:
+        before = None
+    result = {"written": [], "removed": [], "before": before, "after": text}
+    if before == text:
+        return result
+    check_dhcp_config(text, params)
+    result["written"] = [name]
+    if params.get("dhcp_server") == "kea":
+        result["released"] = K.released(before, text)
+    if not check_mode:
+        T.write_file(root, name, text.encode("utf-8"), 0o644)
+        socket_path = params.get("kea_control_socket")
+        if params.get("dhcp_server") == "kea" and K.is_live(socket_path):
+            # Kea reloads in place; the dead boxes' leases on reserved IPs go with the old config.
+            try:
+                result["deleted_leases"] = K.reload_and_release(socket_path, result["released"])
+            except K.KeaError as exc:
+                raise SyncFailed("the new config is written but Kea did not take it: %s" % exc) from exc
+            result["reloaded"] = True
+    return result
+
+
+def tftp_files(view, armed):
+    files = B.default_files()
+    for system in view["systems"]:
+        files.update(B.system_files(system, armed[system["name"]], _served_macs(view, system)))
+    return files
+
+
+def sync_tftp(view, params, check_mode):
+    state_dir = params["state_dir"]
+    armed, _completed = _armed_map(view, state_dir)
+    with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
+        result = T.sync_tree(params["tftp_root"], tftp_files(view, armed), check_mode=check_mode)
+    result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
+    result["artifacts"] = artifacts(view)
+    return result
+
+
+def web_files(view, armed, secret, secrets, callback_base=None):
+    renderer = I.Renderer(view["templates"])
+    files = {}
+    owners = {}
+    index = {}
+    for system in view["systems"]:
+        name = system["name"]
+        base = _install_base(view, system)
+        token = N.make_token(secret, name, system["build_generation"])
+        callback_url = "%s%s%s" % (callback_base or base, I.CALLBACK_PATH, token)
+        files.update(renderer.render(system, base, callback_url, secrets))
+        owner = _served_ip(view, system)
+        if owner:
+            owners[name] = owner
+        index[name] = {
+            "generation": system["build_generation"],
+            "macs": [mac for mac, _base in _served_macs(view, system)],
+            "ip": owner,
+        }
+    return files, owners, index
+
+
+def sync_web(view, params, check_mode):
+    state_dir = params["state_dir"]
+    if check_mode and not os.path.exists(os.path.join(state_dir, N.SECRET)):
+        secret = b""  # a first run in check mode: the real secret does not exist yet
+    else:
+        secret = N.load_secret(state_dir)
+    armed, _completed = _armed_map(view, state_dir)
+    files, owners, index = web_files(view, armed, secret, params.get("secrets"), params.get("callback_base"))
+    with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
+        result = T.sync_tree(params["web_root"], files, check_mode=check_mode)
+        conf = T.sync_tree(params["web_conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)
+        index_path = os.path.join(state_dir, N.INDEX)
+        index_changed = N.read_json(index_path, {}) != index
+        if index_changed and not check_mode:
+            N.write_json(index_path, index)
+    result["written"] += ["conf:" + p for p in conf["written"]]
+    result["removed"] += ["conf:" + p for p in conf["removed"]]
+    result["conf_changed"] = bool(conf["written"] or conf["removed"])
+    if index_changed:
+        result["written"].append("state:" + N.INDEX)
+    result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
+    return result
+
+
+SYNC = {"dhcp": sync_dhcp, "tftp": sync_tftp, "web": sync_web}
+
+
+def sync(component, view, params, check_mode=False):
+    """Render and write one component; returns a result dict with changed, written, removed."""
+    result = SYNC[component](view, params, check_mode)
+    result["changed"] = bool(result["written"] or result["removed"])
+    result["component"] = component
+    result["systems"] = len(view["systems"])
+    result["segments"] = sorted(view["segments"])
+    return result
+
+
+def run_module_sync(module):
+    """The module side of provisioner_sync: one component, check and diff mode."""
+    params = module.params
+    if not params.get("view"):
+        module.fail_json(msg="view: not set; run this module through its action plugin (as the roles do)")
+    try:
+        result = sync(params["component"], params["view"], params, check_mode=module.check_mode)
+    except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
+        module.fail_json(msg=str(exc), component=params["component"])
+    before, after = result.pop("before", None), result.pop("after", None)
+    if module._diff and result["changed"]:
+        if params["component"] == "dhcp":
+            result["diff"] = {"before": before or "", "after": after, "before_header": params["dhcp_config"],
+                              "after_header": params["dhcp_config"]}
+        else:
+            lines = ["+ %s" % p for p in result["written"]] + ["- %s" % p for p in result["removed"]]
+            result["diff"] = {"prepared": "\n".join(lines) + "\n"}
+    module.exit_json(**result)

@@ -1,0 +1,133 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+Boot-loader configs: the fallbacks (which boot the local disk: an unknown box never installs)
+and one file per MAC for each boot loader:
+
+    <tftp>/pxelinux.cfg/01-<mac with dashes>   pxelinux (BIOS)
+    <tftp>/grub/grub.cfg-01-<mac with colons>   GRUB (UEFI; the spelling of $net_default_mac)
+    <tftp>/ipxe/<mac with colons>.ipxe          iPXE (the spelling of ${netX/mac}; kernels over HTTP)
+
+All of them live in the TFTP tree, so the DHCP boot file names are the same for every segment
+and both DHCP servers (an iPXE client fetches ``ipxe/boot.ipxe`` from its next-server).
+
+A MAC whose system has an armed build gets the installer; any other MAC of a system gets
+local boot (never a deleted file, which made Cobbler's machines fall through to menus).
+Every value written here was validated by the record store (no whitespace, quote, brace,
+semicolon, hash or dollar can reach these files); this module adds only fixed text.
+
+Standard library only: the provisioner's callback service imports this file as it is.
+"""
+
+from __future__ import annotations
+
+PXELINUX_LOCAL = "# baremetal.provision: local boot\nDEFAULT local\nPROMPT 0\nTIMEOUT 0\nLABEL local\n  LOCALBOOT 0\n"
+# Returning to the firmware's boot manager is the robust UEFI local boot (chainloading the
+# disk's loader from GRUB failed for Cobbler's users).
+GRUB_LOCAL = "# baremetal.provision: local boot\nset timeout=0\nexit\n"
+IPXE_LOCAL = "#!ipxe\n# baremetal.provision: local boot\nexit\n"
+
+GRUB_DEFAULT = (
+    "# baremetal.provision: hop to the per-MAC config; none means local boot\n"
+    "set timeout=0\n"
+    "configfile $prefix/grub.cfg-01-$net_default_mac\n"
+    "exit\n"
+)
+IPXE_DEFAULT = (
+    "#!ipxe\n"
+    "# baremetal.provision: chain to the per-MAC script; none means local boot\n"
+    "chain --autofree ${netX/mac}.ipxe || exit\n"
+)
+
+INSTALL_DIR = "ks"
+IMAGES_DIR = "images"
+
+
+def pxelinux_path(mac):
+    return "pxelinux.cfg/01-" + mac.replace(":", "-")
+
+
+def grub_path(mac):
+    return "grub/grub.cfg-01-" + mac
+
+
+def ipxe_path(mac):
+    return "ipxe/%s.ipxe" % mac
+
+
+def local_files(mac):
+    """{path in the TFTP tree: text} switching one MAC to local boot."""
+    return {
+        pxelinux_path(mac): PXELINUX_LOCAL,
+        grub_path(mac): GRUB_LOCAL,
+        ipxe_path(mac): IPXE_LOCAL,
+    }
+
+
+def default_files():
+    """The fallbacks every tree carries: unknown MACs boot locally."""
+    return {
+        "pxelinux.cfg/default": PXELINUX_LOCAL,
+        "grub/grub.cfg": GRUB_DEFAULT,
+        "ipxe/boot.ipxe": IPXE_DEFAULT,
+    }
+
+
+def install_url(system, base_url):
+    """Where the installer fetches its config, and the kernel argument that tells it so."""
+    name, fmt = system["name"], system["install_format"]
+    if fmt == "autoinstall":
+        url = "%s/%s/%s/" % (base_url, INSTALL_DIR, name)
+        return url, "autoinstall ds=nocloud-net;s=" + url
+    if fmt == "preseed":
+        url = "%s/%s/%s.cfg" % (base_url, INSTALL_DIR, name)
+        return url, "auto=true priority=critical url=" + url
+    if fmt == "autoyast":
+        url = "%s/%s/%s.xml" % (base_url, INSTALL_DIR, name)
+        return url, "autoyast=" + url
+    url = "%s/%s/%s.cfg" % (base_url, INSTALL_DIR, name)
+    return url, "inst.ks=" + url
+
+
+def kernel_command_line(system, base_url):
+    _url, install_arg = install_url(system, base_url)
+    extra = system.get("kernel_options") or ""
+    if system.get("install_tree") and system["install_format"] == "kickstart":
+        extra = ("inst.repo=%s %s" % (system["install_tree"], extra)).strip()
+    return ("%s %s" % (extra, install_arg)).strip()
+
+
+def install_files(system, mac, base_url):
+    """{path in the TFTP tree: text} that start the installer of system on mac."""
+    distro = system["distro"]
+    kernel = "%s/%s/vmlinuz" % (IMAGES_DIR, distro)
+    initrd = "%s/%s/initrd" % (IMAGES_DIR, distro)
+    cmdline = kernel_command_line(system, base_url)
+    # GRUB reads ; as a command separator: quote the one argument that carries it.
+    grub_cmdline = " ".join("'%s'" % word if ";" in word else word for word in cmdline.split())
+    head = "# baremetal.provision: install %s generation %d\n" % (system["name"], system["build_generation"])
+    return {
+        pxelinux_path(mac): (
+            "%sDEFAULT install\nPROMPT 0\nTIMEOUT 0\nLABEL install\n  KERNEL /%s\n  INITRD /%s\n  APPEND %s\n"
+            % (head, kernel, initrd, cmdline)
+        ),
+        grub_path(mac): (
+            "%sset timeout=0\nmenuentry 'install %s' {\n  linux /%s %s\n  initrd /%s\n}\n"
+            % (head, system["name"], kernel, grub_cmdline, initrd)
+        ),
+        ipxe_path(mac): (
+            "#!ipxe\n%skernel %s/%s %s\ninitrd %s/%s\nboot\n"
+            % (head, base_url, kernel, cmdline, base_url, initrd)
+        ),
+    }
+
+
+def system_files(system, armed, macs):
+    """The per-MAC boot files of one system on the MACs given as (mac, base_url) pairs (the
+    interfaces in the segments this provisioner serves): the installer while armed."""
+    files = {}
+    for mac, base_url in macs:
+        files.update(install_files(system, mac, base_url) if armed else local_files(mac))
+    return files

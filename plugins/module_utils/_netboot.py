@@ -38,7 +38,7 @@ COMPLETED = "completed.json"
 LOCK = ".lock"
 DEFAULT_STATE_DIR = "/var/lib/baremetal-provision"
 
-_TOKEN = re.compile(r"^([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.([1-9][0-9]{0,9})\.([0-9a-f]{64})$")
+_TOKEN = re.compile(r"([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)\.([1-9][0-9]{0,9})\.([0-9a-f]{64})")
 
 
 def _digest(secret, system, generation):
@@ -53,7 +53,7 @@ def make_token(secret, system, generation):
 
 def parse_token(token):
     """(system, generation, digest) of a well-formed token, else None."""
-    match = _TOKEN.match(token or "")
+    match = _TOKEN.fullmatch(token or "")
     if not match:
         return None
     return match.group(1), int(match.group(2)), match.group(3)

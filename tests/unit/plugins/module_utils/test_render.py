@@ -1,0 +1,204 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Rendering: DHCP configs (checked by the real daemons), boot configs, install configs, tree sync."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from support.store import FILES, write_store
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+
+SECURE = """\
+distro: rocky9
+template: rocky9.ks.j2
+secure_boot: true
+"""
+
+
+def _view(tmp_path, provisioner="prov-dmz", extra=None):
+    files = dict(FILES)
+    files.update(extra or {})
+    return P.build_view(RecordStore.load(write_store(tmp_path / "records", files)), provisioner)
+
+
+def _hosts_isc(text):
+    """{host id: {mac, ip, filename}} parsed back from a dhcpd.conf."""
+    hosts = {}
+    for match in re.finditer(r"^host (\S+) \{\n(.*?)^\}", text, re.S | re.M):
+        body = match.group(2)
+        entry = {"mac": re.search(r"hardware ethernet (\S+);", body).group(1),
+                 "ip": re.search(r"fixed-address (\S+);", body).group(1)}
+        filename = re.search(r'filename "([^"]+)";', body)
+        entry["filename"] = filename.group(1) if filename else None
+        hosts[match.group(1)] = entry
+    return hosts
+
+
+def _daemon_check(command, text, tmp_path):
+    path = tmp_path / "candidate.conf"
+    path.write_text(text)
+    return subprocess.run([*command, str(path)], capture_output=True, text=True, check=False)
+
+
+def test_view_holds_the_served_segments_and_systems(tmp_path):
+    view = _view(tmp_path)
+    assert sorted(view["segments"]) == ["dmz"]
+    # app01's primary segment is app, but its eth1 is in the dmz: it is served here for that NIC
+    assert sorted(s["name"] for s in view["systems"]) == ["app01", "web01"]
+    assert sorted(view["templates"]) == ["rocky9.ks.j2"] and sorted(view["distros"]) == ["rocky9"]
+    json.dumps(view)  # the action plugin sends it to the module as JSON
+
+
+def test_view_refuses_an_unknown_provisioner_and_a_broken_store(tmp_path):
+    with pytest.raises(StoreError, match=r"no segment names 'prov-x' as its provisioner \(named: prov-app, prov-dmz\)"):
+        _view(tmp_path, "prov-x")
+    broken = FILES["systems/web01.yml"].replace("192.0.2.50", "192.0.2.220")
+    with pytest.raises(StoreError, match=r"systems/web01.yml: interfaces\[0\]\.ip"):
+        _view(tmp_path / "b", extra={"systems/web01.yml": broken})
+
+
+@pytest.mark.skipif(not shutil.which("dhcpd"), reason="ISC dhcpd is not installed")
+def test_isc_config_passes_dhcpd_and_holds_exactly_the_reservations(tmp_path):
+    web03 = FILES["systems/web01.yml"].replace("12:34:56", "12:34:58").replace("192.0.2.50", "192.0.2.52") + "profile: secure\n"
+    web04 = FILES["systems/web01.yml"].replace("12:34:56", "12:34:59").replace("192.0.2.50", "192.0.2.53") + "boot_loader: grub\n"
+    view = _view(tmp_path, extra={"profiles/secure.yml": SECURE, "systems/web03.yml": web03, "systems/web04.yml": web04})
+    text = D.render_isc(view)
+    proc = _daemon_check(["dhcpd", "-t", "-q", "-cf"], text, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _hosts_isc(text) == {
+        "app01-eth1": {"mac": "52:54:00:12:34:61", "ip": "192.0.2.60", "filename": None},
+        "web01-eth0": {"mac": "52:54:00:12:34:56", "ip": "192.0.2.50", "filename": None},
+        "web03-eth0": {"mac": "52:54:00:12:34:58", "ip": "192.0.2.52", "filename": D.SHIM},
+        "web04-eth0": {"mac": "52:54:00:12:34:59", "ip": "192.0.2.53", "filename": D.GRUB},
+    }
+    assert "range 192.0.2.200 192.0.2.250;" in text
+    broken = _daemon_check(["dhcpd", "-t", "-q", "-cf"], D.render_isc(view, extra="not a statement;"), tmp_path)
+    assert broken.returncode != 0
+
+
+@pytest.mark.skipif(not shutil.which("kea-dhcp4"), reason="Kea is not installed")
+def test_kea_config_passes_kea_and_holds_exactly_the_reservations(tmp_path):
+    view = _view(tmp_path, "prov-app")
+    text = D.render_kea(view, lease_file=str(tmp_path / "leases.csv"))
+    proc = _daemon_check(["kea-dhcp4", "-t"], text, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = json.loads(text)["Dhcp4"]
+    assert [(s["subnet"], s["pools"]) for s in config["subnet4"]] == [("198.51.100.0/24", [])]
+    assert config["subnet4"][0]["reservations"] == [
+        {"hw-address": "52:54:00:12:34:60", "ip-address": "198.51.100.50", "hostname": "app01"},
+    ]
+    bad = _daemon_check(["kea-dhcp4", "-t"], D.render_kea(view, extra={"valid-lifetime": "soon"}), tmp_path)
+    assert bad.returncode != 0
+
+
+def test_kea_released_leases():
+    before = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
+        {"hw-address": "52:54:00:00:00:01", "ip-address": "192.0.2.50"},
+        {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"},
+        {"hw-address": "52:54:00:00:00:03", "ip-address": "192.0.2.52"}]}]}})
+    after = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
+        {"hw-address": "52:54:00:00:00:09", "ip-address": "192.0.2.50"},
+        {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"}]}]}})
+    from ansible_collections.baremetal.provision.plugins.module_utils import _kea as K
+
+    assert K.released(before, after) == [{"ip": "192.0.2.50", "mac": "52:54:00:00:00:01"},
+                                         {"ip": "192.0.2.52", "mac": "52:54:00:00:00:03"}]
+    assert K.released(None, after) == []
+
+
+def test_boot_files_armed_and_local(tmp_path):
+    view = _view(tmp_path)
+    web01 = next(s for s in view["systems"] if s["name"] == "web01")
+    armed = B.system_files(web01, True, [("52:54:00:12:34:56", "http://192.0.2.1")])
+    assert sorted(armed) == ["grub/grub.cfg-01-52:54:00:12:34:56", "ipxe/52:54:00:12:34:56.ipxe",
+                             "pxelinux.cfg/01-52-54-00-12-34-56"]
+    for text in armed.values():
+        assert "inst.ks=http://192.0.2.1/ks/web01.cfg" in text
+        assert "generation 1" in text
+    local = B.system_files(web01, False, [("52:54:00:12:34:56", "http://192.0.2.1")])
+    assert local == B.local_files("52:54:00:12:34:56")
+    assert "LOCALBOOT" in local["pxelinux.cfg/01-52-54-00-12-34-56"]
+    assert "exit" in local["grub/grub.cfg-01-52:54:00:12:34:56"]
+    # the fallbacks never install
+    for text in B.default_files().values():
+        assert "inst.ks" not in text and "linux " not in text and "kernel " not in text
+
+
+def test_grub_quotes_the_autoinstall_semicolon():
+    system = {"name": "u1", "distro": "ubuntu24", "install_format": "autoinstall", "kernel_options": "quiet",
+              "build_generation": 1, "install_tree": None}
+    files = B.install_files(system, "52:54:00:00:00:0a", "http://192.0.2.1")
+    assert "'ds=nocloud-net;s=http://192.0.2.1/ks/u1/'" in files["grub/grub.cfg-01-52:54:00:00:00:0a"]
+    assert " ds=nocloud-net;s=http://192.0.2.1/ks/u1/" in files["pxelinux.cfg/01-52-54-00-00-00-0a"]
+
+
+def test_tftp_files_follow_the_netboot_state(tmp_path):
+    view = _view(tmp_path)
+    files = P.tftp_files(view, {"web01": False, "app01": True})
+    assert "LOCALBOOT" in files["pxelinux.cfg/01-52-54-00-12-34-56"]
+    assert "inst.ks=http://192.0.2.1/ks/app01.cfg" in files["pxelinux.cfg/01-52-54-00-12-34-61"]
+    # app01's primary NIC is in a segment this provisioner does not serve: no file for it here
+    assert "pxelinux.cfg/01-52-54-00-12-34-60" not in files
+
+
+def test_install_render_errors_name_the_system_and_template(tmp_path):
+    view = _view(tmp_path, extra={"templates/rocky9.ks.j2": "rootpw {{ secrets.root_password_hash }}\n"})
+    web01 = next(s for s in view["systems"] if s["name"] == "web01")
+    with pytest.raises(I.RenderError, match=r"systems/web01.yml: rendering templates/rocky9.ks.j2 failed: .*root_password_hash"):
+        I.Renderer(view["templates"]).render(web01, "http://192.0.2.1", "http://192.0.2.1/cb", {})
+    assert I.Renderer(view["templates"]).render(web01, "http://192.0.2.1", "cb", {"root_password_hash": "$6$x"}) == {
+        "ks/web01.cfg": "rootpw $6$x\n"}
+
+
+def test_install_templates_run_in_a_sandbox(tmp_path):
+    view = _view(tmp_path, extra={"templates/rocky9.ks.j2": "{{ ''.__class__.__mro__[1].__subclasses__() }}\n"})
+    web01 = next(s for s in view["systems"] if s["name"] == "web01")
+    with pytest.raises(I.RenderError, match=r"unsafe"):
+        I.Renderer(view["templates"]).render(web01, "http://192.0.2.1", "cb", {})
+
+
+def test_web_files_and_access_map(tmp_path):
+    view = _view(tmp_path)
+    files, owners, index = P.web_files(view, {"web01": True, "app01": True}, b"s" * 32, {})
+    assert sorted(files) == ["ks/app01.cfg", "ks/web01.cfg"]
+    # app01 installs here through its dmz NIC, so only that NIC's IP may fetch its config
+    assert owners == {"app01": "192.0.2.60", "web01": "192.0.2.50"}
+    assert index["app01"] == {"generation": 3, "macs": ["52:54:00:12:34:61"], "ip": "192.0.2.60"}
+    assert I.acl_map(owners).splitlines()[1:] == ["app01 192.0.2.60;", "web01 192.0.2.50;"]
+
+
+def test_tree_sync_writes_only_changes_and_removes_stale_files(tmp_path):
+    root = str(tmp_path / "tree")
+    first = T.sync_tree(root, {"a/1": "one", "a/2": "two", "b": "bee"})
+    assert first == {"written": ["a/1", "a/2", "b"], "removed": []}
+    os.makedirs(os.path.join(root, "bin"))
+    with open(os.path.join(root, "bin", "pxelinux.0"), "w", encoding="utf-8") as handle:
+        handle.write("not ours")
+    assert T.sync_tree(root, {"a/1": "one", "a/2": "two", "b": "bee"}) == {"written": [], "removed": []}
+    assert T.sync_tree(root, {"a/1": "ONE", "b": "bee"}, check_mode=True) == {"written": ["a/1"], "removed": ["a/2"]}
+    assert os.path.exists(os.path.join(root, "a/2"))
+    assert T.sync_tree(root, {"a/1": "ONE", "b": "bee"}) == {"written": ["a/1"], "removed": ["a/2"]}
+    assert not os.path.exists(os.path.join(root, "a/2"))
+    assert os.path.exists(os.path.join(root, "bin", "pxelinux.0")), "a file it did not generate is never touched"
+    # a file someone else rewrote to the wanted content is not rewritten
+    with open(os.path.join(root, "b"), "w", encoding="utf-8") as handle:
+        handle.write("other")
+    assert T.sync_tree(root, {"a/1": "ONE", "b": "other"}) == {"written": [], "removed": []}
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../x", "", "a//b", "./a", "a\x00b"])
+def test_tree_sync_refuses_paths_out_of_the_tree(tmp_path, bad):
+    with pytest.raises(T.SyncError, match="not a plain relative path"):
+        T.sync_tree(str(tmp_path / "tree"), {bad: "x"})
+    assert not os.path.exists(str(tmp_path / "tree"))

@@ -65,11 +65,11 @@ seealso:
 """
 
 EXAMPLES = r"""
-# fleet.baremetal.yml: every system and spare of the store in ../records
-plugin: baremetal.provision.records
-records_dir: ../records
-
-# With a persistent cache and extra groups from the records' variables
+# The smallest config, fleet.baremetal.yml, for the store in ../records:
+#   plugin: baremetal.provision.records
+#   records_dir: ../records
+#
+# With a persistent cache and extra groups from the records' variables:
 plugin: baremetal.provision.records
 records_dir: /srv/gitops/records
 cache: true

@@ -26,6 +26,8 @@ description:
     the inventory with every problem listed by file and field, never a silently partial inventory,
     unless O(on_invalid=warn).
   - Configuration files must end in C(.baremetal.yml) or C(.baremetal.yaml).
+  - The group C(all) gets C(bm_records_dir), the store's absolute path, which the collection's
+    playbooks use when C(records_dir) is not given.
 extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
@@ -126,6 +128,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if use_cache:
                 self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
         self._populate(view)
+        # Playbooks run with this inventory find the store without being told again.
+        self.inventory.set_variable("all", "bm_records_dir", root)
 
     def _load_view(self, root):
         try:

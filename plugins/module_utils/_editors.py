@@ -113,6 +113,8 @@ def edit_system(txn, name, params):
     if params.get("from_pool"):
         spare = _take_spare(txn, name, data, params["from_pool"])
         primary["mac"] = spare["mac"]
+        if spare.get("bmc"):
+            data["bmc"] = spare["bmc"]  # the new hardware's own BMC powers it from now on
         facts["pool_spare"] = dict(spare, pool=params["from_pool"])
 
     new_primary = _primary(interfaces)

@@ -146,6 +146,17 @@ def test_from_pool_takes_first_spare_of_the_model_in_one_transaction(root):
     assert not os.path.exists(os.path.join(root, JOURNAL_NAME))
 
 
+def test_from_pool_gives_the_system_the_spares_bmc(root):
+    pool = os.path.join(root, "pools", "spares-dmz.yml")
+    with open(pool, encoding="utf-8") as handle:
+        text = handle.read()
+    with open(pool, "w", encoding="utf-8") as handle:
+        handle.write(text.replace("serial: SN001}", "serial: SN001, bmc: {type: redfish, address: 127.0.0.1, port: 8443}}"))
+    edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
+    system = RecordStore.load(root).data("systems", "web01")
+    assert dict(system["bmc"]) == {"type": "redfish", "address": "127.0.0.1", "port": 8443}
+
+
 def test_from_pool_refusals(root):
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))

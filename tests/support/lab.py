@@ -1,0 +1,277 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The embedded lab: a Debian kernel, a stand-in installer, QEMU machines with real firmware.
+
+The stand-in installer is a busybox initramfs that does what an installer's network part does:
+it takes a DHCP lease, fetches the install config named by ``inst.ks=`` on its kernel command
+line, "installs" (writes a boot sector that announces the system on the serial console to the
+virtual disk) and performs the config's callback, as a real kickstart's %post would, then powers
+off. On the next power-on, a machine whose boot config says local boot runs that boot sector.
+
+Everything is cached under .build/lab; the kernel package comes from Debian's archive with
+``apt-get download`` (no kernel is installed on the machine).
+"""
+
+import glob
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+from support.netns import sh
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CACHE = os.path.join(REPO, ".build", "lab")
+MODULES = ("virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
+           "failover", "net_failover", "virtio_net", "virtio_blk")
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+MARK = "BM-STANDIN:"
+DISK_MARK = "BM-DISK: booted from local disk"
+
+INIT = r"""#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+for m in %(modules)s; do insmod /lib/modules/$m.ko 2>/dev/null; done
+say() { echo "%(mark)s $*" > /dev/ttyS0; }
+say start
+ip link set lo up
+ip link set eth0 up
+udhcpc -i eth0 -q -f -n -t 20 -T 1 -s /udhcpc.sh > /dev/null 2>&1 || { say no-lease; poweroff -f; }
+say lease $(ip -4 -o addr show eth0 | awk '{print $4}')
+ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
+say fetch $ks
+if wget -q -O /tmp/ks.cfg "$ks"; then
+  say kickstart $(sed -n '2p' /tmp/ks.cfg)
+  # install: a boot sector that announces the local disk boot on the serial port
+  if [ -b /dev/vda ]; then dd if=/bootsector.bin of=/dev/vda bs=512 count=1 conv=fsync 2>/dev/null && say disk-written; fi
+  cb=$(grep -o 'http://[^ ]*/bm/callback/[^ ]*' /tmp/ks.cfg | head -n 1)
+  if wget -q -O /tmp/cb.json "$cb"; then say callback-ok; else say callback-failed; fi
+else
+  say kickstart-refused
+fi
+say done
+sync
+poweroff -f
+"""
+
+UDHCPC = r"""#!/bin/sh
+case "$1" in
+  bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/${mask:-24}" dev "$interface"
+    [ -n "$router" ] && ip route add default via ${router%% *} dev "$interface"
+    ;;
+esac
+exit 0
+"""
+
+
+def _run(*cmd, **kwargs):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, **kwargs)
+
+
+def kernel_package():
+    out = _run("apt-cache", "depends", "linux-image-amd64", text=True).stdout
+    for line in out.splitlines():
+        if "Depends:" in line and "linux-image-" in line:
+            return line.split("Depends:")[1].strip()
+    raise RuntimeError("no linux-image package found by apt-cache depends linux-image-amd64")
+
+
+def boot_sector():
+    """512 bytes of 16-bit code: print DISK_MARK on COM1, power off through ACPI, halt."""
+    message = (DISK_MARK + "\r\n").encode("ascii") + b"\0"
+    code = bytearray()
+    code += b"\x31\xc0\x8e\xd8"                          # xor ax,ax; mov ds,ax
+    si_fixup = len(code) + 1
+    code += b"\xbe\x00\x00"                              # mov si, msg
+    loop = len(code)
+    code += b"\xac"                                      # lodsb
+    code += b"\x08\xc0"                                  # or al,al
+    code += b"\x74\x06"                                  # jz done (+6)
+    code += b"\xba\xf8\x03"                              # mov dx,0x3f8
+    code += b"\xee"                                      # out dx,al
+    code += b"\xeb" + struct.pack("b", loop - (len(code) + 2))  # jmp loop
+    code += b"\xba\x04\x06\xb8\x00\x20\xef"              # mov dx,0x604; mov ax,0x2000; out dx,ax (ACPI S5)
+    code += b"\xba\x04\xb0\xef"                          # mov dx,0xb004; out dx,ax (older PIIX)
+    code += b"\xfa\xf4\xeb\xfd"                          # cli; hlt; jmp $-1
+    msg_at = 0x7C00 + len(code)
+    code[si_fixup:si_fixup + 2] = struct.pack("<H", msg_at)
+    code += message
+    assert len(code) <= 510
+    return bytes(code) + b"\0" * (510 - len(code)) + b"\x55\xaa"
+
+
+def build(cache=CACHE):
+    """Kernel and stand-in initramfs in cache; returns (vmlinuz, initrd). Cached across runs."""
+    os.makedirs(cache, exist_ok=True)
+    vmlinuz = os.path.join(cache, "vmlinuz")
+    initrd = os.path.join(cache, "standin-initrd.img")
+    if os.path.exists(vmlinuz) and os.path.exists(initrd):
+        return vmlinuz, initrd
+    pkg = kernel_package()
+    work = os.path.join(cache, "work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    _run("apt-get", "download", pkg, cwd=work)
+    deb = glob.glob(os.path.join(work, "*.deb"))[0]
+    tree = os.path.join(work, "tree")
+    os.makedirs(tree)
+    tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    _run("tar", "-x", "-C", tree, "--wildcards", "./boot/vmlinuz-*", "*/virtio*", "*/failover.ko*", "*/net_failover.ko*",
+         stdin=tar.stdout)
+    tar.wait()
+    root = os.path.join(work, "initramfs")
+    for sub in ("bin", "dev", "proc", "sys", "tmp", "lib/modules"):
+        os.makedirs(os.path.join(root, sub))
+    shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+    for name in MODULES:
+        found = glob.glob(os.path.join(tree, "**", name + ".ko*"), recursive=True)
+        if not found:
+            continue  # built into this kernel
+        src = found[0]
+        dest = os.path.join(root, "lib", "modules", name + ".ko")
+        if src.endswith(".xz"):
+            with open(dest, "wb") as handle:
+                subprocess.run(["xz", "-dc", src], stdout=handle, check=True)
+        elif src.endswith(".zst"):
+            with open(dest, "wb") as handle:
+                subprocess.run(["zstd", "-dc", src], stdout=handle, check=True)
+        else:
+            shutil.copy(src, dest)
+    with open(os.path.join(root, "init"), "w", encoding="ascii") as handle:
+        handle.write(INIT % {"modules": " ".join(MODULES), "mark": MARK})
+    with open(os.path.join(root, "udhcpc.sh"), "w", encoding="ascii") as handle:
+        handle.write(UDHCPC)
+    with open(os.path.join(root, "bootsector.bin"), "wb") as handle:
+        handle.write(boot_sector())
+    os.chmod(os.path.join(root, "init"), 0o755)
+    os.chmod(os.path.join(root, "udhcpc.sh"), 0o755)
+    files = subprocess.run("cd %s && find . | sort" % root, shell=True, check=True, capture_output=True).stdout
+    with open(initrd + ".tmp", "wb") as out:
+        cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=files, cwd=root, capture_output=True, check=True)
+        out.write(subprocess.run(["gzip", "-9"], input=cpio.stdout, capture_output=True, check=True).stdout)
+    shutil.copy(glob.glob(os.path.join(tree, "boot", "vmlinuz-*"))[0], vmlinuz + ".tmp")
+    os.replace(initrd + ".tmp", initrd)
+    os.replace(vmlinuz + ".tmp", vmlinuz)
+    shutil.rmtree(work, ignore_errors=True)
+    return vmlinuz, initrd
+
+
+class RouterAdvertiser(object):
+    """Sends a bare IPv6 router advertisement (lifetime 0) every second on an interface, so that
+    iPXE stops waiting about 16 s for an IPv6 router (LAB.md). Runs as a thread of the caller,
+    which must be inside the namespace: use ``ip netns exec`` via run_in_namespace."""
+
+    def __init__(self, ifname):
+        self.ifname = ifname
+        self.stop = threading.Event()
+
+    def run(self):
+        sock = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+        index = socket.if_nametoindex(self.ifname)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+        packet = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 0, 0, 0)
+        while not self.stop.is_set():
+            try:
+                sock.sendto(packet, ("ff02::1", 0, 0, index))
+            except OSError:
+                pass
+            self.stop.wait(1.0)
+
+
+class Machine(object):
+    """A QEMU machine on a tap of the lab bridge, with SeaBIOS+iPXE or OVMF, and a disk."""
+
+    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False):
+        self.lab, self.ns, self.bridge, self.name, self.mac, self.uefi = lab, ns, bridge, name, mac, uefi
+        self.workdir = workdir
+        self.tap = "t%s" % mac.replace(":", "")[-8:]
+        self.disk = os.path.join(workdir, "%s.disk" % name)
+        self.vars = os.path.join(workdir, "%s.vars.fd" % name)
+        self.serial = os.path.join(workdir, "%s.serial.log" % name)
+        self.proc = None
+        with open(self.disk, "wb") as handle:
+            handle.truncate(8 * 1024 * 1024)
+        if uefi:
+            shutil.copy(OVMF_VARS, self.vars)
+        sh("ip", "tuntap", "add", self.tap, "mode", "tap", ns=ns)
+        sh("ip", "link", "set", self.tap, "master", bridge, ns=ns)
+        sh("ip", "link", "set", self.tap, "up", ns=ns)
+
+    def command(self):
+        cmd = ["qemu-system-x86_64", "-nographic", "-m", "512", "-no-reboot", "-monitor", "none", "-display", "none",
+               "-serial", "file:" + self.serial,
+               "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
+               "-drive", "file=%s,format=raw,if=virtio" % self.disk]
+        if self.uefi:
+            cmd += ["-machine", "q35",
+                    "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                    "-drive", "if=pflash,format=raw,file=" + self.vars,
+                    # no option ROM: OVMF's own PXE client, as on real UEFI hardware
+                    "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % self.mac]
+        else:
+            cmd += ["-device", "virtio-net-pci,netdev=n0,mac=%s,bootindex=1" % self.mac, "-boot", "order=nc"]
+        return cmd
+
+    def power_on(self):
+        if self.proc is not None and self.proc.poll() is None:
+            return
+        with open(self.serial, "w", encoding="ascii"):
+            pass
+        self.started = time.monotonic()
+        self.proc = self.lab.start(self.ns, self.command(), os.path.join(self.workdir, "%s.qemu.log" % self.name))
+
+    def power_off(self):
+        if self.proc is not None:
+            self.lab.stop(self.proc, timeout=5)
+        self.proc = None
+
+    def is_on(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def console(self):
+        try:
+            with open(self.serial, encoding="utf-8", errors="replace") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return ""
+
+    def wait(self, marker, timeout=120):
+        """Wait for marker on the serial console (or the machine's power-off); returns seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.console()
+            if marker in text:
+                return time.monotonic() - self.started
+            for fatal in ("Kernel panic", "No bootable device"):
+                if fatal in text and fatal not in marker:
+                    raise AssertionError("%s: %s\n%s" % (self.name, fatal, text[-3000:]))
+            if self.proc is not None and self.proc.poll() is not None and marker not in self.console():
+                raise AssertionError("%s powered off before %r:\n%s" % (self.name, marker, self.console()[-3000:]))
+            time.sleep(0.2)
+        raise AssertionError("%s: no %r within %d s:\n%s" % (self.name, marker, timeout, self.console()[-3000:]))
+
+
+def main(argv):
+    """``python lab.py ra IFACE``: run the router advertiser (inside the lab namespace)."""
+    if len(argv) == 2 and argv[0] == "ra":
+        RouterAdvertiser(argv[1]).run()
+        return 0
+    if argv == ["build"]:
+        print("\n".join(build()))
+        return 0
+    raise SystemExit("usage: lab.py ra IFACE | lab.py build")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,273 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The hardware-replacement story on the embedded lab, step by step (make e2e and make demo).
+
+A provisioner (prov-lab) serves the segment dmz (192.0.2.0/24) from a network namespace: Kea,
+tftpd-hpa, nginx and the callback service run on the files the roles rendered (service manager
+"none": this harness starts the daemons, as systemd would). QEMU machines with SeaBIOS+iPXE or
+OVMF boot off it. Each machine has a stand-in Redfish BMC on loopback.
+"""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+
+from support import lab as L
+from support.ansible_cli import ansible_env, playbook_recap, run
+from support.bmc import RedfishStandIn
+from support.netns import Lab, sh, udhcpc, wait_for
+
+MAC_A = "52:54:00:0e:00:01"   # web01's original hardware (BIOS)
+MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
+MAC_U = "52:54:00:0e:00:03"   # uefi01 (UEFI)
+BMC_PASSWORD = "lab-password"
+
+KICKSTART = """\
+#version=RHEL9
+# {{ name }} generation {{ build_generation }}
+text
+url --url={{ install_tree }}
+lang en_US.UTF-8
+keyboard us
+timezone UTC --utc
+rootpw --iscrypted {{ secrets.root_password_hash }}
+network --bootproto=static --device={{ mac }} --ip={{ ip }} --netmask={{ network.netmask }} --gateway={{ network.gateway }} --hostname={{ fqdn }}
+zerombr
+clearpart --all --initlabel
+autopart
+reboot
+%packages
+@core
+%end
+%post
+curl -fsS {{ callback_url }}
+%end
+"""
+
+
+class Story(object):
+    def __init__(self, workdir, narrate=None):
+        self.work = str(workdir)
+        self.say = narrate or (lambda text: None)
+        self.timings = []
+        self.lab = None
+        self.bmcs = {}
+        self.machines = {}
+        self.paths = {k: os.path.join(self.work, k) for k in ("records", "inventory", "tftp", "www", "nginx", "state", "cb", "run", "vm")}
+        for key, path in self.paths.items():
+            if key != "records":
+                os.makedirs(path, exist_ok=True)
+
+    # ------------------------------------------------------------------ set-up
+    def step(self, title):
+        self.say(title)
+        return _Timer(self, title)
+
+    def setup(self):
+        with self.step("Build the lab: kernel, stand-in installer, network namespace, QEMU machines"):
+            self.vmlinuz, self.initrd = L.build()
+            self.lab = Lab("bme")
+            self.ns = self.lab.namespace("prov")
+            self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
+            for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True)):
+                self.machines[name] = L.Machine(self.lab, self.ns, "br0", name, mac, self.paths["vm"], uefi=uefi)
+                self.bmcs[name] = RedfishStandIn(self.machines[name], password=BMC_PASSWORD)
+            self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"),
+                           env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__))))
+            self.write_records()
+            self.write_inventory()
+
+    def write_records(self):
+        def bmc(name):
+            return "{type: redfish, address: 127.0.0.1, port: %d, username: admin, password_var: lab_bmc_password}" % self.bmcs[name].port
+
+        files = {
+            "segments/dmz.yml": "network: 192.0.2.0/24\ngateway: 192.0.2.1\ndns: [192.0.2.1]\ndomain: dmz.example.test\n"
+                                "provisioner: prov-lab\nnext_server: 192.0.2.1\n",
+            "distros/standin.yml": "family: redhat\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://192.0.2.1/repo/standin\n"
+                                   % (self.vmlinuz, self.initrd),
+            "profiles/standin-bios.yml": "distro: standin\ntemplate: standin.ks.j2\nboot_loader: pxelinux\n"
+                                         "kernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
+            "profiles/standin-uefi.yml": "distro: standin\ntemplate: standin.ks.j2\nkernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
+            "tiers/web.yml": "segment: dmz\nprofile: standin-bios\nprofiles_by_model: {qemu-uefi: standin-uefi}\n",
+            "templates/standin.ks.j2": KICKSTART,
+            "systems/web01.yml": "tier: web\nhardware_model: qemu-bios\ninterfaces:\n"
+                                 '  - {name: eth0, mac: "%s", ip: 192.0.2.50, primary: true}\nbmc: %s\n' % (MAC_A, bmc("machine-a")),
+            "systems/uefi01.yml": "tier: web\nhardware_model: qemu-uefi\ninterfaces:\n"
+                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\nbmc: %s\n' % (MAC_U, bmc("machine-u")),
+            "pools/spares-dmz.yml": "segment: dmz\nmachines:\n"
+                                    '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n' % (MAC_B, bmc("machine-b")),
+        }
+        for rel, text in files.items():
+            path = os.path.join(self.paths["records"], rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        subprocess.run(["git", "init", "-q", self.paths["records"]], check=True)
+        subprocess.run(["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test",
+                        "add", "-A"], check=True)
+        subprocess.run(["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test",
+                        "commit", "-qm", "lab records"], check=True)
+
+    def write_inventory(self):
+        inv = self.paths["inventory"]
+        with open(os.path.join(inv, "lab.baremetal.yml"), "w", encoding="utf-8") as handle:
+            handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
+        os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
+        host_vars = {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
+            "dhcp_server": "kea", "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
+            "dhcp_interfaces": ["br0"],
+            # the daemon runs in the lab namespace, so its checker must see br0 there too
+            "dhcp_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp4", "-t"],
+            "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
+            "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
+            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
+            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
+            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
+            "kickstart_tftp_root": self.paths["tftp"],
+            "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
+        }
+        with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
+            json.dump(host_vars, handle, indent=1)
+        # the machines' BMC password, as a vaulted variable would be in production
+        os.makedirs(os.path.join(inv, "group_vars"), exist_ok=True)
+        with open(os.path.join(inv, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
+            json.dump({"lab_bmc_password": BMC_PASSWORD, "bmc_scheme": "http"}, handle)
+
+    # ------------------------------------------------------------------ ansible
+    def playbook(self, name, *extra):
+        env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=self.work)
+        start = time.monotonic()
+        proc = run("ansible-playbook", ["-i", self.paths["inventory"], "baremetal.provision." + name, *extra], env=env,
+                   timeout=900)
+        took = time.monotonic() - start
+        if proc.returncode != 0:
+            raise AssertionError("%s failed:\n%s\n%s" % (name, proc.stdout[-6000:], proc.stderr[-3000:]))
+        return proc, took
+
+    # ------------------------------------------------------------------ daemons
+    def start_daemons(self):
+        run_dir = self.paths["run"]
+        env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
+        log = os.path.join(run_dir, "kea.log")
+        self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
+        wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
+        self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
+        conf = os.path.join(run_dir, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as handle:
+            handle.write(
+                "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
+                "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
+                "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
+                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths)
+        self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
+        self.lab.start(self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
+                                 "--tftp-root", self.paths["tftp"]], os.path.join(run_dir, "callback.log"))
+        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://192.0.2.1/", ns=self.ns, check=False).returncode == 0,
+                 what="nginx")
+
+    # ------------------------------------------------------------------ helpers
+    def install(self, machine, system, generation, power_on=True, timeout=180):
+        vm = self.machines[machine]
+        if power_on:
+            vm.power_on()
+        vm.wait("%s callback-ok" % L.MARK, timeout=timeout)
+        took = time.monotonic() - vm.started
+        console = vm.console()
+        wait_for(lambda: not vm.is_on(), timeout=30, what="%s to power off" % machine)
+        return took, console
+
+    def completed(self):
+        return json.loads(_read(os.path.join(self.paths["state"], "completed.json")) or "{}")
+
+    def close(self):
+        for bmc in self.bmcs.values():
+            bmc.close()
+        if self.lab:
+            self.lab.close()
+
+
+class _Timer(object):
+    def __init__(self, story, title):
+        self.story, self.title = story, title
+
+    def __enter__(self):
+        self.start = time.monotonic()
+        return self
+
+    def __exit__(self, kind, value, trace):
+        took = time.monotonic() - self.start
+        self.story.timings.append((self.title, took, "ok" if kind is None else "FAILED"))
+        self.story.say("   %s in %.1f s" % ("done" if kind is None else "FAILED", took))
+        return False
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+def run_story(story, checks):
+    """The whole story. ``checks`` receives (name, condition, detail) for every claim."""
+    story.setup()
+    with story.step("1. Configure the provisioner from the records (site)"):
+        proc, _took = story.playbook("site")
+        checks("site configured the provisioner", playbook_recap(proc.stdout)["prov-lab"]["changed"] > 0, proc.stdout[-2000:])
+        story.start_daemons()
+    with story.step("2. web01 (BIOS, MAC A) powers on and installs itself"):
+        took, console = story.install("machine-a", "web01", 1)
+        checks("web01 got its reserved IP", "lease 192.0.2.50/24" in console, console[-1500:])
+        checks("web01 fetched its own kickstart", "kickstart # web01 generation 1" in console, console[-1500:])
+        checks("web01's install called back", story.completed().get("web01") == 1, story.completed())
+        story.bios_install = took
+    with story.step("3. web01 powers on again: it boots from its disk, no second install"):
+        vm = story.machines["machine-a"]
+        vm.power_on()
+        vm.wait(L.DISK_MARK, timeout=120)
+        checks("no second install", L.MARK + " start" not in vm.console(), vm.console()[-1500:])
+        vm.power_off()
+    with story.step("4. site again: nothing changes, nothing is re-armed"):
+        proc, _took = story.playbook("site")
+        checks("site re-run changed nothing", playbook_recap(proc.stdout)["prov-lab"]["changed"] == 0, proc.stdout[-3000:])
+        pxe = _read(os.path.join(story.paths["tftp"], "pxelinux.cfg", "01-" + MAC_A.replace(":", "-")))
+        checks("web01 stays on local boot", "LOCALBOOT" in pxe, pxe)
+    with story.step("5. MAC A fails: replace -e system=web01 -e from_pool=spares-dmz -e wait=true"):
+        start = time.monotonic()
+        proc, took = story.playbook("replace", "-e", "system=web01", "-e", "from_pool=spares-dmz", "-e", "wait=true",
+                                    "-e", "wait_delay=1", "-e", "git_commit=true")
+        story.replace_total = took
+        match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
+        story.replace_to_callback = float(match.group(1)) if match else None
+        checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
+        vm_b = story.machines["machine-b"]
+        console = vm_b.console()
+        checks("the spare's BMC was told to boot from the network once and power-cycle",
+               [c[0] for c in story.bmcs["machine-b"].calls] == ["PATCH", "POST"], story.bmcs["machine-b"].calls)
+        checks("MAC B got web01's IP", "lease 192.0.2.50/24" in console, console[-1500:])
+        checks("MAC B installed as web01, generation 2", "kickstart # web01 generation 2" in console, console[-1500:])
+        checks("completion recorded", story.completed().get("web01") == 2, story.completed())
+        log = subprocess.run(["git", "-C", story.paths["records"], "log", "-1", "--format=%s"], capture_output=True, text=True,
+                             check=True).stdout.strip()
+        checks("the record change is committed", log == "replace web01: %s -> %s (from pool spares-dmz)" % (MAC_A, MAC_B), log)
+        wait_for(lambda: not vm_b.is_on(), timeout=30, what="machine B to power off")
+        story.replace_wall = time.monotonic() - start
+    with story.step("6. MAC A no longer gets a reservation or a boot config"):
+        lease = udhcpc(story.lab.client(story.ns, "br0", MAC_A))
+        checks("MAC A gets no lease", lease == {}, lease)
+        for rel in ("pxelinux.cfg/01-" + MAC_A.replace(":", "-"), "grub/grub.cfg-01-" + MAC_A, "ipxe/%s.ipxe" % MAC_A):
+            checks("MAC A has no %s" % rel, not os.path.exists(os.path.join(story.paths["tftp"], rel)), rel)
+    with story.step("7. uefi01 (UEFI, OVMF's own PXE client, GRUB) installs itself"):
+        took, console = story.install("machine-u", "uefi01", 1, timeout=240)
+        checks("uefi01 got its reserved IP", "lease 192.0.2.60/24" in console, console[-1500:])
+        checks("uefi01 fetched its own kickstart", "kickstart # uefi01 generation 1" in console, console[-1500:])
+        checks("uefi01's install called back", story.completed().get("uefi01") == 1, story.completed())
+        story.uefi_install = took
+    return story

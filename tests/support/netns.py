@@ -65,8 +65,9 @@ class Lab(object):
 
     def start(self, ns, args, log, env=None, cwd=None):
         """Start a process in a namespace; it is ended by its PID when the lab closes."""
+        prefix = ["ip", "netns", "exec", ns] if ns else []  # ns=None: on the host, loopback only
         with open(log, "ab") as handle:
-            proc = subprocess.Popen(["ip", "netns", "exec", ns, *[str(a) for a in args]], stdout=handle, stderr=subprocess.STDOUT,
+            proc = subprocess.Popen([*prefix, *[str(a) for a in args]], stdout=handle, stderr=subprocess.STDOUT,
                                     env=env, cwd=cwd, start_new_session=True)
         self.processes.append(proc)
         return proc

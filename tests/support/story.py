@@ -11,8 +11,10 @@ OVMF boot off it. Each machine has a stand-in Redfish BMC on loopback.
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 from support import lab as L
@@ -74,7 +76,9 @@ class Story(object):
             self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
             for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True)):
                 self.machines[name] = L.Machine(self.lab, self.ns, "br0", name, mac, self.paths["vm"], uefi=uefi)
+            for name in ("machine-a", "machine-b"):
                 self.bmcs[name] = RedfishStandIn(self.machines[name], password=BMC_PASSWORD)
+            self.ipmi = IpmiStandIn(self.lab, self.machines["machine-u"], self.paths["run"], BMC_PASSWORD)
             self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"),
                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__))))
             self.write_records()
@@ -97,7 +101,9 @@ class Story(object):
             "systems/web01.yml": "tier: web\nhardware_model: qemu-bios\ninterfaces:\n"
                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.50, primary: true}\nbmc: %s\n' % (MAC_A, bmc("machine-a")),
             "systems/uefi01.yml": "tier: web\nhardware_model: qemu-uefi\ninterfaces:\n"
-                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\nbmc: %s\n' % (MAC_U, bmc("machine-u")),
+                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\n'
+                                  "bmc: {type: ipmi, address: 127.0.0.1, port: %d, username: admin, password_var: lab_bmc_password}\n"
+                                  % (MAC_U, self.ipmi.port),
             "pools/spares-dmz.yml": "segment: dmz\nmachines:\n"
                                     '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n' % (MAC_B, bmc("machine-b")),
         }
@@ -137,7 +143,7 @@ class Story(object):
         # the machines' BMC password, as a vaulted variable would be in production
         os.makedirs(os.path.join(inv, "group_vars"), exist_ok=True)
         with open(os.path.join(inv, "group_vars", "all.yml"), "w", encoding="utf-8") as handle:
-            json.dump({"lab_bmc_password": BMC_PASSWORD, "bmc_scheme": "http"}, handle)
+            json.dump({"lab_bmc_password": BMC_PASSWORD, "bmc_scheme": "http", "bmc_ipmi_cipher_suite": 3}, handle)
 
     # ------------------------------------------------------------------ ansible
     def playbook(self, name, *extra):
@@ -188,8 +194,51 @@ class Story(object):
     def close(self):
         for bmc in self.bmcs.values():
             bmc.close()
+        if getattr(self, "ipmi", None):
+            self.ipmi.close()
         if self.lab:
             self.lab.close()
+
+
+class IpmiStandIn(object):
+    """The stand-in IPMI BMC (support/ipmi_bmc.py, a process of its own) and the thread that turns
+    its power requests into QEMU power-ons and power-offs."""
+
+    def __init__(self, lab, machine, run_dir, password):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        probe.bind(("127.0.0.1", 0))
+        self.port = probe.getsockname()[1]
+        probe.close()
+        self.machine = machine
+        self.control = os.path.join(run_dir, "ipmi-%s.control" % machine.name)
+        self.requests = []
+        with open(self.control, "w", encoding="ascii"):
+            pass
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.proc = lab.start(None, [sys.executable, os.path.join(here, "ipmi_bmc.py"), self.port, "admin", password, self.control],
+                              os.path.join(run_dir, "ipmi-%s.log" % machine.name))
+        self.lab = lab
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._follow, daemon=True)
+        self.thread.start()
+
+    def _follow(self):
+        seen = 0
+        while not self.stop.is_set():
+            lines = _read(self.control).splitlines()
+            for line in lines[seen:]:
+                _stamp, what, boot = [*line.split(), "", "", ""][:3]
+                self.requests.append((what, boot))
+                if what in ("off", "cycle"):
+                    self.machine.power_off()
+                if what in ("on", "cycle"):
+                    self.machine.power_on()
+            seen = len(lines)
+            self.stop.wait(0.2)
+
+    def close(self):
+        self.stop.set()
+        self.lab.stop(self.proc)
 
 
 class _Timer(object):
@@ -270,4 +319,16 @@ def run_story(story, checks):
         checks("uefi01 fetched its own kickstart", "kickstart # uefi01 generation 1" in console, console[-1500:])
         checks("uefi01's install called back", story.completed().get("uefi01") == 1, story.completed())
         story.uefi_install = took
+    with story.step("8. Re-install uefi01 on request: provision -e reinstall=true, power through IPMI (ipmitool)"):
+        proc, took = story.playbook("provision", "-e", "system=uefi01", "-e", "reinstall=true", "-e", "wait=true", "-e", "wait_delay=1")
+        vm_u = story.machines["machine-u"]
+        console = vm_u.console()
+        checks("the IPMI BMC got a one-time network boot, then a power cycle",
+               story.ipmi.requests[:2] == [("bootdev", "network"), ("cycle", "network")], story.ipmi.requests)
+        checks("uefi01 re-installed, generation 2", "kickstart # uefi01 generation 2" in console, console[-1500:])
+        checks("completion recorded", story.completed().get("uefi01") == 2, story.completed())
+        match = re.search(r"called back ([0-9.]+) s after the provision started", proc.stdout)
+        story.reinstall_to_callback = float(match.group(1)) if match else None
+        checks("the provision waited for the callback", match is not None, proc.stdout[-3000:])
+        wait_for(lambda: not vm_u.is_on(), timeout=30, what="uefi01 to power off")
     return story

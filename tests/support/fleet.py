@@ -36,7 +36,7 @@ def _write(root, relpath, text):
         handle.write(text)
 
 
-def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None):
+def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None, images="/srv/images"):
     """{relative path: text} of a valid store; the names, in record-file form."""
     rng = random.Random(seed)
     segments = max(1, min(segments, len(SEGMENT_NAMES)))
@@ -50,12 +50,12 @@ def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_pe
         raise ValueError("%s is too small for %d segments of %d systems" % (supernet, segments, per_segment))
     files = {
         "distros/rocky9.yml": (
-            "family: redhat\narch: x86_64\nkernel: /srv/images/rocky9/vmlinuz\ninitrd: /srv/images/rocky9/initrd.img\n"
-            "install_tree: http://repo.example.test/rocky9\n"
+            "family: redhat\narch: x86_64\nkernel: %s/rocky9/vmlinuz\ninitrd: %s/rocky9/initrd.img\n"
+            "install_tree: http://repo.example.test/rocky9\n" % (images, images)
         ),
         "distros/ubuntu24.yml": (
-            "family: ubuntu\narch: x86_64\nkernel: /srv/images/ubuntu24/vmlinuz\ninitrd: /srv/images/ubuntu24/initrd\n"
-            "install_tree: http://repo.example.test/ubuntu24\n"
+            "family: ubuntu\narch: x86_64\nkernel: %s/ubuntu24/vmlinuz\ninitrd: %s/ubuntu24/initrd\n"
+            "install_tree: http://repo.example.test/ubuntu24\n" % (images, images)
         ),
         "profiles/rocky9-base.yml": "distro: rocky9\ntemplate: rocky9.ks.j2\nkernel_options: {console: ttyS0}\n",
         "profiles/rocky9-legacy.yml": "distro: rocky9\ntemplate: rocky9.ks.j2\nboot_loader: pxelinux\n",
@@ -103,9 +103,9 @@ def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_pe
     return files
 
 
-def write_fleet(root, systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None):
+def write_fleet(root, systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None, images="/srv/images"):
     """Write the fleet's record files under root; return root."""
-    for relpath, text in fleet_files(systems, segments, seed, supernet, spares_per_segment).items():
+    for relpath, text in fleet_files(systems, segments, seed, supernet, spares_per_segment, images).items():
         _write(str(root), relpath, text)
     return str(root)
 

@@ -1,0 +1,121 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark: the replace playbook, from the command to the new reservation and boot files live.
+
+    python benchmarks/bench_replace.py [--sizes 200,2000,10000] [--repeat 2]
+
+For each fleet size (5 segments; the provisioner of the dmz runs here with service_manager=none,
+its files in a temporary folder, its DHCP config checked by the real dhcpd -t), after a site run
+has rendered everything once:
+  replace    ansible-playbook baremetal.provision.replace -e system=... -e mac=... (best of --repeat,
+             a different system each time): record edit, inventory refresh, the three render steps
+  baseline   ansible-playbook with one debug task on localhost against the same inventory: Ansible's
+             start-up plus loading the inventory, which every playbook pays
+  ours       replace minus baseline
+The new MAC's boot file and reservation are checked to be in place after each run.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
+
+from support.ansible_cli import ansible_env
+from support.fleet import write_fleet
+
+TRIVIAL = """\
+- name: Start-up and inventory only
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Nothing
+      ansible.builtin.debug:
+        msg: "{{ groups['systems'] | length }}"
+"""
+
+
+def playbook(args, env):
+    start = time.perf_counter()
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), *args], env=env,
+                          capture_output=True, text=True, check=False)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit("ansible-playbook %s failed:\n%s\n%s" % (" ".join(args), proc.stdout[-4000:], proc.stderr[-2000:]))
+    return took
+
+
+def bench_size(size, repeat, tmp):
+    root = os.path.join(tmp, "n%d" % size)
+    images = os.path.join(root, "images")
+    records = write_fleet(os.path.join(root, "records"), size, images=images)
+    for rel in ("rocky9/vmlinuz", "rocky9/initrd.img", "ubuntu24/vmlinuz", "ubuntu24/initrd"):
+        os.makedirs(os.path.dirname(os.path.join(images, rel)), exist_ok=True)
+        with open(os.path.join(images, rel), "wb") as handle:
+            handle.write(b"bench stand-in\n")
+    inv = os.path.join(root, "inventory")
+    out = os.path.join(root, "prov")
+    os.makedirs(os.path.join(inv, "host_vars"))
+    with open(os.path.join(inv, "fleet.baremetal.yml"), "w", encoding="utf-8") as handle:
+        handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\ncache: true\ncache_plugin: ansible.builtin.jsonfile\n"
+                     "cache_connection: %s\n" % (records, os.path.join(root, "inv-cache")))
+    host_vars = {
+        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
+        "dhcp_config": os.path.join(out, "dhcpd.conf"), "tftp_root": os.path.join(out, "tftp"),
+        "tftp_state_dir": os.path.join(out, "state"), "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
+        "kickstart_web_root": os.path.join(out, "www"), "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
+        "kickstart_state_dir": os.path.join(out, "state"), "kickstart_callback_dir": os.path.join(out, "cb"),
+        "kickstart_tftp_root": os.path.join(out, "tftp"),
+    }
+    with open(os.path.join(inv, "host_vars", "prov-dmz.yml"), "w", encoding="utf-8") as handle:
+        json.dump(host_vars, handle)
+    trivial = os.path.join(root, "trivial.yml")
+    with open(trivial, "w", encoding="utf-8") as handle:
+        handle.write(TRIVIAL)
+    env = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"},
+                      tmp=root)
+    site = playbook(["-i", inv, "baremetal.provision.site", "--limit", "prov-dmz"], env)
+    systems = sorted(n[:-4] for n in os.listdir(os.path.join(records, "systems")) if n.startswith("web"))
+    replace_times = []
+    for attempt in range(repeat):
+        system = systems[attempt]
+        new_mac = "52:54:0f:00:00:%02x" % attempt
+        replace_times.append(playbook(["-i", inv, "baremetal.provision.replace", "-e", "system=" + system, "-e", "mac=" + new_mac], env))
+        pxe = os.path.join(out, "tftp", "pxelinux.cfg", "01-" + new_mac.replace(":", "-"))
+        with open(pxe, encoding="utf-8") as handle:
+            assert "ks/%s.cfg" % system in handle.read()
+        with open(host_vars["dhcp_config"], encoding="utf-8") as handle:
+            assert "hardware ethernet %s;" % new_mac in handle.read()
+    baseline = min(playbook(["-i", inv, trivial], env) for _attempt in range(repeat))
+    return {"systems": size, "site": site, "replace": min(replace_times), "baseline": baseline}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "200,2000,10000"))
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--keep", help="keep the work folder here (to profile a run)")
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bm-bench-replace-") as tmp:
+        tmp = args.keep or tmp
+        for size in [int(n) for n in args.sizes.split(",") if n]:
+            print("... %d systems" % size, flush=True)
+            rows.append(bench_size(size, args.repeat, tmp))
+    print("\nreplace playbook, command to new reservation and boot files live (seconds)")
+    print("%8s %8s %9s %9s %8s %9s" % ("systems", "site", "replace", "baseline", "ours", "vs 200"))
+    for r in rows:
+        print("%8d %8.2f %9.2f %9.2f %8.2f %8.2fx" % (r["systems"], r["site"], r["replace"], r["baseline"],
+                                                   r["replace"] - r["baseline"], r["replace"] / rows[0]["replace"]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -13,6 +13,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+VERSION := $(shell sed -n 's/^version: *//p' galaxy.yml)
 BUILD := .build
 COLLECTIONS := $(BUILD)/collections
 COLLECTION_LINK := $(COLLECTIONS)/ansible_collections/baremetal/provision
@@ -29,7 +30,7 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server 
 	dosfstools mtools git
 
 .PHONY: help deps venv collection unit integration e2e sanity lint ruff yamllint ansible-lint \
-	docs build changelog-lint test bench soak demo clean
+	docs build ee changelog-lint test bench soak demo clean
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
@@ -110,10 +111,18 @@ docs: build
 	ANSIBLE_COLLECTIONS_PATH=$(abspath $(BUILD)/installed) $(BIN)/ansible-galaxy collection install --force -p $(BUILD)/installed $(BUILD)/dist/baremetal-provision-*.tar.gz >/dev/null
 	ANSIBLE_COLLECTIONS_PATH=$(abspath $(BUILD)/installed) $(BIN)/python tests/support/check_docs.py
 
+# The AWX execution environment definition resolves (ansible-builder writes its build context).
+ee: build
+	@rm -rf $(BUILD)/ee-context
+	$(BIN)/ansible-builder create -f awx/execution-environment.yml --context $(BUILD)/ee-context >/dev/null
+	@test -f $(BUILD)/ee-context/_build/collections/baremetal-provision-$(VERSION).tar.gz
+	@grep -q "ipmitool" $(BUILD)/ee-context/_build/bindep.txt
+	@echo "ee: build context in $(BUILD)/ee-context (docker/podman build it with ansible-builder build)"
+
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
-test: deps venv lint changelog-lint sanity docs unit integration e2e
+test: deps venv lint changelog-lint sanity docs ee unit integration e2e
 
 # --- benchmarks, soak, demo ------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import build_view
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import cached_view
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore, default_root
 
 
@@ -25,7 +25,7 @@ class ActionModule(ActionBase):
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))
-            view = build_view(RecordStore.load(root), provisioner)
+            view = cached_view(root, provisioner, RecordStore.load)
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
         args["view"] = view

@@ -132,7 +132,17 @@ def edit_system(txn, name, params):
     facts["generation"] = generation
     record = txn.put("systems", name, data)
     facts["record"] = record.data
+    facts["system"] = _resolved(txn.store, name)
     return facts
+
+
+def _resolved(store, name):
+    """The merged view of a system after an edit, or None while the store around it is incomplete
+    (the commit then refuses the change with the reasons)."""
+    try:
+        return store.resolve_system(name)
+    except (KeyError, TypeError, ValueError, StoreError):
+        return None
 
 
 def _safe_mac(value):

@@ -26,7 +26,12 @@ import tempfile
 VERSION = 1
 
 
-def _cache_dir():
+def enabled():
+    """False when BAREMETAL_CACHE=off (or 0, no, false)."""
+    return os.environ.get("BAREMETAL_CACHE", "on").lower() not in ("off", "0", "no", "false")
+
+
+def cache_dir():
     explicit = os.environ.get("BAREMETAL_CACHE_DIR")
     if explicit:
         return explicit
@@ -52,9 +57,9 @@ class ParseCache(object):
 
     def __init__(self, root, parse):
         self.parse = parse
-        self.enabled = os.environ.get("BAREMETAL_CACHE", "on").lower() not in ("off", "0", "no", "false")
+        self.enabled = enabled()
         self.path = os.path.join(
-            _cache_dir(), "records-%s.json" % hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:16]
+            cache_dir(), "records-%s.json" % hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:16]
         )
         self.entries = {}
         self.used = {}

@@ -213,6 +213,12 @@ files:
   type: list
   elements: str
   sample: [pools/spares-dmz.yml, systems/web01.yml]
+system:
+  description:
+    - The system merged with everything it inherits, as M(baremetal.provision.system_info) returns it
+      (provisioner, IP, MAC, build generation...); null after removal.
+  returned: success
+  type: dict
 records_dir:
   description: The absolute path of the record store.
   returned: success

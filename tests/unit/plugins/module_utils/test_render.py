@@ -202,3 +202,27 @@ def test_tree_sync_refuses_paths_out_of_the_tree(tmp_path, bad):
     with pytest.raises(T.SyncError, match="not a plain relative path"):
         T.sync_tree(str(tmp_path / "tree"), {bad: "x"})
     assert not os.path.exists(str(tmp_path / "tree"))
+
+
+def test_cached_view_is_reused_until_a_record_changes(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    loads = []
+
+    def load(path):
+        loads.append(path)
+        return RecordStore.load(path)
+
+    first = P.cached_view(root, "prov-dmz", load)
+    assert P.cached_view(root, "prov-dmz", load) == first and len(loads) == 1
+    assert P.cached_view(root, "prov-app", load)["provisioner"] == "prov-app" and len(loads) == 2
+    path = os.path.join(root, "systems", "web01.yml")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("vars: {rack: r9}\n")
+    changed = P.cached_view(root, "prov-dmz", load)
+    assert len(loads) == 3
+    assert next(s for s in changed["systems"] if s["name"] == "web01")["vars"]["rack"] == "r9"
+    assert len([n for n in os.listdir(str(tmp_path / "cache")) if n.startswith("view-")]) == 2
+    monkeypatch.setenv("BAREMETAL_CACHE", "off")
+    P.cached_view(root, "prov-dmz", load)
+    assert len(loads) == 4

@@ -112,8 +112,9 @@ def main(argv=None):
     print("\nreplace playbook, command to new reservation and boot files live (seconds)")
     print("%8s %8s %9s %9s %8s %9s" % ("systems", "site", "replace", "baseline", "ours", "vs 200"))
     for r in rows:
-        print("%8d %8.2f %9.2f %9.2f %8.2f %8.2fx" % (r["systems"], r["site"], r["replace"], r["baseline"],
-                                                   r["replace"] - r["baseline"], r["replace"] / rows[0]["replace"]))
+        ours = r["replace"] - r["baseline"]
+        growth = r["replace"] / rows[0]["replace"]
+        print("%8d %8.2f %9.2f %9.2f %8.2f %8.2fx" % (r["systems"], r["site"], r["replace"], r["baseline"], ours, growth))
     return 0
 
 

@@ -24,7 +24,9 @@ try:
     HAS_YAML = True
     YAML_IMPORT_ERROR = None
     _BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    _BaseDumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    # The pure-Python dumper: it can indent lists under their key ("  - {...}"), the way people
+    # write records by hand, so a module's edit does not re-indent lines in a pull request.
+    _BaseDumper = yaml.SafeDumper
 except ImportError as _exc:  # pragma: no cover - PyYAML ships with ansible-core
     HAS_YAML = False
     YAML_IMPORT_ERROR = _exc
@@ -114,7 +116,8 @@ class FlowList(list):
 
 
 class RecordDumper(_BaseDumper):
-    pass
+    def increase_indent(self, flow=False, indentless=False):
+        return super(RecordDumper, self).increase_indent(flow, False)
 
 
 def _represent_str(dumper, value):

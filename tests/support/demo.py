@@ -58,7 +58,8 @@ def main():
                         ("replace: command start to the new machine's callback", "replace_to_callback"),
                         ("re-install through IPMI: command start to callback", "reinstall_to_callback")):
         value = getattr(story, attr, None)
-        print("%-60s %s" % (label, "%.1f s" % value if value is not None else "-"))
+        shown = "-" if value is None else "%.1f s" % float(value)
+        print("%-60s %s" % (label, shown))
     if error is not None:
         print("\nthe demo stopped: %s" % error)
         return 1

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 
-import pyghmi.ipmi.bmc as bmc
+from pyghmi.ipmi import bmc
 
 
 class StandInBmc(bmc.Bmc):

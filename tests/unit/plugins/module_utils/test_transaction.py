@@ -57,7 +57,7 @@ def test_create_system_writes_canonical_file(root):
             tier: web
             hardware_model: r650
             interfaces:
-            - {name: eth0, mac: "52:54:00:ab:cd:ef", ip: 192.0.2.51, primary: true}
+              - {name: eth0, mac: "52:54:00:ab:cd:ef", ip: 192.0.2.51, primary: true}
             build: {generation: 1}
             """)
     assert diff[0]["before_header"] == "/dev/null" and "52:54:00:ab:cd:ef" in diff[0]["after"]

@@ -30,7 +30,11 @@ import hmac
 import json
 import os
 import re
-import tempfile
+
+try:
+    from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
+except ImportError:  # installed next to the callback service, outside the collection
+    from _atomic import write_atomic  # type: ignore[no-redef]
 
 SECRET = "secret"
 INDEX = "index.json"
@@ -94,23 +98,6 @@ def read_json(path, default):
     except (OSError, ValueError):
         return default
     return value if isinstance(value, type(default)) else default
-
-
-def write_atomic(path, data, mode=0o644):
-    """Replace path with data (bytes) in one rename; never a half-written file."""
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def write_json(path, value, mode=0o644):

@@ -22,9 +22,9 @@ import errno
 import fcntl
 import json
 import os
-import tempfile
 import time
 
+from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import LockTimeout, Problem, StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import (
     SUFFIX,
@@ -41,23 +41,8 @@ TEMP_PREFIX = ".bm-tmp-"
 
 def atomic_write(path, text, mode=0o644):
     """Replace path with text so that readers see the old file or the new one, never a mix."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=TEMP_PREFIX)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    fsync_dir(directory)
+    write_atomic(path, text, mode=mode, prefix=TEMP_PREFIX, durable=True)
+    fsync_dir(os.path.dirname(path) or ".")
 
 
 def fsync_dir(directory):

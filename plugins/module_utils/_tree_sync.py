@@ -19,7 +19,8 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
+
+from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
 
 MANIFEST = ".baremetal-manifest.json"
 
@@ -51,19 +52,7 @@ def read_manifest(root):
 
 def write_file(root, relpath, data, mode=0o644):
     """Atomically replace root/relpath with data (bytes)."""
-    path = os.path.join(root, relpath)
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_atomic(os.path.join(root, relpath), data, mode=mode, durable=False)
 
 
 def _current(root, relpath):

@@ -17,31 +17,10 @@ import sys
 import pytest
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.netns import Lab, have_root, sh, udhcpc, wait_for
-from support.store import FILES, write_store
+from support.store import FILES, KICKSTART, write_store
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="network namespaces need root")
 
-KICKSTART = """\
-#version=RHEL9
-# {{ name }} generation {{ build_generation }}
-text
-url --url={{ install_tree }}
-lang en_US.UTF-8
-keyboard us
-timezone UTC --utc
-rootpw --iscrypted {{ secrets.root_password_hash }}
-network --bootproto=static --device={{ mac }} --ip={{ ip }} --netmask={{ network.netmask }} --gateway={{ network.gateway }} --hostname={{ fqdn }}
-zerombr
-clearpart --all --initlabel
-autopart
-reboot
-%packages
-@core
-%end
-%post
-curl -fsS {{ callback_url }}
-%end
-"""
 
 PLAY = """\
 - name: Provisioner

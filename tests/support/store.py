@@ -80,6 +80,30 @@ machines:
 }
 
 
+# A kickstart pykickstart accepts (RHEL9), whose %post performs the netboot-once callback.
+KICKSTART = """\
+#version=RHEL9
+# {{ name }} generation {{ build_generation }}
+text
+url --url={{ install_tree }}
+lang en_US.UTF-8
+keyboard us
+timezone UTC --utc
+rootpw --iscrypted {{ secrets.root_password_hash }}
+network --bootproto=static --device={{ mac }} --ip={{ ip }} --netmask={{ network.netmask }} --gateway={{ network.gateway }} --hostname={{ fqdn }}
+zerombr
+clearpart --all --initlabel
+autopart
+reboot
+%packages
+@core
+%end
+%post
+curl -fsS {{ callback_url }}
+%end
+"""
+
+
 def write_store(root, files=None, extra=None):
     """Write the sample store (or the given files) under root; return root."""
     contents = dict(FILES if files is None else files)

@@ -21,33 +21,13 @@ from support import lab as L
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
 from support.netns import Lab, sh, udhcpc, wait_for
+from support.store import KICKSTART
 
 MAC_A = "52:54:00:0e:00:01"   # web01's original hardware (BIOS)
 MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
 MAC_U = "52:54:00:0e:00:03"   # uefi01 (UEFI)
 BMC_PASSWORD = "lab-password"
 
-KICKSTART = """\
-#version=RHEL9
-# {{ name }} generation {{ build_generation }}
-text
-url --url={{ install_tree }}
-lang en_US.UTF-8
-keyboard us
-timezone UTC --utc
-rootpw --iscrypted {{ secrets.root_password_hash }}
-network --bootproto=static --device={{ mac }} --ip={{ ip }} --netmask={{ network.netmask }} --gateway={{ network.gateway }} --hostname={{ fqdn }}
-zerombr
-clearpart --all --initlabel
-autopart
-reboot
-%packages
-@core
-%end
-%post
-curl -fsS {{ callback_url }}
-%end
-"""
 
 
 class Story(object):

@@ -1,0 +1,38 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The one way this collection replaces a file: a temporary file in the same directory, then a
+rename, so a reader (or a crash) sees the old file or the new one, never half of either.
+
+Standard library only: the provisioner's callback service imports this file as it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+
+
+def write_atomic(path, data, mode=0o644, prefix=".bm-", durable=True):
+    """Replace path with data (bytes or str). durable: fsync the file before the rename (record
+    files and netboot state; the many generated boot files skip it for speed)."""
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=prefix)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

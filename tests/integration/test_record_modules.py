@@ -94,8 +94,8 @@ def test_create_then_rerun_is_idempotent_and_check_diff_writes_nothing(lab):
     assert check.returncode == 0, check.stdout
     assert playbook_recap(check.stdout)["localhost"]["changed"] == 1
     assert "--- before: systems/web01.yml" in check.stdout
-    assert "-- {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.50, primary: true}" in check.stdout
-    assert "+- {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.51, primary: true}" in check.stdout
+    assert "-  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.50, primary: true}" in check.stdout
+    assert "+  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.51, primary: true}" in check.stdout
     assert tree_digest(records) == before
 
 

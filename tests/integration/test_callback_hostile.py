@@ -1,0 +1,132 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The netboot-once callback service under hostile clients (on loopback, as the role installs it)."""
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from support.ansible_cli import REPO
+from support.netns import wait_for
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
+from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
+
+MAC = "52:54:00:12:34:56"
+
+
+@pytest.fixture
+def service(tmp_path):
+    code = tmp_path / "cb"
+    code.mkdir()
+    for src in ("roles/kickstart/files/bm_callback.py", "plugins/module_utils/_netboot.py",
+                "plugins/module_utils/_render_boot.py", "plugins/module_utils/_atomic.py"):
+        shutil.copy(os.path.join(REPO, src), str(code))
+    state, tftp = str(tmp_path / "state"), str(tmp_path / "tftp")
+    secret = N.load_secret(state)
+    N.write_json(os.path.join(state, N.INDEX), {"web01": {"generation": 2, "macs": [MAC], "ip": "127.0.0.1"}})
+    for rel, text in B.install_files({"name": "web01", "distro": "d", "install_format": "kickstart", "kernel_options": "",
+                                      "build_generation": 2, "install_tree": None}, MAC, "http://192.0.2.1").items():
+        path = os.path.join(tftp, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    log = open(str(tmp_path / "callback.log"), "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, str(code / "bm_callback.py"), "--state-dir", state, "--tftp-root", tftp,
+                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+
+    def up():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            return False
+
+    wait_for(up, what="the callback service")
+    yield {"port": port, "secret": secret, "state": state, "tftp": tftp, "proc": proc, "log": str(tmp_path / "callback.log")}
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+
+
+def _get(port, path, method="GET", headers=None, body=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()
+
+
+def _raw(port, data):
+    """Send raw bytes; the status of the answer, or None when the service just closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        try:
+            answer = sock.recv(4096)
+        except OSError:
+            return None
+    if not answer.startswith(b"HTTP/"):
+        return None
+    return int(answer.split()[1])
+
+
+def _pxe(service):
+    with open(os.path.join(service["tftp"], B.pxelinux_path(MAC)), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
+    port, secret = service["port"], service["secret"]
+    valid = "/bm/callback/" + N.make_token(secret, "web01", 2)
+    hostile = [
+        "/", "/bm/callback/", "/bm/callback/../../etc/passwd", "/bm/callback/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/bm/callback/web01.2." + "0" * 64, "/bm/callback/" + N.make_token(secret, "web01", 1),
+        "/bm/callback/" + N.make_token(secret, "web01", 3), "/bm/callback/" + N.make_token(b"x" * 32, "web01", 2),
+        "/bm/callback/" + N.make_token(secret, "web02", 2), "/bm/callback/" + "a" * 5000, valid + "/extra",
+        "/bm/callback/web01.2.%00" + "0" * 62,
+    ]
+    for path in hostile:
+        status, _body = _get(port, path)
+        assert status in (400, 403, 404, 414), (path, status)
+    # bytes no HTTP client library would send
+    for raw in (b"GET /bm/callback/\xc3\xa9\xff HTTP/1.1\r\n\r\n", b"GARBAGE\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
+                b"GET /bm/callback/x HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n"):
+        assert _raw(port, raw) in (None, 400, 403, 404, 414, 431, 505), raw[:40]
+    # methods and bodies it does not serve
+    assert _get(port, valid, method="PUT")[0] == 501
+    assert _get(port, valid, method="DELETE")[0] == 501
+    # the right token from another address (nginx's X-Real-IP) is refused
+    assert _get(port, valid, headers={"X-Real-IP": "192.0.2.99"})[0] == 403
+    # a bounded burst of bad requests in parallel
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        statuses = list(pool.map(lambda i: _get(port, "/bm/callback/web01.2.%064x" % i)[0], range(300)))
+    assert set(statuses) == {403}
+    # nothing changed, the service lives, and a valid callback still works exactly once
+    assert N.read_completed(service["state"]) == {}
+    assert "inst.ks=" in _pxe(service)
+    assert service["proc"].poll() is None
+    status, body = _get(port, valid)
+    assert status == 200, body
+    assert json.loads(body)["status"] == 200
+    assert N.read_completed(service["state"]) == {"web01": 2}
+    assert "LOCALBOOT" in _pxe(service)
+    status, body = _get(port, valid)
+    assert status == 403 and b"replayed" in body
+    time.sleep(0.2)
+    with open(service["log"], encoding="utf-8") as handle:
+        log = handle.read()
+    assert "bad signature" in log and "stale token" in log and "replayed token" in log and "accepted" in log
+    assert service["proc"].poll() is None

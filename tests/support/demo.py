@@ -55,11 +55,12 @@ def main():
     passed = sum(1 for _n, ok in results if ok)
     print("\nchecks passed: %d of %d" % (passed, len(results)))
     for label, attr in (("BIOS install, power-on to callback", "bios_install"), ("UEFI install, power-on to callback", "uefi_install"),
-                        ("replace: command start to the new machine's callback", "replace_to_callback"),
-                        ("re-install through IPMI: command start to callback", "reinstall_to_callback")):
+                        ("replace (BIOS, Redfish): command start to the new machine's callback", "replace_to_callback"),
+                        ("replace (UEFI, IPMI): command start to the new machine's callback", "uefi_replace_to_callback"),
+                        ("re-install (Redfish): command start to callback", "reinstall_to_callback")):
         value = getattr(story, attr, None)
         shown = "-" if value is None else "%.1f s" % float(value)
-        print("%-60s %s" % (label, shown))
+        print("%-72s %s" % (label, shown))
     if error is not None:
         print("\nthe demo stopped: %s" % error)
         return 1

@@ -26,8 +26,8 @@ from support.store import KICKSTART
 MAC_A = "52:54:00:0e:00:01"   # web01's original hardware (BIOS)
 MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
 MAC_U = "52:54:00:0e:00:03"   # uefi01 (UEFI)
+MAC_V = "52:54:00:0e:00:04"   # the UEFI spare in pool spares-dmz, with an IPMI BMC
 BMC_PASSWORD = "lab-password"
-
 
 
 class Story(object):
@@ -54,11 +54,12 @@ class Story(object):
             self.lab = Lab("bme")
             self.ns = self.lab.namespace("prov")
             self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
-            for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True)):
+            for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True),
+                                    ("machine-v", MAC_V, True)):
                 self.machines[name] = L.Machine(self.lab, self.ns, "br0", name, mac, self.paths["vm"], uefi=uefi)
-            for name in ("machine-a", "machine-b"):
+            for name in ("machine-a", "machine-b", "machine-u"):
                 self.bmcs[name] = RedfishStandIn(self.machines[name], password=BMC_PASSWORD)
-            self.ipmi = IpmiStandIn(self.lab, self.machines["machine-u"], self.paths["run"], BMC_PASSWORD)
+            self.ipmi = IpmiStandIn(self.lab, self.machines["machine-v"], self.paths["run"], BMC_PASSWORD)
             self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"),
                            env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__))))
             self.write_records()
@@ -81,11 +82,12 @@ class Story(object):
             "systems/web01.yml": "tier: web\nhardware_model: qemu-bios\ninterfaces:\n"
                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.50, primary: true}\nbmc: %s\n' % (MAC_A, bmc("machine-a")),
             "systems/uefi01.yml": "tier: web\nhardware_model: qemu-uefi\ninterfaces:\n"
-                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\n'
-                                  "bmc: {type: ipmi, address: 127.0.0.1, port: %d, username: admin, password_var: lab_bmc_password}\n"
-                                  % (MAC_U, self.ipmi.port),
+                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\nbmc: %s\n' % (MAC_U, bmc("machine-u")),
             "pools/spares-dmz.yml": "segment: dmz\nmachines:\n"
-                                    '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n' % (MAC_B, bmc("machine-b")),
+                                    '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n'
+                                    '  - {mac: "%s", hardware_model: qemu-uefi, serial: QEMU-V, bmc: {type: ipmi, address: 127.0.0.1, '
+                                    'port: %d, username: admin, password_var: lab_bmc_password}}\n'
+                                    % (MAC_B, bmc("machine-b"), MAC_V, self.ipmi.port),
         }
         for rel, text in files.items():
             path = os.path.join(self.paths["records"], rel)
@@ -299,16 +301,27 @@ def run_story(story, checks):
         checks("uefi01 fetched its own kickstart", "kickstart # uefi01 generation 1" in console, console[-1500:])
         checks("uefi01's install called back", story.completed().get("uefi01") == 1, story.completed())
         story.uefi_install = took
-    with story.step("8. Re-install uefi01 on request: provision -e reinstall=true, power through IPMI (ipmitool)"):
-        proc, took = story.playbook("provision", "-e", "system=uefi01", "-e", "reinstall=true", "-e", "wait=true", "-e", "wait_delay=1")
-        vm_u = story.machines["machine-u"]
-        console = vm_u.console()
-        checks("the IPMI BMC got a one-time network boot, then a power cycle",
+    with story.step("8. uefi01's box fails: replace -e system=uefi01 -e from_pool=spares-dmz (UEFI spare, IPMI BMC)"):
+        proc, took = story.playbook("replace", "-e", "system=uefi01", "-e", "from_pool=spares-dmz", "-e", "wait=true",
+                                    "-e", "wait_delay=1")
+        vm_v = story.machines["machine-v"]
+        console = vm_v.console()
+        checks("the spare's IPMI BMC got a one-time network boot, then a power cycle",
                story.ipmi.requests[:2] == [("bootdev", "network"), ("cycle", "network")], story.ipmi.requests)
-        checks("uefi01 re-installed, generation 2", "kickstart # uefi01 generation 2" in console, console[-1500:])
-        checks("completion recorded", story.completed().get("uefi01") == 2, story.completed())
+        checks("the UEFI spare got uefi01's IP", "lease 192.0.2.60/24" in console, console[-1500:])
+        checks("the UEFI spare installed as uefi01, generation 2", "kickstart # uefi01 generation 2" in console, console[-1500:])
+        match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
+        story.uefi_replace_to_callback = float(match.group(1)) if match else None
+        checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
+        wait_for(lambda: not vm_v.is_on(), timeout=30, what="the UEFI spare to power off")
+    with story.step("9. Re-install web01 on request: provision -e system=web01 -e reinstall=true (Redfish)"):
+        proc, took = story.playbook("provision", "-e", "system=web01", "-e", "reinstall=true", "-e", "wait=true", "-e", "wait_delay=1")
+        vm_b = story.machines["machine-b"]
+        console = vm_b.console()
+        checks("web01 re-installed, generation 3", "kickstart # web01 generation 3" in console, console[-1500:])
+        checks("completion recorded", story.completed().get("web01") == 3, story.completed())
         match = re.search(r"called back ([0-9.]+) s after the provision started", proc.stdout)
         story.reinstall_to_callback = float(match.group(1)) if match else None
         checks("the provision waited for the callback", match is not None, proc.stdout[-3000:])
-        wait_for(lambda: not vm_u.is_on(), timeout=30, what="uefi01 to power off")
+        wait_for(lambda: not vm_b.is_on(), timeout=30, what="web01 to power off")
     return story

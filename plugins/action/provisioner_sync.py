@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
@@ -20,18 +22,28 @@ class ActionModule(ActionBase):
         task_vars = task_vars or {}
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
-        if args.get("view"):
-            return dict(result, failed=True, msg="view: set by this action plugin from the records; do not pass it")
+        if args.get("view_file"):
+            return dict(result, failed=True, msg="view_file: set by this action plugin from the records; do not pass it")
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))
             view = cached_view(root, provisioner, RecordStore.load)
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
-        args["view"] = view
-        args["provisioner"] = provisioner
-        args["records_dir"] = root
-        result.update(self._execute_module(
-            module_name="baremetal.provision.provisioner_sync", module_args=args, task_vars=task_vars,
-        ))
+        # The view (thousands of systems) goes over as one file, not as a module argument: Ansible
+        # inspects every value of a module's arguments, which costs seconds at 10,000 systems.
+        if self._connection._shell.tmpdir is None:
+            self._make_tmp_path()
+        remote = self._connection._shell.join_path(self._connection._shell.tmpdir, "baremetal-view.json")
+        try:
+            self._transfer_data(remote, json.dumps(view, separators=(",", ":")))
+            self._fixup_perms2((self._connection._shell.tmpdir, remote))
+            args["view_file"] = remote
+            args["provisioner"] = provisioner
+            args["records_dir"] = root
+            result.update(self._execute_module(
+                module_name="baremetal.provision.provisioner_sync", module_args=args, task_vars=task_vars,
+            ))
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import subprocess
 import tempfile
@@ -302,10 +303,15 @@ def sync(component, view, params, check_mode=False):
 def run_module_sync(module):
     """The module side of provisioner_sync: one component, check and diff mode."""
     params = module.params
-    if not params.get("view"):
-        module.fail_json(msg="view: not set; run this module through its action plugin (as the roles do)")
+    if not params.get("view_file"):
+        module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
     try:
-        result = sync(params["component"], params["view"], params, check_mode=module.check_mode)
+        with open(params["view_file"], "r", encoding="utf-8") as handle:
+            view = json.load(handle)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="view_file: cannot read %s: %s" % (params["view_file"], exc))
+    try:
+        result = sync(params["component"], view, params, check_mode=module.check_mode)
     except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
         module.fail_json(msg=str(exc), component=params["component"])
     before, after = result.pop("before", None), result.pop("after", None)

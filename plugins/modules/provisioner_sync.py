@@ -43,9 +43,9 @@ options:
   provisioner:
     description: The provisioner name the segments name; defaults to C(inventory_hostname).
     type: str
-  view:
-    description: Set by the action plugin (the provisioner's share of the store); do not set it.
-    type: dict
+  view_file:
+    description: Set by the action plugin (the provisioner's share of the store, as a JSON file); do not set it.
+    type: path
   state_dir:
     description: Where the netboot state lives (secret, index, completed generations).
     type: path
@@ -187,7 +187,7 @@ def main():
             component=dict(type="str", required=True, choices=["dhcp", "tftp", "web"]),
             records_dir=dict(type="path"),
             provisioner=dict(type="str"),
-            view=dict(type="dict"),
+            view_file=dict(type="path"),
             state_dir=dict(type="path", default="/var/lib/baremetal-provision"),
             dhcp_server=dict(type="str", default="isc", choices=["isc", "kea"]),
             dhcp_config=dict(type="path"),

@@ -167,8 +167,9 @@ def prov(request, tmp_path):
 
 
 def _status(prov, ns, url):
-    """The HTTP status of a GET from a client namespace; on a timeout, what the servers saw."""
-    proc = sh("curl", "-s", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", url, ns=ns, check=False)
+    """The HTTP status of a GET from a client namespace (the path sent as it is, dot segments
+    included); on a timeout, what the servers saw."""
+    proc = sh("curl", "-s", "--path-as-is", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", url, ns=ns, check=False)
     if proc.returncode != 0:
         raise AssertionError("GET %s from %s: curl exit %d\nsockets:\n%s\nnginx:\n%s\ncallback:\n%s" % (
             url, ns, proc.returncode, sh("ss", "-tanp", ns=prov.ns, check=False).stdout,
@@ -234,6 +235,14 @@ def test_provisioner_serves_the_records(prov):
     assert _status(prov, other, "http://192.0.2.1/ks/web01.cfg") == "403"
     assert _status(prov, other, "http://192.0.2.1/ks/") in ("403", "404")
     assert _status(prov, other, "http://192.0.2.1/images/rocky9/vmlinuz") == "200"
+    # no listings, nothing outside the web root and the images, no way to the state or the rendered configs
+    for path in ("/images/", "/images/rocky9/", "/ks", "/ks/web01.cfg/", "/images/../pxelinux.cfg/default",
+                 "/images/../../state/secret", "/ks/../../state/secret", "/ks/..%2f..%2fstate%2fsecret",
+                 "/images/..%2f..%2fstate%2fsecret", "/ks/web01.cfg%00.txt", "/ks/WEB01.cfg", "/bm/", "/state/secret",
+                 "/nginx/install-acl.map", "/.baremetal-manifest.json", "/ks/.baremetal-manifest.json"):
+        status = _status(prov, other, "http://192.0.2.1" + path)
+        assert status in ("400", "403", "404"), (path, status)
+    assert _status(prov, web01, "http://192.0.2.1/ks/../ks/web01.cfg") == "200"  # normalised, still its own
 
     # --- netboot once: forged and valid callbacks
     callback = re.search(r"curl -fsS (\S+)", body).group(1)

@@ -114,7 +114,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
         use_cache = self.get_option("cache")
         cache_key = self.get_cache_key(path)
-        fingerprint = store_fingerprint(root, self.get_option("on_invalid"))
+        # stat of every record file: only worth it when there is a cache to check it against
+        fingerprint = store_fingerprint(root, self.get_option("on_invalid")) if use_cache else None
         view = None
         if use_cache and cache:
             try:
@@ -159,8 +160,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed_groups)
         set_variable = getattr(inventory, "__wrapped__", inventory).set_variable
-        for host, hostvars in view["hosts"].items():
-            inventory.add_host(host)
+        for host, hostvars in view["hosts"].items():  # every host is already in a group of the view
             for key, value in hostvars.items():
                 set_variable(host, key, value)
             if constructed:

@@ -29,26 +29,23 @@ def command(socket_path, name, arguments=None, timeout=30.0):
     try:
         sock.connect(socket_path)
         sock.sendall(json.dumps(request).encode("utf-8"))
-        chunks = []
-        while True:
-            try:
-                answer = json.loads(b"".join(chunks).decode("utf-8")) if chunks else None
-            except ValueError:
-                answer = None
-            if answer is not None:
-                break
+        received = b""
+        answer = None
+        while answer is None:  # Kea sends one JSON document; read until it parses or the socket closes
             chunk = sock.recv(65536)
             if not chunk:
                 break
-            chunks.append(chunk)
+            received += chunk
+            try:
+                answer = json.loads(received.decode("utf-8"))
+            except ValueError:
+                answer = None
     except OSError as exc:
         raise KeaError("Kea's control socket %s: %s" % (socket_path, exc)) from exc
     finally:
         sock.close()
-    try:
-        answer = json.loads(b"".join(chunks).decode("utf-8"))
-    except ValueError as exc:
-        raise KeaError("Kea's control socket %s gave no JSON answer to %s" % (socket_path, name)) from exc
+    if answer is None:
+        raise KeaError("Kea's control socket %s gave no JSON answer to %s" % (socket_path, name))
     return answer[0] if isinstance(answer, list) and answer else answer
 
 

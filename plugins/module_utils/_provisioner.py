@@ -150,8 +150,9 @@ def _install_base(view, system):
 
 
 def _armed_map(view, state_dir):
+    """{system: whether its boot configs start the installer}, from this provisioner's state."""
     completed = N.read_completed(state_dir)
-    return {s["name"]: N.is_armed(s["build_generation"], completed.get(s["name"])) for s in view["systems"]}, completed
+    return {s["name"]: N.is_armed(s["build_generation"], completed.get(s["name"])) for s in view["systems"]}
 
 
 def render_dhcp(view, params):
@@ -233,7 +234,7 @@ def tftp_files(view, armed):
 
 def sync_tftp(view, params, check_mode):
     state_dir = params["state_dir"]
-    armed, _completed = _armed_map(view, state_dir)
+    armed = _armed_map(view, state_dir)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         result = T.sync_tree(params["tftp_root"], tftp_files(view, armed), check_mode=check_mode)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
@@ -241,7 +242,7 @@ def sync_tftp(view, params, check_mode):
     return result
 
 
-def web_files(view, armed, secret, secrets, callback_base=None):
+def web_files(view, secret, secrets, callback_base=None):
     renderer = I.Renderer(view["templates"])
     files = {}
     owners = {}
@@ -269,8 +270,8 @@ def sync_web(view, params, check_mode):
         secret = b""  # a first run in check mode: the real secret does not exist yet
     else:
         secret = N.load_secret(state_dir)
-    armed, _completed = _armed_map(view, state_dir)
-    files, owners, index = web_files(view, armed, secret, params.get("secrets"), params.get("callback_base"))
+    armed = _armed_map(view, state_dir)
+    files, owners, index = web_files(view, secret, params.get("secrets"), params.get("callback_base"))
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         result = T.sync_tree(params["web_root"], files, check_mode=check_mode)
         conf = T.sync_tree(params["web_conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)

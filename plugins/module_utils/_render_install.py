@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - ansible-core requires jinja2
     TemplateError = Exception
 
 from ansible_collections.baremetal.provision.plugins.module_utils._render_boot import INSTALL_DIR
+from ansible_collections.baremetal.provision.plugins.module_utils._render_boot import install_url as install_url_of
 
 CALLBACK_PATH = "/bm/callback/"
 ACL_MAP = "install-acl.map"
@@ -66,8 +67,7 @@ class Renderer(object):
 
     def render(self, system, base_url, callback_url, secrets):
         """{web path: text} of one system's install config."""
-        install_url = "%s/%s" % (base_url, install_paths(system)[0].rsplit("/", 1)[0] + "/") if system["install_format"] == "autoinstall" \
-            else "%s/%s" % (base_url, install_paths(system)[0])
+        install_url, _kernel_argument = install_url_of(system, base_url)
         context = dict(system)
         context.update({
             "system": system,

@@ -64,7 +64,8 @@ def _current(root, relpath):
 
 
 def plan(root, desired):
-    """(to_write {relpath: bytes}, to_remove [relpath], manifest) without changing anything.
+    """(to_write {relpath: bytes}, to_remove [relpath], new manifest or None when it is unchanged),
+    without changing anything.
 
     A file whose manifest hash equals the wanted hash and which still exists is unchanged
     without being read; otherwise the file on disk is compared byte for byte (so a file the
@@ -84,17 +85,18 @@ def plan(root, desired):
         if _current(root, relpath) != data:
             to_write[relpath] = data
     to_remove = sorted(p for p in manifest if p not in desired and os.path.lexists(os.path.join(root, _safe_relpath(p))))
-    return to_write, to_remove, new_manifest
+    return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 
 
 def apply(root, to_write, to_remove, new_manifest, mode=0o644):
+    """Carry out a plan; the manifest is written only when plan() found it changed."""
     os.makedirs(root, mode=0o755, exist_ok=True)
     for relpath in sorted(to_write):
         write_file(root, relpath, to_write[relpath], mode)
     for relpath in to_remove:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(root, relpath))
-    if to_write or to_remove or read_manifest(root) != new_manifest:
+    if new_manifest is not None:
         body = json.dumps({"version": 1, "files": new_manifest}, sort_keys=True, separators=(",", ":"))
         write_file(root, MANIFEST, body.encode("utf-8"))
 

@@ -166,8 +166,8 @@ def build(cache=CACHE):
 
 class RouterAdvertiser(object):
     """Sends a bare IPv6 router advertisement (lifetime 0) every second on an interface, so that
-    iPXE stops waiting about 16 s for an IPv6 router (LAB.md). Runs as a thread of the caller,
-    which must be inside the namespace: use ``ip netns exec`` via run_in_namespace."""
+    iPXE stops waiting about 16 s for an IPv6 router (LAB.md). Run it inside the lab namespace:
+    ``ip netns exec NS python lab.py ra br0`` (the story starts it so)."""
 
     def __init__(self, ifname):
         self.ifname = ifname

@@ -170,7 +170,7 @@ def test_install_templates_run_in_a_sandbox(tmp_path):
 
 def test_web_files_and_access_map(tmp_path):
     view = _view(tmp_path)
-    files, owners, index = P.web_files(view, {"web01": True, "app01": True}, b"s" * 32, {})
+    files, owners, index = P.web_files(view, b"s" * 32, {})
     assert sorted(files) == ["ks/app01.cfg", "ks/web01.cfg"]
     # app01 installs here through its dmz NIC, so only that NIC's IP may fetch its config
     assert owners == {"app01": "192.0.2.60", "web01": "192.0.2.50"}

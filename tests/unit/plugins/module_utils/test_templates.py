@@ -26,7 +26,7 @@ def _render(tmp_path, template, family, fmt):
     files["profiles/rocky9-web.yml"] = "distro: rocky9\ntemplate: %s\nformat: %s\nvars: {timezone: Europe/Paris}\n" % (template, fmt)
     files["templates/" + template] = text
     view = P.build_view(RecordStore.load(write_store(tmp_path / "records", files)), "prov-app")
-    files_out, _owners, _index = P.web_files(view, {"app01": True}, b"s" * 32, SECRETS)
+    files_out, _owners, _index = P.web_files(view, b"s" * 32, SECRETS)
     return files_out
 
 

@@ -11,6 +11,7 @@ import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
 
 
@@ -36,6 +37,7 @@ class Lab(object):
         self.namespaces = []
         self.processes = []
         self.counter = 0
+        self.bridges = 0
 
     def namespace(self, name):
         ns = "%s-%s" % (self.prefix, name)
@@ -45,7 +47,10 @@ class Lab(object):
         return ns
 
     def bridge(self, ns, name, cidr):
-        sh("ip", "-n", ns, "link", "add", name, "type", "bridge")
+        self.bridges += 1
+        # A fixed address: a Linux bridge otherwise takes the lowest MAC of its ports, so plugging in
+        # a new client could change it under the clients' ARP caches and stall their connections.
+        sh("ip", "-n", ns, "link", "add", name, "address", "02:00:00:00:%02x:01" % self.bridges, "type", "bridge")
         sh("ip", "-n", ns, "addr", "add", cidr, "dev", name)
         sh("ip", "-n", ns, "link", "set", name, "up")
         return name
@@ -112,14 +117,17 @@ def udhcpc(ns, iface="eth0", options=(), timeout=30):
         '  echo "dns=$dns"; echo "domain=$domain"; echo "hostname=$hostname"; echo "subnet=$subnet"\n'
         "fi\n"
     )
-    path = "/tmp/bm-udhcpc-%d.sh" % os.getpid()
-    with open(path, "w", encoding="ascii") as handle:
-        handle.write(script)
-    os.chmod(path, 0o755)
-    args = ["busybox", "udhcpc", "-i", iface, "-f", "-q", "-n", "-t", "4", "-T", "1", "-s", path]
-    for opt in options:
-        args += ["-x", opt]
-    proc = sh(*args, ns=ns, check=False, timeout=timeout)
+    fd, path = tempfile.mkstemp(prefix="bm-udhcpc-", suffix=".sh")
+    try:
+        with os.fdopen(fd, "w", encoding="ascii") as handle:
+            handle.write(script)
+        os.chmod(path, 0o755)
+        args = ["busybox", "udhcpc", "-i", iface, "-f", "-q", "-n", "-t", "4", "-T", "1", "-s", path]
+        for opt in options:
+            args += ["-x", opt]
+        proc = sh(*args, ns=ns, check=False, timeout=timeout)
+    finally:
+        os.unlink(path)
     lease = {}
     for line in proc.stdout.splitlines():
         key, sep, value = line.partition("=")

@@ -30,3 +30,13 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 
 # Keep the record parse cache of the stores that tests create out of the user's ~/.cache.
 os.environ.setdefault("BAREMETAL_CACHE_DIR", tempfile.mkdtemp(prefix="bm-parse-cache-"))
+
+
+def pytest_terminal_summary(terminalreporter):
+    from support import report
+
+    if report.COUNTS:
+        terminalreporter.section("hardening figures")
+        for line in report.table():
+            terminalreporter.write_line(line)
+        terminalreporter.write_line("(saved to %s)" % report.save())

@@ -93,7 +93,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -134,7 +134,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _load_view(self, root):
         try:
-            store = RecordStore.load(root)
+            store = load_snapshot(root)  # a crashed edit's journal is seen whole, never half
         except StoreError as exc:
             raise AnsibleParserError("records_dir %s: %s" % (root, exc.message)) from exc
         problems = store.problems()

@@ -20,6 +20,7 @@ import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
+from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
 
 PREFIX = "bm_"
 VIEW_VERSION = 1
@@ -60,6 +61,11 @@ def store_fingerprint(root, extra=""):
             except OSError:
                 continue
             digest.update(("%s/%s|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns)).encode("utf-8"))
+    try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
+        stat = os.stat(os.path.join(root, JOURNAL_NAME))
+        digest.update(("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns)).encode("utf-8"))
+    except OSError:
+        pass
     return digest.hexdigest()
 
 

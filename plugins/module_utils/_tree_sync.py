@@ -9,8 +9,20 @@ The tree keeps a manifest (``.baremetal-manifest.json``: path -> SHA-1) of the f
 collection generated there. A sync writes a file only when its content differs from what is on
 disk, removes the generated files that are no longer wanted (a replaced or retired MAC loses its
 boot configs in the same run) and never touches a file it did not generate (boot loaders,
-kernels). Every write is a temporary file and a rename, so a reader (or a crash) sees the old
-file or the new one, never half of either.
+kernels). Every write is a temporary file and a rename, so a reader sees the old file or the
+new one, never half of either.
+
+A sync is also all-or-nothing across files, by a journal with roll-forward (the same idea as the
+record store's transactions):
+1. every new file is written into ``.baremetal-stage/`` inside the tree (nothing live changes);
+2. the journal ``.baremetal-journal.json`` (renames, removals, new manifest) is written
+   atomically: the commit point;
+3. the staged files are renamed into place, stale files removed, the manifest written, and the
+   journal and staging folder removed.
+A run killed before the commit point leaves the live tree exactly as it was (the next sync
+discards the staging folder); a run killed after it is finished by ``recover()``, which every
+sync calls first under the same lock, so the tree becomes exactly the new state. Until then a
+killed run can have renamed some of its files and not others; no file is ever torn.
 """
 
 from __future__ import annotations
@@ -23,6 +35,8 @@ import os
 from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
 
 MANIFEST = ".baremetal-manifest.json"
+JOURNAL = ".baremetal-journal.json"
+STAGE = ".baremetal-stage"
 
 
 class SyncError(Exception):
@@ -37,6 +51,8 @@ def _safe_relpath(relpath):
     parts = relpath.split("/")
     if not relpath or relpath.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\x00" in relpath:
         raise SyncError("refusing to write %r: not a plain relative path inside the tree" % (relpath,))
+    if parts[0] in (MANIFEST, JOURNAL, STAGE):
+        raise SyncError("refusing to write %r: the name is the tree's own bookkeeping" % (relpath,))
     return relpath
 
 
@@ -88,21 +104,93 @@ def plan(root, desired):
     return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 
 
-def apply(root, to_write, to_remove, new_manifest, mode=0o644):
-    """Carry out a plan; the manifest is written only when plan() found it changed."""
-    os.makedirs(root, mode=0o755, exist_ok=True)
-    for relpath in sorted(to_write):
-        write_file(root, relpath, to_write[relpath], mode)
-    for relpath in to_remove:
+def _write_manifest(root, manifest):
+    body = json.dumps({"version": 1, "files": manifest}, sort_keys=True, separators=(",", ":"))
+    write_file(root, MANIFEST, body.encode("utf-8"))
+
+
+def _discard_stage(root):
+    stage = os.path.join(root, STAGE)
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(stage):
+            os.unlink(os.path.join(stage, name))
+        os.rmdir(stage)
+
+
+def _read_journal(root):
+    try:
+        with open(os.path.join(root, JOURNAL), "r", encoding="utf-8") as handle:
+            journal = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise SyncError("%s: unreadable journal of an interrupted sync (%s); remove it and re-run" % (os.path.join(root, JOURNAL), exc))
+    if not (isinstance(journal, dict) and isinstance(journal.get("renames"), list) and isinstance(journal.get("remove"), list)):
+        raise SyncError("%s: not a journal of this collection; remove it and re-run" % os.path.join(root, JOURNAL))
+    return journal
+
+
+def _roll_forward(root, journal):
+    """Finish a committed sync; idempotent, so a crash in here is finished by the next call."""
+    made = set()
+    for staged, relpath in journal["renames"]:
+        source = os.path.join(root, STAGE, _safe_relpath(staged))
+        if os.path.exists(source):  # else renamed before the crash
+            target = os.path.join(root, _safe_relpath(relpath))
+            parent = os.path.dirname(target)
+            if parent not in made:
+                os.makedirs(parent, mode=0o755, exist_ok=True)
+                made.add(parent)
+            os.replace(source, target)
+    for relpath in journal["remove"]:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(root, relpath))
-    if new_manifest is not None:
-        body = json.dumps({"version": 1, "files": new_manifest}, sort_keys=True, separators=(",", ":"))
-        write_file(root, MANIFEST, body.encode("utf-8"))
+            os.unlink(os.path.join(root, _safe_relpath(relpath)))
+    if isinstance(journal.get("manifest"), dict):
+        _write_manifest(root, journal["manifest"])
+    os.unlink(os.path.join(root, JOURNAL))
+    _discard_stage(root)
+
+
+def recover(root):
+    """Finish a sync that was killed after its commit point, or discard one killed before it.
+    True when there was something to recover."""
+    journal = _read_journal(root)
+    if journal is not None:
+        _roll_forward(root, journal)
+        return True
+    if os.path.isdir(os.path.join(root, STAGE)):
+        _discard_stage(root)
+        return True
+    return False
+
+
+def apply(root, to_write, to_remove, new_manifest, mode=0o644):
+    """Carry out a plan, all or nothing (see the module docstring); the manifest is written only
+    when plan() found it changed."""
+    os.makedirs(root, mode=0o755, exist_ok=True)
+    if not to_write and not to_remove:
+        if new_manifest is not None:
+            _write_manifest(root, new_manifest)
+        return
+    _discard_stage(root)
+    stage = os.path.join(root, STAGE)
+    os.makedirs(stage, mode=0o700)
+    renames = []
+    for number, relpath in enumerate(sorted(to_write)):
+        staged = str(number)
+        with open(os.path.join(stage, staged), "wb") as handle:
+            handle.write(to_write[relpath])
+        os.chmod(os.path.join(stage, staged), mode)
+        renames.append([staged, relpath])
+    journal = {"version": 1, "renames": renames, "remove": list(to_remove), "manifest": new_manifest}
+    write_file(root, JOURNAL, json.dumps(journal, separators=(",", ":")).encode("utf-8"), 0o600)
+    _roll_forward(root, journal)
 
 
 def sync_tree(root, desired, check_mode=False, mode=0o644):
     """Make root hold desired ({relpath: str|bytes}); returns {"written": [...], "removed": [...]}."""
+    if not check_mode:
+        recover(root)
     to_write, to_remove, new_manifest = plan(root, desired)
     if not check_mode:
         apply(root, to_write, to_remove, new_manifest, mode)

@@ -204,6 +204,80 @@ def test_tree_sync_refuses_paths_out_of_the_tree(tmp_path, bad):
     assert not os.path.exists(str(tmp_path / "tree"))
 
 
+class _Crash(BaseException):
+    pass
+
+
+def _tree(root):
+    found = {}
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            with open(os.path.join(folder, name), encoding="utf-8") as handle:
+                found[os.path.relpath(os.path.join(folder, name), root)] = handle.read()
+    return found
+
+
+def test_tree_sync_killed_after_its_commit_point_is_finished_by_the_next_sync(tmp_path, monkeypatch):
+    root = str(tmp_path / "tree")
+    T.sync_tree(root, {"a/1": "one", "a/2": "two", "b": "bee"})
+    T.sync_tree(root, {"a/1": "ONE", "c": "sea", "b": "bee"}, check_mode=False)
+    new = _tree(root)
+    T.sync_tree(root, {"a/1": "one", "a/2": "two", "b": "bee"})
+    old = _tree(root)
+    real_replace = os.replace
+    calls = []
+
+    def crash_after_first_rename(src, dst):
+        if T.STAGE in src:
+            if calls:
+                raise _Crash()
+            calls.append(dst)
+        real_replace(src, dst)
+
+    monkeypatch.setattr(T.os, "replace", crash_after_first_rename)
+    with pytest.raises(_Crash):
+        T.sync_tree(root, {"a/1": "ONE", "c": "sea", "b": "bee"})
+    monkeypatch.setattr(T.os, "replace", real_replace)
+    half = _tree(root)
+    assert T.JOURNAL in half and half["a/1"] == "ONE" and "c" not in half  # one file renamed, one not
+    assert T.recover(root) is True
+    assert _tree(root) == new != old
+    assert T.recover(root) is False
+
+
+def test_tree_sync_killed_before_its_commit_point_leaves_the_old_tree(tmp_path, monkeypatch):
+    root = str(tmp_path / "tree")
+    T.sync_tree(root, {"a/1": "one", "b": "bee"})
+    old = _tree(root)
+    real_write = T.write_file
+
+    def crash_at_journal(tree, relpath, data, mode=0o644):
+        if relpath == T.JOURNAL:
+            raise _Crash()
+        real_write(tree, relpath, data, mode)
+
+    monkeypatch.setattr(T, "write_file", crash_at_journal)
+    with pytest.raises(_Crash):
+        T.sync_tree(root, {"a/1": "ONE", "b": "bee"})
+    monkeypatch.setattr(T, "write_file", real_write)
+    assert {p: d for p, d in _tree(root).items() if not p.startswith(T.STAGE)} == old
+    assert T.sync_tree(root, {"a/1": "one", "b": "bee"}) == {"written": [], "removed": []}
+    assert _tree(root) == old, "the next sync discards the staged files"
+
+
+def test_tree_sync_refuses_its_own_bookkeeping_names_and_a_foreign_journal(tmp_path):
+    root = str(tmp_path / "tree")
+    for name in (T.MANIFEST, T.JOURNAL, T.STAGE + "/0"):
+        with pytest.raises(T.SyncError, match="bookkeeping"):
+            T.sync_tree(root, {name: "x"})
+    os.makedirs(root)
+    with open(os.path.join(root, T.JOURNAL), "w", encoding="utf-8") as handle:
+        handle.write("{not json")
+    with pytest.raises(T.SyncError, match="unreadable journal .* remove it and re-run"):
+        T.sync_tree(root, {"a": "x"})
+    assert not os.path.exists(os.path.join(root, "a"))
+
+
 def test_cached_view_is_reused_until_a_record_changes(tmp_path, monkeypatch):
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records")

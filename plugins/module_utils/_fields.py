@@ -141,6 +141,22 @@ def check_record_name(value):
     return name
 
 
+# Names the inventory gives to its own groups and hosts: a system by one of these names would be
+# a host with the name of a group (or of the controller, or of a spare), so a play aimed at one
+# would reach the other.
+INVENTORY_NAMES = frozenset(("all", "ungrouped", "localhost", "systems", "provisioners", "spares"))
+_SPARE_HOST = re.compile(r"spare(-[0-9a-f]{2}){6}")
+
+
+def check_system_name(value):
+    """A system's name: a record name that is not one of the inventory's own names."""
+    name = check_record_name(value)
+    if name in INVENTORY_NAMES or _SPARE_HOST.fullmatch(name):
+        raise ValueError("%r is a name the inventory uses for its own groups or hosts (%s, spare-<mac>)"
+                         % (value, ", ".join(sorted(INVENTORY_NAMES))))
+    return name
+
+
 def check_safe_text(value, what="value"):
     """A short string that may be written into a daemon or boot-loader config."""
     if isinstance(value, bool) or value is None:

@@ -61,7 +61,7 @@ class Record(object):
         self.problems = []
         self.data = None
         try:
-            F.check_record_name(name)
+            (F.check_system_name if kind == "systems" else F.check_record_name)(name)
         except ValueError as exc:
             self.problems.append(Problem(self.path, None, "bad record name (the file name): %s" % (exc,)))
             return

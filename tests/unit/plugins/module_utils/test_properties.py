@@ -10,8 +10,9 @@ import os
 import re
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from support import report
 from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
@@ -56,14 +57,18 @@ def _with(relpath, path_in_record, value):
 
 
 def _check(store, path, field, value_of):
+    section = "properties: record fields (hostile values, malformed MACs and IPs)"
     problems = store.problems()
     if problems:
         ours = [p for p in problems if p.path == path and (p.field or "").startswith(field)]
+        report.add(section, tried=1, refused=1, refusal_without_record_and_field=not ours)
         assert ours, "refusal does not name %s %s: %s" % (path, field, problems)
         assert all(p.message for p in ours)
         return "refused"
     value = value_of(store)
-    assert not INJECTION.search(str(value)), "accepted an injecting value %r in %s %s" % (value, path, field)
+    injecting = bool(INJECTION.search(str(value)))
+    report.add(section, tried=1, accepted=1, injecting_value_accepted=injecting)
+    assert not injecting, "accepted an injecting value %r in %s %s" % (value, path, field)
     return "accepted"
 
 
@@ -134,3 +139,68 @@ def test_record_names_from_file_names(tmp_path_factory, value):
     if any(p.path == path for p in problems):
         return
     assert value in store.names("systems") and not INJECTION.search(value) and value == value.lower()
+
+
+@st.composite
+def mac_spellings(draw):
+    """MAC-like strings: 5 to 7 octets, any separator and case, multicast, all-zero, broadcast,
+    or web01's own neighbour app01's MAC in another spelling (a collision)."""
+    special = draw(st.sampled_from([None, "zero", "broadcast", "collision"]))
+    if special == "zero":
+        octets = [0] * 6
+    elif special == "broadcast":
+        octets = [0xFF] * 6
+    elif special == "collision":
+        octets = [0x52, 0x54, 0x00, 0x12, 0x34, 0x60]  # app01's eth0
+    else:
+        octets = draw(st.lists(st.integers(0, 255), min_size=5, max_size=7))
+    sep = draw(st.sampled_from([":", "-", ".", "", " "]))
+    text = sep.join("%02x" % o for o in octets)
+    return text.upper() if draw(st.booleans()) else text
+
+
+@given(mac_spellings())
+@example("52:54:00:12:34:60")
+@example("52-54-00-12-34-60")
+@example("5254.0012.3460")
+@example("01:00:5e:00:00:01")
+@example("00:00:00:00:00:00")
+@example("ff:ff:ff:ff:ff:ff")
+@example("52:54:00:12:34")
+@example("52:54:00:12:34:56:78")
+def test_macs_malformed_colliding_multicast_or_zero_are_refused(tmp_path_factory, value):
+    tmp = tmp_path_factory.mktemp("m")
+    store = _place(tmp, "systems/web01.yml", _with("systems/web01.yml", ["interfaces", 0, "mac"], value))
+    outcome = _check(store, "systems/web01.yml", "interfaces[0].mac", lambda s: s.resolve_system("web01")["interfaces"][0]["mac"])
+    digits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
+    valid = (len(digits) == 12 and re.fullmatch(r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}|[0-9a-fA-F]{12}|([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}", value)
+             and int(digits[1], 16) % 2 == 0 and digits not in ("0" * 12, "f" * 12) and digits != "525400123460")
+    if outcome == "accepted":
+        mac = store.resolve_system("web01")["interfaces"][0]["mac"]
+        assert valid, value
+        assert mac == ":".join(digits[i:i + 2] for i in range(0, 12, 2)), (value, mac)  # one canonical spelling
+    elif valid:
+        assert False, "refused a valid MAC %r: %s" % (value, store.problems())
+
+
+@given(st.integers(min_value=-3, max_value=260), st.sampled_from(["192.0.2.%d", "198.51.100.%d", "203.0.113.%d"]))
+@example(0, "192.0.2.%d")
+@example(1, "192.0.2.%d")
+@example(2, "192.0.2.%d")
+@example(199, "192.0.2.%d")
+@example(200, "192.0.2.%d")
+@example(250, "192.0.2.%d")
+@example(251, "192.0.2.%d")
+@example(254, "192.0.2.%d")
+@example(255, "192.0.2.%d")
+@example(256, "192.0.2.%d")
+@example(60, "192.0.2.%d")
+@example(50, "198.51.100.%d")
+def test_ips_outside_on_the_edge_or_in_the_dynamic_range_are_refused(tmp_path_factory, host, network):
+    tmp = tmp_path_factory.mktemp("a")
+    value = network % host
+    store = _place(tmp, "systems/web01.yml", _with("systems/web01.yml", ["interfaces", 0, "ip"], value))
+    outcome = _check(store, "systems/web01.yml", "interfaces[0].ip", lambda s: s.resolve_system("web01")["interfaces"][0]["ip"])
+    # dmz is 192.0.2.0/24 with its gateway (and next server) on .1, dynamic range .200-.250; app01's dmz NIC has .60
+    fits = network.startswith("192.0.2.") and 2 <= host <= 254 and not 200 <= host <= 250 and host != 60
+    assert (outcome == "accepted") == fits, (value, store.problems())

@@ -255,3 +255,23 @@ def test_parse_errors_are_never_cached(tmp_path, monkeypatch):
     root = write_store(tmp_path / "records", extra={"systems/web09.yml": "tier: [web\n"})
     for _dummy in range(2):
         assert any(str(p).startswith("systems/web09.yml: not valid YAML") for p in RecordStore.load(root).problems())
+
+
+@pytest.mark.parametrize("name", ["all", "ungrouped", "localhost", "systems", "provisioners", "spares", "spare-52-54-00-00-00-01"])
+def test_a_system_cannot_take_a_name_the_inventory_uses_itself(tmp_path, name):
+    files = dict(FILES)
+    files["systems/%s.yml" % name] = FILES["systems/web01.yml"].replace("34:56", "34:99").replace(".50", ".99")
+    problems = [str(p) for p in RecordStore.load(write_store(tmp_path, files)).problems()]
+    assert problems == ["systems/%s.yml: bad record name (the file name): %r is a name the inventory uses for its own groups or "
+                        "hosts (all, localhost, provisioners, spares, systems, ungrouped, spare-<mac>)" % (name, name)]
+
+
+def test_the_inventory_own_names_are_the_reserved_ones():
+    from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
+    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
+
+    assert {V.SYSTEMS_GROUP, V.SPARES_GROUP, V.PROVISIONERS_GROUP} <= F.INVENTORY_NAMES
+    with pytest.raises(ValueError):
+        F.check_system_name(V.spare_host_name("52:54:00:aa:bb:cc"))
+    # a tier, profile or pool may still be called like a group: their groups carry a prefix
+    assert F.check_record_name("systems") == "systems"

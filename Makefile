@@ -129,8 +129,13 @@ test: deps venv lint changelog-lint sanity docs ee unit integration e2e
 bench: deps venv collection
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS); done
 
+# The long version of the hardening tests (make test runs a bounded one of each); the counts are
+# printed at the end and kept in .build/hardening-report.json.
+HARDENING = tests/unit/plugins/module_utils/test_properties.py tests/unit/plugins/module_utils/test_render_properties.py \
+	tests/integration/test_crash_safety.py tests/integration/test_concurrency.py tests/integration/test_callback_hostile.py \
+	tests/integration/test_record_modules.py
 soak: deps venv collection
-	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q tests/unit tests/integration $(PYTEST_ARGS)
+	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider $(HARDENING) $(PYTEST_ARGS)
 
 demo: deps venv collection
 	$(BIN)/python tests/support/demo.py

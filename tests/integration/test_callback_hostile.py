@@ -5,14 +5,17 @@
 import http.client
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from support import report
 from support.ansible_cli import REPO
 from support.netns import wait_for
 
@@ -20,6 +23,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _netboo
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
 
 MAC = "52:54:00:12:34:56"
+BURST = 3000 if os.environ.get("BAREMETAL_SOAK") else 300
 
 
 @pytest.fixture
@@ -112,8 +116,18 @@ def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
     assert _get(port, valid, headers={"X-Real-IP": "192.0.2.99"})[0] == 403
     # a bounded burst of bad requests in parallel
     with ThreadPoolExecutor(max_workers=16) as pool:
-        statuses = list(pool.map(lambda i: _get(port, "/bm/callback/web01.2.%064x" % i)[0], range(300)))
+        statuses = list(pool.map(lambda i: _get(port, "/bm/callback/web01.2.%064x" % i)[0], range(BURST)))
     assert set(statuses) == {403}
+    # random token-shaped garbage: names, generations, signatures, encodings, separators
+    rng = random.Random(7)
+    alphabet = "abcdefw0123456789.-_/%~:;'\"{}$\\ \t"
+    fuzz = []
+    for _i in range(BURST):
+        token = "".join(rng.choice(alphabet) for _j in range(rng.randrange(1, 120)))
+        fuzz.append("/bm/callback/" + urllib.parse.quote(token, safe=rng.choice(["", "/%", ".-"])))
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        fuzz_statuses = list(pool.map(lambda path: _get(port, path)[0], fuzz))
+    assert all(400 <= status < 500 for status in fuzz_statuses), sorted(set(fuzz_statuses))
     # nothing changed, the service lives, and a valid callback still works exactly once
     assert N.read_completed(service["state"]) == {}
     assert "inst.ks=" in _pxe(service)
@@ -130,3 +144,6 @@ def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
         log = handle.read()
     assert "bad signature" in log and "stale token" in log and "replayed token" in log and "accepted" in log
     assert service["proc"].poll() is None
+    tried = len(hostile) + 5 + 3 + len(statuses) + len(fuzz_statuses) + 2
+    report.add("callback under hostile clients", requests=tried, refused=tried - 1, accepted=1, crashes=int(service["proc"].poll() is not None),
+               state_changes_without_a_valid_token=0 if N.read_completed(service["state"]) == {"web01": 2} else 1)

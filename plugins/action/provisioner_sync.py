@@ -10,9 +10,9 @@ import json
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import cached_view
 from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import cached_provisioner_view
 
 
 class ActionModule(ActionBase):
@@ -28,7 +28,7 @@ class ActionModule(ActionBase):
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))
-            view = cached_view(root, provisioner, load_snapshot)
+            view = cached_provisioner_view(root, provisioner, load_snapshot)
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
         # The view (thousands of systems) goes over as one file, not as a module argument: Ansible

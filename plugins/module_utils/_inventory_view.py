@@ -43,7 +43,8 @@ def spare_host_name(mac):
 
 
 def store_fingerprint(root, extra=""):
-    """A digest of every record file's name, size and modification time (no file is read).
+    """A digest of every record file's name, size, modification time and inode (no file is read;
+    every write of this collection and of git is a new file, so a new inode).
 
     Used as the inventory cache's validity check: any edit, checkout, addition or removal
     under the store changes it.
@@ -60,7 +61,7 @@ def store_fingerprint(root, extra=""):
                 stat = entry.stat()
             except OSError:
                 continue
-            digest.update(("%s/%s|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns)).encode("utf-8"))
+            digest.update(("%s/%s|%d|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino)).encode("utf-8"))
     try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
         stat = os.stat(os.path.join(root, JOURNAL_NAME))
         digest.update(("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns)).encode("utf-8"))

@@ -41,11 +41,12 @@ def _plain(value):
     return value
 
 
-def run_edit(module, edit):
+def run_edit(module, edit, refresh_caches=False):
     """Run edit(txn) in one locked transaction and exit the module with the outcome.
 
     edit returns a dict of facts for the result. changed is true exactly when a file's bytes
-    would change; diff holds the YAML of every file before and after.
+    would change; diff holds the YAML of every file before and after. refresh_caches: after a
+    change, leave the inventory's and the touched provisioners' views cached (``_view_cache``).
     """
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
@@ -56,6 +57,11 @@ def run_edit(module, edit):
         with Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
+            warmed = None
+            if refresh_caches and pending and not module.check_mode:
+                from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
+
+                warmed = warm(root, txn.store, pending)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:
@@ -65,6 +71,8 @@ def run_edit(module, edit):
     if len(old_problems) > MAX_WARNINGS:
         module.warn("... and %d more existing problems" % (len(old_problems) - MAX_WARNINGS))
     result = dict(changed=bool(pending), files=sorted(pending), records_dir=root)
+    if warmed is not None:
+        result["cached_views"] = warmed
     result.update(_plain(facts))
     if module._diff:
         result["diff"] = diff

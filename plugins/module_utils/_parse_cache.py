@@ -21,9 +21,10 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 
-VERSION = 1
+from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
+
+VERSION = 2
 
 
 def enabled():
@@ -39,6 +40,33 @@ def cache_dir():
     return os.path.join(base, "baremetal.provision")
 
 
+def read_cached(path, fingerprint):
+    """The value a fingerprint-keyed cache file holds, or None when it is missing, unreadable or
+    for another fingerprint (then the caller rebuilds and calls write_cached)."""
+    if not enabled():
+        return None
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            saved = json.load(handle)
+    except (OSError, ValueError):
+        return None
+    if isinstance(saved, dict) and saved.get("fingerprint") == fingerprint:
+        return saved.get("value")
+    return None
+
+
+def write_cached(path, fingerprint, value):
+    """Keep value under fingerprint (one file, replaced atomically, private to the user)."""
+    if not enabled():
+        return
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        write_atomic(path, json.dumps({"fingerprint": fingerprint, "value": value}, separators=(",", ":")),
+                     mode=0o600, prefix=".cache-", durable=False)
+    except OSError:
+        pass  # a cache that cannot be written only costs time
+
+
 def _json_safe(value):
     """True when JSON gives back exactly this value (no dates, no non-string keys, no NaN)."""
     if value is None or isinstance(value, (str, bool, int)):
@@ -52,29 +80,42 @@ def _json_safe(value):
     return False
 
 
+SHARDS = "0123456789abcdef"
+
+
 class ParseCache(object):
-    """parse(bytes) -> data, remembering results across runs in one JSON file per store."""
+    """parse(bytes) -> data, remembering results across runs in 16 JSON files per store (by the
+    first hex digit of the key), so that a run which parsed one edited file rewrites one
+    sixteenth of the cache, not all of it."""
 
     def __init__(self, root, parse):
         self.parse = parse
         self.enabled = enabled()
-        self.path = os.path.join(
-            cache_dir(), "records-%s.json" % hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:16]
+        self.prefix = os.path.join(
+            cache_dir(), "records-%s" % hashlib.sha256(os.path.abspath(root).encode("utf-8")).hexdigest()[:16]
         )
         self.entries = {}
+        self.loaded = dict.fromkeys(SHARDS, 0)  # entries read per shard
         self.used = {}
         self.misses = 0
+        self.dirty = set()
         if self.enabled:
             self._read()
 
+    def _shard_path(self, shard):
+        return "%s-%s.json" % (self.prefix, shard)
+
     def _read(self):
-        try:
-            with open(self.path, "r", encoding="utf-8") as handle:
-                saved = json.load(handle)
-        except (OSError, ValueError):
-            return
-        if isinstance(saved, dict) and saved.get("version") == VERSION and isinstance(saved.get("entries"), dict):
-            self.entries = saved["entries"]
+        for shard in SHARDS:
+            try:
+                with open(self._shard_path(shard), "r", encoding="utf-8") as handle:
+                    saved = json.load(handle)
+            except (OSError, ValueError):
+                continue
+            if isinstance(saved, dict) and saved.get("version") == VERSION and isinstance(saved.get("entries"), dict):
+                entries = {k: v for k, v in saved["entries"].items() if k[:1] == shard}
+                self.entries.update(entries)
+                self.loaded[shard] = len(entries)
 
     def get(self, raw_bytes):
         """The parsed data of raw_bytes; parse errors propagate and are never cached."""
@@ -88,18 +129,23 @@ class ParseCache(object):
             self.misses += 1
             if not _json_safe(data):
                 return data
+            self.dirty.add(key[0])
         self.used[key] = data
         return data
 
     def save(self):
-        """Write the entries this load used (dropping the rest), if anything was new."""
-        if not self.enabled or (not self.misses and len(self.used) == len(self.entries)):
+        """Rewrite the shards that gained an entry or would drop one this load did not use."""
+        if not self.enabled:
             return
-        try:
-            os.makedirs(os.path.dirname(self.path), mode=0o700, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=os.path.dirname(self.path), prefix=".records-")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"version": VERSION, "entries": self.used}, handle, separators=(",", ":"))
-            os.replace(tmp, self.path)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
+        by_shard = {shard: {} for shard in SHARDS}
+        for key, data in self.used.items():
+            by_shard[key[0]][key] = data
+        for shard, entries in by_shard.items():
+            if shard not in self.dirty and len(entries) == self.loaded[shard]:
+                continue
+            try:
+                os.makedirs(os.path.dirname(self.prefix), mode=0o700, exist_ok=True)
+                write_atomic(self._shard_path(shard), json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":")),
+                             mode=0o600, prefix=".records-", durable=False)
+            except OSError:
+                pass  # a cache that cannot be written only costs time

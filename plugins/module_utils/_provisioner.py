@@ -21,7 +21,6 @@ Components and what they own:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import subprocess
@@ -34,9 +33,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _render
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
 from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import enabled as cache_enabled
 
 COMPONENTS = ("dhcp", "tftp", "web")
 
@@ -93,29 +89,6 @@ def artifacts(view):
             item.update(value)
             out.append(item)
     return out
-
-
-def cached_view(root, provisioner, load):
-    """build_view through a cache on the controller, keyed by the store's fingerprint (every
-    record file's name, size and modification time) and the provisioner: the dhcp, tftp and web
-    steps of one run share one load of a 10,000-system store instead of three. ``load(root)``
-    returns a RecordStore. One file per store and provisioner; a new fingerprint replaces it."""
-    directory = cache_dir()
-    name = hashlib.sha256(("%s|%s" % (os.path.abspath(root), provisioner)).encode("utf-8")).hexdigest()[:24]
-    path = os.path.join(directory, "view-%s.json" % name)
-    fingerprint = store_fingerprint(root, provisioner)
-    if cache_enabled():
-        cached = N.read_json(path, {})
-        if cached.get("fingerprint") == fingerprint and isinstance(cached.get("view"), dict):
-            return cached["view"]
-    view = build_view(load(root), provisioner)
-    if cache_enabled():
-        try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            N.write_json(path, {"fingerprint": fingerprint, "view": view}, mode=0o600)
-        except OSError:
-            pass  # a cache that cannot be written only costs time
-    return view
 
 
 # ------------------------------------------------------------------ provisioner side

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import socket
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
@@ -77,45 +78,63 @@ class RecordStore(object):
         self.records = {kind: {} for kind in KINDS}
         self.templates = set()
         self.load_problems = []
+        self.stats = {}  # (kind, name) -> (size, mtime_ns, inode) of the file each record was read from
+        self._problems = None  # (templates, problems) of the last problems(); any record change drops it
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, root):
-        """Read every record file under root. Problems are collected, never raised here."""
+    def load(cls, root, reuse=None):
+        """Read every record file under root. Problems are collected, never raised here.
+
+        reuse: a store loaded earlier from the same root (read-only from then on). Its records are
+        taken over for every file whose size, modification time and inode are unchanged, and only
+        the other files are read; when nothing changed at all, reuse itself is returned.
+        """
         store = cls(root)
         if not os.path.isdir(root):
             raise StoreError(Problem(root, None, "the records directory does not exist"))
-        cache = ParseCache(root, _parse_bytes)
+        if reuse is not None and reuse.root != root:
+            reuse = None
+        cache = None
         for kind in KINDS:
-            store._load_kind(kind, cache)
-        cache.save()
+            kdir = os.path.join(root, kind)
+            try:
+                entries = list(os.scandir(kdir))
+            except FileNotFoundError:
+                continue
+            for entry in entries:
+                fname = entry.name
+                if fname.startswith(".") or not entry.is_file():
+                    continue
+                if not fname.endswith(SUFFIX):
+                    if fname.endswith(".yaml"):
+                        store.load_problems.append(
+                            Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
+                        )
+                    continue
+                name = fname[: -len(SUFFIX)]
+                stat = entry.stat()
+                key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                store.stats[(kind, name)] = key
+                if reuse is not None and reuse.stats.get((kind, name)) == key:
+                    store.records[kind][name] = reuse.records[kind][name]
+                    continue
+                if cache is None:  # a store re-read after an edit parses its few files directly
+                    cache = ParseCache(root, _parse_bytes) if reuse is None else _NO_CACHE
+                with open(entry.path, "rb") as handle:
+                    raw_bytes = handle.read()
+                store.add_text(kind, name, raw_bytes, cache.get)
+        if cache is not None:
+            cache.save()
         tdir = os.path.join(root, TEMPLATES)
         if os.path.isdir(tdir):
             store.templates = {
                 entry.name for entry in os.scandir(tdir) if entry.is_file() and not entry.name.startswith(".")
             }
+        if reuse is not None and store.stats == reuse.stats and store.templates == reuse.templates \
+                and store.load_problems == reuse.load_problems:
+            return reuse
         return store
-
-    def _load_kind(self, kind, cache):
-        kdir = os.path.join(self.root, kind)
-        try:
-            entries = list(os.scandir(kdir))
-        except FileNotFoundError:
-            return
-        for entry in entries:
-            fname = entry.name
-            if fname.startswith(".") or not entry.is_file():
-                continue
-            if not fname.endswith(SUFFIX):
-                if fname.endswith(".yaml"):
-                    self.load_problems.append(
-                        Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
-                    )
-                continue
-            name = fname[: -len(SUFFIX)]
-            with open(entry.path, "rb") as handle:
-                raw_bytes = handle.read()
-            self.add_text(kind, name, raw_bytes, cache.get)
 
     def add_text(self, kind, name, raw_bytes, parse=None):
         """Parse one file's bytes and put the record in the store (replacing any of that name)."""
@@ -128,6 +147,7 @@ class RecordStore(object):
             self._broken(kind, name, str(exc))
             return
         self.records[kind][name] = Record(kind, name, raw)
+        self._problems = None
 
     def _broken(self, kind, name, message):
         record = Record.__new__(Record)
@@ -135,16 +155,19 @@ class RecordStore(object):
         record.raw, record.data = None, None
         record.problems = [Problem(record.path, None, message)]
         self.records[kind][name] = record
+        self._problems = None
 
     # ------------------------------------------------------------------ editing in memory
     def put(self, kind, name, data):
         """Set a record's data (as a module would write it); returns the Record."""
         record = Record(kind, name, data)
         self.records[kind][name] = record
+        self._problems = None
         return record
 
     def remove(self, kind, name):
         self.records[kind].pop(name, None)
+        self._problems = None
 
     # ------------------------------------------------------------------ access
     def names(self, kind):
@@ -170,12 +193,17 @@ class RecordStore(object):
     # ------------------------------------------------------------------ validation
     def problems(self):
         """Every problem in the store, sorted: per-record rules and rules between records."""
+        templates = frozenset(self.templates)
+        if self._problems is not None and self._problems[0] == templates:
+            return list(self._problems[1])
         problems = list(self.load_problems)
         for kind in KINDS:
             for record in self.records[kind].values():
                 problems.extend(record.problems)
         problems.extend(self._cross_problems())
-        return sorted(set(problems))
+        problems = sorted(set(problems))
+        self._problems = (templates, tuple(problems))
+        return problems
 
     def check(self):
         problems = self.problems()
@@ -287,23 +315,25 @@ class RecordStore(object):
                     self._check_ip_in_segment(add, path, "interfaces[%d].ip" % index, iface["ip"], seg_name, networks[seg_name])
 
     def _check_ip_in_segment(self, add, path, field, ip, seg_name, network):
-        addr = ipaddress.IPv4Address(ip)
+        # ip was validated as a dotted quad: compared as integers (10,000 systems, two passes per edit)
+        value = _ip_int(ip)
         seg = self.data("segments", seg_name)
         seg_path = record_path("segments", seg_name)
-        if addr not in network:
-            add(Problem(path, field, "%s is outside %s, the network of %s" % (addr, network, seg_path)))
+        first, last = _ip_int(str(network.network_address)), _ip_int(str(network.broadcast_address))
+        if not first <= value <= last:
+            add(Problem(path, field, "%s is outside %s, the network of %s" % (ip, network, seg_path)))
             return
-        if addr == network.network_address:
-            add(Problem(path, field, "%s is the network address of %s" % (addr, network)))
-        elif addr == network.broadcast_address:
-            add(Problem(path, field, "%s is the broadcast address of %s" % (addr, network)))
+        if value == first:
+            add(Problem(path, field, "%s is the network address of %s" % (ip, network)))
+        elif value == last:
+            add(Problem(path, field, "%s is the broadcast address of %s" % (ip, network)))
         for reserved in ("gateway", "next_server", "relay"):
             if seg.get(reserved) == ip:
-                add(Problem(path, field, "%s is the %s of %s" % (addr, reserved, seg_path)))
+                add(Problem(path, field, "%s is the %s of %s" % (ip, reserved, seg_path)))
         if "dynamic_range" in seg:
-            first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
-            if first <= addr <= last:
-                add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (addr, first, last, seg_path)))
+            low, high = seg["dynamic_range"]
+            if _ip_int(low) <= value <= _ip_int(high):
+                add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
     def _check_unique(self, add):
         """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
@@ -430,6 +460,24 @@ class RecordStore(object):
             "build_generation": (system.get("build") or {}).get("generation", 1),
             "bmc": dict(system["bmc"]) if system.get("bmc") else None,
         }
+
+
+def _ip_int(text):
+    """A validated dotted-quad IPv4 address as an integer (much faster than ipaddress)."""
+    return int.from_bytes(socket.inet_aton(text), "big")
+
+
+class _NoCache(object):
+    @staticmethod
+    def get(raw_bytes):
+        return _parse_bytes(raw_bytes)
+
+    @staticmethod
+    def save():
+        pass
+
+
+_NO_CACHE = _NoCache()
 
 
 def _parse_bytes(raw_bytes):

@@ -141,15 +141,27 @@ def _overlay_journal(store, journal):
             store.add_text(kind, name, text.encode("utf-8"))
 
 
+# The last snapshot of each store this process loaded. An inventory refresh, and every task
+# that Ansible forks from the process afterwards, re-reads only the files that changed since.
+_SNAPSHOTS = {}
+
+
 def load_snapshot(root, timeout=120.0):
-    """Load a store for reading, consistent even while a writer works on it."""
+    """Load a store for reading, consistent even while a writer works on it.
+
+    The store returned is shared with later calls in this process: read it, never change it
+    (a Transaction loads its own)."""
     if not os.path.isdir(root):
         raise StoreError(Problem(root, None, "the records directory does not exist"))
+    key = os.path.abspath(root)
     with StoreLock(root, shared=True, timeout=timeout):
-        store = RecordStore.load(root)
         journal = _read_journal(root)
         if journal is not None:
+            store = RecordStore.load(root)
             _overlay_journal(store, journal)
+        else:
+            store = RecordStore.load(root, reuse=_SNAPSHOTS.get(key))
+            _SNAPSHOTS[key] = store
     return store
 
 

@@ -124,7 +124,7 @@ def _read_journal(root):
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise SyncError("%s: unreadable journal of an interrupted sync (%s); remove it and re-run" % (os.path.join(root, JOURNAL), exc))
+        raise SyncError("%s: unreadable journal of an interrupted sync (%s); remove it and re-run" % (os.path.join(root, JOURNAL), exc)) from exc
     if not (isinstance(journal, dict) and isinstance(journal.get("renames"), list) and isinstance(journal.get("remove"), list)):
         raise SyncError("%s: not a journal of this collection; remove it and re-run" % os.path.join(root, JOURNAL))
     return journal

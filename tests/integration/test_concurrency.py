@@ -114,7 +114,8 @@ def _round(tmp_path, seed, counts):
         # a spare is either still in the pool or in exactly one system: never both, never neither
         holders = owners.get(machine["mac"], [])
         if machine["mac"] in handed:
-            assert holders == ["systems/" + [j[1] for j, r in zip(jobs, results) if (r.get("pool_spare") or {}).get("mac") == machine["mac"]][0]]
+            taker = next(j[1] for j, r in zip(jobs, results) if (r.get("pool_spare") or {}).get("mac") == machine["mac"])
+            assert holders == ["systems/" + taker]
         else:
             assert machine["mac"] in pool_after, machine
             counts["spares_lost"] += 0 if holders == ["pools/spares-dmz"] else 1

@@ -176,7 +176,7 @@ def test_record_edits_killed_mid_transaction_leave_all_or_nothing(tmp_path):
         pool = _pool_macs(store)
         if mac == old_mac and pool == spares:
             counts["edit_absent"] += 1
-        elif mac in spares and mac not in pool and sorted(pool + [mac]) == sorted(spares):
+        elif mac in spares and mac not in pool and sorted([*pool, mac]) == sorted(spares):
             counts["edit_complete"] += 1
         elif mac in pool:
             counts["spare_twice"] += 1

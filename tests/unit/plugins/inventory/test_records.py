@@ -210,6 +210,33 @@ def test_cache_is_used_while_the_store_is_unchanged(tmp_path, store, monkeypatch
     assert len(calls) == 3
 
 
+def test_own_view_cache_and_process_memo_follow_every_edit(tmp_path, store, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+    from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "own-cache"))
+    config = write_config(tmp_path, records_dir="records")
+    calls = []
+    real = _inventory_view.build_view
+    monkeypatch.setattr(plugin_module, "build_view", lambda store_obj: calls.append(1) or real(store_obj))
+    monkeypatch.setattr(plugin_module, "_MEMO", {})
+    first = plugin_parse(config)
+    assert len(calls) == 1 and os.path.exists(_view_cache.inventory_path(store))
+    assert host_vars(plugin_parse(config), "web01") == host_vars(first, "web01") and len(calls) == 1  # memo
+    plugin_module._MEMO.clear()
+    assert host_vars(plugin_parse(config), "web01") == host_vars(first, "web01") and len(calls) == 1  # own cache file
+    path = os.path.join(store, "systems", "web01.yml")
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write("vars: {rack: r08}\n")
+    assert host_vars(plugin_parse(config), "web01")["bm_vars"]["rack"] == "r08" and len(calls) == 2
+    # off means off: neither the file nor the memo of another fingerprint is used
+    monkeypatch.setenv("BAREMETAL_CACHE", "off")
+    os.unlink(_view_cache.inventory_path(store))
+    plugin_module._MEMO.clear()
+    plugin_parse(config)
+    assert len(calls) == 3 and not os.path.exists(_view_cache.inventory_path(store))
+
+
 def test_record_values_are_never_evaluated_as_templates(tmp_path):
     web = FILES["systems/web01.yml"] + "vars: {note: \"{{ 7 * 6 }}\"}\n"
     write_store(tmp_path / "records", extra={"systems/web01.yml": web})

@@ -180,7 +180,7 @@ def test_macs_malformed_colliding_multicast_or_zero_are_refused(tmp_path_factory
         assert valid, value
         assert mac == ":".join(digits[i:i + 2] for i in range(0, 12, 2)), (value, mac)  # one canonical spelling
     elif valid:
-        assert False, "refused a valid MAC %r: %s" % (value, store.problems())
+        raise AssertionError("refused a valid MAC %r: %s" % (value, store.problems()))
 
 
 @given(st.integers(min_value=-3, max_value=260), st.sampled_from(["192.0.2.%d", "198.51.100.%d", "203.0.113.%d"]))

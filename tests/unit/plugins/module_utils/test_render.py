@@ -16,6 +16,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _render
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
 from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache as C
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 
@@ -273,7 +274,7 @@ def test_tree_sync_refuses_its_own_bookkeeping_names_and_a_foreign_journal(tmp_p
     os.makedirs(root)
     with open(os.path.join(root, T.JOURNAL), "w", encoding="utf-8") as handle:
         handle.write("{not json")
-    with pytest.raises(T.SyncError, match="unreadable journal .* remove it and re-run"):
+    with pytest.raises(T.SyncError, match=r"unreadable journal .* remove it and re-run"):
         T.sync_tree(root, {"a": "x"})
     assert not os.path.exists(os.path.join(root, "a"))
 
@@ -287,16 +288,42 @@ def test_cached_view_is_reused_until_a_record_changes(tmp_path, monkeypatch):
         loads.append(path)
         return RecordStore.load(path)
 
-    first = P.cached_view(root, "prov-dmz", load)
-    assert P.cached_view(root, "prov-dmz", load) == first and len(loads) == 1
-    assert P.cached_view(root, "prov-app", load)["provisioner"] == "prov-app" and len(loads) == 2
+    first = C.cached_provisioner_view(root, "prov-dmz", load)
+    assert C.cached_provisioner_view(root, "prov-dmz", load) == first and len(loads) == 1
+    assert C.cached_provisioner_view(root, "prov-app", load)["provisioner"] == "prov-app" and len(loads) == 2
     path = os.path.join(root, "systems", "web01.yml")
     with open(path, "a", encoding="utf-8") as handle:
         handle.write("vars: {rack: r9}\n")
-    changed = P.cached_view(root, "prov-dmz", load)
+    changed = C.cached_provisioner_view(root, "prov-dmz", load)
     assert len(loads) == 3
     assert next(s for s in changed["systems"] if s["name"] == "web01")["vars"]["rack"] == "r9"
     assert len([n for n in os.listdir(str(tmp_path / "cache")) if n.startswith("view-")]) == 2
     monkeypatch.setenv("BAREMETAL_CACHE", "off")
-    P.cached_view(root, "prov-dmz", load)
+    C.cached_provisioner_view(root, "prov-dmz", load)
     assert len(loads) == 4
+
+
+def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils import _editors as E
+    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
+    from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached
+    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    with Transaction(root) as txn:
+        E.edit_system(txn, "web01", {"from_pool": "spares-dmz"})
+        pending = txn.commit()
+        assert C.warm(root, txn.store, pending) == ["prov-dmz"]
+    fresh = RecordStore.load(root)
+    inventory = read_cached(C.inventory_path(root), V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
+    assert inventory == json.loads(json.dumps(V.build_view(fresh)))
+    assert inventory["hosts"]["web01"]["bm_mac"] == "52:54:00:00:00:01"
+    # the render steps find the provisioner's view without loading the store
+    view = C.cached_provisioner_view(root, "prov-dmz", lambda path: pytest.fail("the warmed view was not used"))
+    assert view == json.loads(json.dumps(P.build_view(fresh, "prov-dmz")))
+    # a store with problems leaves nothing behind
+    with open(os.path.join(root, "systems", "web09.yml"), "w", encoding="utf-8") as handle:
+        handle.write("tier: nope\n")
+    broken = RecordStore.load(root)
+    assert broken.problems() and C.warm(root, broken, ["systems/web09.yml"]) == []

@@ -237,10 +237,15 @@ def test_parse_cache_serves_a_second_load_and_follows_every_edit(tmp_path, monke
     # an edit with the same size and mtime is still seen: entries are keyed by content
     path = tmp_path / "records" / "systems" / "web01.yml"
     stat = path.stat()
+    shards = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "cache").iterdir()}
+    assert 1 < len(shards) <= 16
     path.write_text(FILES["systems/web01.yml"].replace("192.0.2.50", "192.0.2.57"))
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     third = RecordStore.load(root)
     assert len(parsed) == 1 and third.resolve_system("web01")["ip"] == "192.0.2.57"
+    # one edited file rewrites at most two shards (the new entry's and the dropped entry's)
+    rewritten = [name for name, mtime in shards.items() if (tmp_path / "cache" / name).stat().st_mtime_ns != mtime]
+    assert 1 <= len(rewritten) <= 2, rewritten
 
 
 def test_parse_cache_can_be_switched_off(tmp_path, monkeypatch):

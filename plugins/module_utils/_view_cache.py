@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The controller-side caches of views built from a record store: the inventory plugin's view (every
+host and group) and each provisioner's view (what its dhcp, tftp and web steps render). Each is
+one JSON file in the cache folder of ``_parse_cache``, valid only under the fingerprint of the
+store it was built from (every record file's name, size, modification time and inode, and the
+journal of an interrupted edit), so a stale entry is never used.
+
+``warm`` lets a record module that has just validated a store under its lock leave these views
+behind for the steps that follow it in a playbook (refresh_inventory, the render steps), so
+that none of them has to read and validate a 10,000-system store again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, read_cached, write_cached
+
+INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
+
+
+def _path(kind, key):
+    return os.path.join(cache_dir(), "%s-%s.json" % (kind, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]))
+
+
+def inventory_path(root):
+    return _path("inventory", os.path.abspath(root))
+
+
+def provisioner_path(root, provisioner):
+    return _path("view", "%s|%s" % (os.path.abspath(root), provisioner))
+
+
+def cached_provisioner_view(root, provisioner, load):
+    """The provisioner's view through its cache: the dhcp, tftp and web steps of one run share one
+    load of the store. ``load(root)`` returns a RecordStore."""
+    # imported here: the inventory plugin and the record modules need only the paths and warm()
+    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import store_fingerprint
+    from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import build_view
+
+    path = provisioner_path(root, provisioner)
+    fingerprint = store_fingerprint(root, provisioner)
+    view = read_cached(path, fingerprint)
+    if not isinstance(view, dict):
+        view = build_view(load(root), provisioner)
+        write_cached(path, fingerprint, view)
+    return view
+
+
+def _touched_provisioners(store, changed_paths):
+    """The provisioners serving a system or pool that the change wrote."""
+    provisioners = set()
+    for relpath in changed_paths:
+        kind, _sep, fname = relpath.partition("/")
+        name = fname[:-4] if fname.endswith(".yml") else fname
+        if kind == "systems" and store.data("systems", name) is not None:
+            system = store.resolve_system(name)
+            segments = {i.get("segment") for i in system["interfaces"]} | {system.get("segment")}
+        elif kind == "pools" and store.data("pools", name) is not None:
+            segments = {store.data("pools", name).get("segment")}
+        else:
+            continue
+        for segment in segments:
+            data = store.data("segments", segment) if segment else None
+            if data and data.get("provisioner"):
+                provisioners.add(data["provisioner"])
+    return sorted(provisioners)
+
+
+def warm(root, store, changed_paths):
+    """After a commit, still under the store lock: build the inventory view and the views of the
+    provisioners the change touched from ``store`` (which now equals the files) and cache them
+    under the store's new fingerprint. Nothing is cached for a store with problems."""
+    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
+    from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
+
+    if store.problems():
+        return []
+    write_cached(inventory_path(root), V.store_fingerprint(root, INVENTORY_FINGERPRINT_EXTRA), V.build_view(store))
+    provisioners = _touched_provisioners(store, changed_paths)
+    for provisioner in provisioners:
+        write_cached(provisioner_path(root, provisioner), V.store_fingerprint(root, provisioner), P.build_view(store, provisioner))
+    return provisioners

@@ -16,7 +16,10 @@ import os
 import tempfile
 
 
-def write_atomic(path, data, mode=0o644, prefix=".bm-", durable=True):
+TEMP_PREFIX = ".bm-"
+
+
+def write_atomic(path, data, mode=0o644, prefix=TEMP_PREFIX, durable=True):
     """Replace path with data (bytes or str). durable: fsync the file before the rename (record
     files and netboot state; the many generated boot files skip it for speed)."""
     if isinstance(data, str):

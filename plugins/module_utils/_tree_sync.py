@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 
-from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
+from ansible_collections.baremetal.provision.plugins.module_utils._atomic import TEMP_PREFIX, write_atomic
 
 MANIFEST = ".baremetal-manifest.json"
 JOURNAL = ".baremetal-journal.json"
@@ -151,9 +151,22 @@ def _roll_forward(root, journal):
     _discard_stage(root)
 
 
+def _remove_stale_temps(root):
+    """The temporary file of a journal or manifest write that was killed half-way (never read)."""
+    found = False
+    with contextlib.suppress(FileNotFoundError):
+        for entry in os.scandir(root):
+            if entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+                found = True
+    return found
+
+
 def recover(root):
     """Finish a sync that was killed after its commit point, or discard one killed before it.
     True when there was something to recover."""
+    found = _remove_stale_temps(root)
     journal = _read_journal(root)
     if journal is not None:
         _roll_forward(root, journal)
@@ -161,7 +174,7 @@ def recover(root):
     if os.path.isdir(os.path.join(root, STAGE)):
         _discard_stage(root)
         return True
-    return False
+    return found
 
 
 def apply(root, to_write, to_remove, new_manifest, mode=0o644):

@@ -15,7 +15,6 @@ import contextlib
 import os
 import tempfile
 
-
 TEMP_PREFIX = ".bm-"
 
 

@@ -9,30 +9,19 @@ update), every refusal names its record and field and left nothing behind. `make
 (BAREMETAL_SOAK=1) repeats the round many times with other seeds.
 """
 
-import json
 import os
 import random
-import subprocess
-import sys
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 from support import report
 from support.fleet import write_fleet
+from support.modules import run_module
 
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROUNDS = int(os.environ.get("BAREMETAL_CONCURRENCY_ROUNDS", "40" if os.environ.get("BAREMETAL_SOAK") else "3"))
 RUNS = 50
-
-
-def _module(name, args):
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
-    proc = subprocess.run([sys.executable, os.path.join(REPO, "plugins", "modules", name + ".py")],
-                          input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True,
-                          env=env, timeout=600, check=False)
-    return json.loads(proc.stdout)
 
 
 def _macs(store):
@@ -82,7 +71,7 @@ def _round(tmp_path, seed, counts):
     models = {name: before.data("systems", name)["hardware_model"] for name in before.names("systems")}
     jobs = _jobs(before, random.Random(seed))
     with ThreadPoolExecutor(max_workers=RUNS) as pool:
-        results = list(pool.map(lambda job: _module("system", dict(job[2], records_dir=records)), jobs))
+        results = list(pool.map(lambda job: run_module("system", dict(job[2], records_dir=records)), jobs))
     store = RecordStore.load(records)
     assert store.problems() == []
     owners = _macs(store)

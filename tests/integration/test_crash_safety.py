@@ -19,12 +19,12 @@ import os
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
 from support import report
 from support.fleet import write_fleet
+from support.modules import module_command, module_input
 from support.store import write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
@@ -32,7 +32,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _tree_s
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction, load_snapshot
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOAK = bool(os.environ.get("BAREMETAL_SOAK"))
 KILLS = int(os.environ.get("BAREMETAL_CRASH_KILLS", "300" if SOAK else "25"))
 BOOKKEEPING = (T.MANIFEST, T.JOURNAL, T.STAGE)
@@ -42,11 +41,10 @@ def _run(name, args, kill_at=None):
     """Run the module as Ansible does (its file, JSON arguments on stdin). kill_at=(marker, delay):
     SIGKILL it delay seconds after the path marker first exists (so that kills land in the
     writes, not in the start-up). True when it was killed before it ended."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
+    argv, env = module_command(name)
     with tempfile.TemporaryFile() as output:  # not a pipe: a full pipe would stall the module
-        proc = subprocess.Popen([sys.executable, os.path.join(REPO, "plugins", "modules", name + ".py")],
-                                stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, env=env)
-        proc.stdin.write(json.dumps({"ANSIBLE_MODULE_ARGS": args}).encode("utf-8"))
+        proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=output, stderr=subprocess.STDOUT, env=env)
+        proc.stdin.write(module_input(args).encode("utf-8"))
         proc.stdin.close()
         if kill_at is not None:
             marker, delay = kill_at

@@ -4,12 +4,11 @@
 
 import json
 import os
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from support.ansible_cli import REPO, ansible_env, playbook_recap, run
+from support.modules import run_module
 from support.store import tree_digest, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
@@ -115,16 +114,6 @@ def test_duplicate_mac_and_hostile_hostname_are_refused_and_change_nothing(lab):
     assert tree_digest(records) == before
 
 
-def _module(name, args):
-    """One real module invocation, as Ansible runs it (module file + JSON arguments)."""
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, ".build", "collections"))
-    proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, "plugins", "modules", name + ".py")],
-        input=json.dumps({"ANSIBLE_MODULE_ARGS": args}), capture_output=True, text=True, env=env, timeout=300, check=False,
-    )
-    return json.loads(proc.stdout)
-
-
 def test_many_module_runs_at_once_lose_nothing(tmp_path):
     records = write_store(tmp_path / "records")
     jobs = []
@@ -139,7 +128,7 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     # interleave the kinds so that creates, updates of one record and pool edits race each other
     jobs = [jobs[i] for i in sorted(range(len(jobs)), key=lambda i: (i * 7919) % len(jobs))]
     with ThreadPoolExecutor(max_workers=16) as pool:
-        results = list(pool.map(lambda job: _module(*job), jobs))
+        results = list(pool.map(lambda job: run_module(*job), jobs))
     assert [r for r in results if r.get("failed")] == []
     store = RecordStore.load(records)
     assert store.problems() == []

@@ -319,7 +319,7 @@ class RecordStore(object):
         value = _ip_int(ip)
         seg = self.data("segments", seg_name)
         seg_path = record_path("segments", seg_name)
-        first, last = _ip_int(str(network.network_address)), _ip_int(str(network.broadcast_address))
+        first, last = int(network.network_address), int(network.broadcast_address)
         if not first <= value <= last:
             add(Problem(path, field, "%s is outside %s, the network of %s" % (ip, network, seg_path)))
             return

@@ -14,6 +14,7 @@ The same code serves the modules, the inventory plugin and the validate entry po
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import os
 import socket
@@ -411,7 +412,7 @@ class RecordStore(object):
         layers = (segment, tier, profile, system)
         interfaces = system["interfaces"]
         primary = next((i for i in interfaces if i.get("primary")), interfaces[0])
-        network = ipaddress.IPv4Network(segment["network"]) if segment else None
+        network = _network_facts(segment["network"]) if segment else None
         kernel_options = F.merge_kernel_options(*[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers])
         merged_vars = {}
         for layer in layers:
@@ -445,9 +446,9 @@ class RecordStore(object):
                 for i in interfaces
             ],
             "network": {
-                "network": str(network) if network else None,
-                "netmask": str(network.netmask) if network else None,
-                "prefix": network.prefixlen if network else None,
+                "network": network[0] if network else None,
+                "netmask": network[1] if network else None,
+                "prefix": network[2] if network else None,
                 "gateway": segment.get("gateway"),
                 "dns": list(segment.get("dns") or []),
                 "domain": domain,
@@ -460,6 +461,13 @@ class RecordStore(object):
             "build_generation": (system.get("build") or {}).get("generation", 1),
             "bmc": dict(system["bmc"]) if system.get("bmc") else None,
         }
+
+
+@functools.lru_cache(maxsize=256)
+def _network_facts(text):
+    """(network, netmask, prefix length) of a segment's validated network, computed once per segment."""
+    network = ipaddress.IPv4Network(text)
+    return str(network), str(network.netmask), network.prefixlen
 
 
 def _ip_int(text):

@@ -22,7 +22,12 @@ record store's transactions):
 A run killed before the commit point leaves the live tree exactly as it was (the next sync
 discards the staging folder); a run killed after it is finished by ``recover()``, which every
 sync calls first under the same lock, so the tree becomes exactly the new state. Until then a
-killed run can have renamed some of its files and not others; no file is ever torn.
+killed run can have renamed some of its files and not others; no file is ever torn. The
+provisioner's callback service closes that window within seconds: it runs ``recover()`` on the
+TFTP tree under the same lock every few seconds, and always before it switches a MAC to local
+boot (else a later roll-forward would undo the switch).
+
+Standard library only: the provisioner's callback service imports this file as it is.
 """
 
 from __future__ import annotations
@@ -32,7 +37,10 @@ import hashlib
 import json
 import os
 
-from ansible_collections.baremetal.provision.plugins.module_utils._atomic import TEMP_PREFIX, write_atomic
+try:
+    from ansible_collections.baremetal.provision.plugins.module_utils._atomic import TEMP_PREFIX, write_atomic
+except ImportError:  # installed next to the callback service, outside the collection
+    from _atomic import TEMP_PREFIX, write_atomic  # type: ignore[no-redef]
 
 MANIFEST = ".baremetal-manifest.json"
 JOURNAL = ".baremetal-journal.json"

@@ -21,6 +21,7 @@ from support.netns import wait_for
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
 
 MAC = "52:54:00:12:34:56"
 BURST = 3000 if os.environ.get("BAREMETAL_SOAK") else 300
@@ -31,7 +32,7 @@ def service(tmp_path):
     code = tmp_path / "cb"
     code.mkdir()
     for src in ("roles/kickstart/files/bm_callback.py", "plugins/module_utils/_netboot.py",
-                "plugins/module_utils/_render_boot.py", "plugins/module_utils/_atomic.py"):
+                "plugins/module_utils/_render_boot.py", "plugins/module_utils/_atomic.py", "plugins/module_utils/_tree_sync.py"):
         shutil.copy(os.path.join(REPO, src), str(code))
     state, tftp = str(tmp_path / "state"), str(tmp_path / "tftp")
     secret = N.load_secret(state)
@@ -147,3 +148,45 @@ def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
     tried = len(hostile) + 5 + 3 + len(statuses) + len(fuzz_statuses) + 2
     report.add("callback under hostile clients", requests=tried, refused=tried - 1, accepted=1, crashes=int(service["proc"].poll() is not None),
                state_changes_without_a_valid_token=0 if N.read_completed(service["state"]) == {"web01": 2} else 1)
+
+
+def _killed_render(tftp, files, monkeypatch):
+    """A render of the TFTP tree killed right after its commit point: journal written, nothing renamed."""
+    real = os.replace
+
+    def crash(src, dst):
+        if T.STAGE in src:
+            raise KeyboardInterrupt("killed")
+        real(src, dst)
+
+    monkeypatch.setattr(T.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        T.sync_tree(tftp, files)
+    monkeypatch.setattr(T.os, "replace", real)
+    assert os.path.exists(os.path.join(tftp, T.JOURNAL))
+
+
+def test_the_service_finishes_a_killed_render_and_a_roll_forward_never_undoes_a_switch(service, monkeypatch):
+    tftp = service["tftp"]
+    current = {rel: _read(tftp, rel) for rel in B.local_files(MAC)}
+    # killed after its commit point, a render that rewrote web01's configs (installer, generation 2)
+    _killed_render(tftp, {rel: text.replace("generation 2", "generation 2 (re-rendered)") for rel, text in current.items()}, monkeypatch)
+    status, body = _get(service["port"], "/bm/callback/" + N.make_token(service["secret"], "web01", 2))
+    assert status == 200, body
+    # the callback finished the render first, then switched: local boot stays
+    assert not os.path.exists(os.path.join(tftp, T.JOURNAL))
+    assert "LOCALBOOT" in _pxe(service)
+    # a killed render with nobody calling back is finished by the service within seconds
+    _killed_render(tftp, {B.pxelinux_path(MAC): B.PXELINUX_LOCAL + "# rendered again\n"}, monkeypatch)
+    wait_for(lambda: not os.path.exists(os.path.join(tftp, T.JOURNAL)), timeout=20, what="the service's roll-forward")
+    assert _pxe(service).endswith("# rendered again\n")
+    assert not os.path.exists(os.path.join(tftp, T.STAGE))
+    time.sleep(0.2)
+    with open(service["log"], encoding="utf-8") as handle:
+        assert "finished an interrupted render" in handle.read()
+    assert service["proc"].poll() is None
+
+
+def _read(tftp, rel):
+    with open(os.path.join(tftp, rel), encoding="utf-8") as handle:
+        return handle.read()

@@ -9,9 +9,13 @@ secret, for the generation currently requested, not yet completed, from the syst
 records the completion and switches every MAC of the system to local boot at once. Anything
 else is answered 403 or 400, logged, and changes nothing.
 
-Standard library only; _netboot.py and _render_boot.py are installed next to this file.
+It also finishes a render of the TFTP tree that was killed half-way (see _tree_sync.py): at
+start, every --recover-interval seconds, and before every switch to local boot.
 
-    bm_callback.py --state-dir DIR --tftp-root DIR [--listen 127.0.0.1] [--port 8087]
+Standard library only; _atomic.py, _netboot.py, _render_boot.py and _tree_sync.py are installed
+next to this file.
+
+    bm_callback.py --state-dir DIR --tftp-root DIR [--listen 127.0.0.1] [--port 8087] [--recover-interval 2]
 """
 
 import argparse
@@ -21,11 +25,13 @@ import logging
 import os
 import sys
 import threading
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import _netboot as N
 import _render_boot as B
+import _tree_sync as T
 
 MAX_PATH = 512
 LOG = logging.getLogger("bm-callback")
@@ -39,6 +45,20 @@ class Callback(object):
         self.secret = N.load_secret(state_dir, create=False)
         self.mutex = threading.Lock()
 
+    def recover(self):
+        """Finish (or discard) a render of the TFTP tree that was killed half-way."""
+        with self.mutex, N.state_lock(self.state_dir):
+            return self._recover()
+
+    def _recover(self):
+        try:
+            if T.recover(self.tftp_root):
+                LOG.warning("finished an interrupted render of %s", self.tftp_root)
+                return True
+        except (OSError, T.SyncError) as exc:
+            LOG.error("cannot finish an interrupted render of %s: %s", self.tftp_root, exc)
+        return False
+
     def handle(self, token, client_ip):
         """(status, message); changes state only for a valid token."""
         with self.mutex, N.state_lock(self.state_dir):
@@ -51,6 +71,8 @@ class Callback(object):
             entry = index[system]
             if self.check_ip and entry.get("ip") and client_ip != entry["ip"]:
                 return 403, "%s must call back from its own IP %s, not %s" % (system, entry["ip"], client_ip)
+            # a pending roll-forward must come first, or it would undo the switch below
+            self._recover()
             completed[system] = generation
             N.write_json(os.path.join(self.state_dir, N.COMPLETED), completed)
             for mac in entry.get("macs") or []:
@@ -105,9 +127,20 @@ def main(argv=None):
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8087)
     parser.add_argument("--no-ip-check", action="store_true", help="accept a valid token from any address")
+    parser.add_argument("--recover-interval", type=float, default=2.0,
+                        help="seconds between checks for a killed render of the TFTP tree (0: only at start and per callback)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bm-callback %(levelname)s %(message)s")
     callback = Callback(args.state_dir, args.tftp_root, check_ip=not args.no_ip_check)
+    callback.recover()
+    if args.recover_interval > 0:
+
+        def recover_forever():
+            while True:
+                time.sleep(args.recover_interval)
+                callback.recover()
+
+        threading.Thread(target=recover_forever, name="recover", daemon=True).start()
     server = http.server.ThreadingHTTPServer((args.listen, args.port), make_handler(callback))
     server.request_queue_size = 64
     LOG.info("listening on %s:%d, state %s, tftp %s", args.listen, args.port, args.state_dir, args.tftp_root)

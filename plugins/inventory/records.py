@@ -60,7 +60,7 @@ notes:
     disables it) and, within one C(ansible-playbook) process, in memory. Both are used only while
     a fingerprint of every record file (name, size, modification time, inode) matches, so an
     edit, a C(git pull) or a module run is seen at once; a run with an unchanged store skips
-    loading and validating records, and C(meta: refresh_inventory) after a record change
+    loading and validating records, and an inventory refresh (C(refresh_inventory)) after a record change
     re-reads the store only then.
   - >-
     O(cache=true) with an Ansible cache plugin works as well (the same fingerprint check, without

@@ -129,7 +129,7 @@ options:
     description:
       - After a change, build the views that the inventory plugin and the provisioner's render
         steps cache (see M(baremetal.provision.provisioner_sync)) from the store this run has just
-        validated, while it still holds the lock, so that a C(meta: refresh_inventory) and the
+        validated, while it still holds the lock, so that an inventory refresh (C(refresh_inventory)) and the
         render steps that follow do not read and validate the whole store again.
       - Worth it when those steps follow in the same playbook (the collection's replace,
         provision and retire playbooks set it); it costs this run about a second at 10,000

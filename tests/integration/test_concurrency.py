@@ -54,8 +54,8 @@ def _jobs(store, rng):
             mac = "52:54:0c:00:00:00"        # same MAC as the first replacement below
         if number == 3:
             mac = spare_mac                  # a spare's MAC: never for a create
-        jobs.append(("create", "new%02d" % number, {"name": "new%02d" % number, "tier": "web", "hardware_model": "r650",
-                                                   "mac": mac, "ip": "192.0.2.%d" % (100 + number)}))
+        args = {"name": "new%02d" % number, "tier": "web", "hardware_model": "r650", "mac": mac, "ip": "192.0.2.%d" % (100 + number)}
+        jobs.append(("create", "new%02d" % number, args))
     for number, name in enumerate(systems[16:33]):
         jobs.append(("mac", name, {"name": name, "mac": "52:54:0c:00:00:%02x" % number}))
     rng.shuffle(jobs)

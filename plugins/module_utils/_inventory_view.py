@@ -49,7 +49,12 @@ def store_fingerprint(root, extra=""):
     Used as the inventory cache's validity check: any edit, checkout, addition or removal
     under the store changes it.
     """
-    digest = hashlib.sha1(("%d|%s|%s" % (VIEW_VERSION, os.path.abspath(root), extra)).encode("utf-8"))
+    return store_fingerprints(root, [extra])[extra]
+
+
+def store_fingerprints(root, extras):
+    """{extra: store_fingerprint(root, extra)} for several extras, from one scan of the store."""
+    lines = []
     for kind in (*KINDS, "templates"):
         kdir = os.path.join(root, kind)
         try:
@@ -61,13 +66,15 @@ def store_fingerprint(root, extra=""):
                 stat = entry.stat()
             except OSError:
                 continue
-            digest.update(("%s/%s|%d|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino)).encode("utf-8"))
+            lines.append("%s/%s|%d|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
     try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
         stat = os.stat(os.path.join(root, JOURNAL_NAME))
-        digest.update(("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns)).encode("utf-8"))
+        lines.append("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns))
     except OSError:
         pass
-    return digest.hexdigest()
+    body = "".join(lines).encode("utf-8")
+    head = "%d|%s|" % (VIEW_VERSION, os.path.abspath(root))
+    return {extra: hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest() for extra in extras}
 
 
 class _Groups(object):

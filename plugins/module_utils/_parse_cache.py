@@ -97,8 +97,7 @@ class ParseCache(object):
         self.entries = {}
         self.loaded = dict.fromkeys(SHARDS, 0)  # entries read per shard
         self.used = {}
-        self.misses = 0
-        self.dirty = set()
+        self.dirty = set()  # shards that gained an entry
         if self.enabled:
             self._read()
 
@@ -126,7 +125,6 @@ class ParseCache(object):
             data = self.entries[key]
         else:
             data = self.parse(raw_bytes)
-            self.misses += 1
             if not _json_safe(data):
                 return data
             self.dirty.add(key[0])

@@ -120,11 +120,11 @@ class RecordStore(object):
                 if reuse is not None and reuse.stats.get((kind, name)) == key:
                     store.records[kind][name] = reuse.records[kind][name]
                     continue
-                if cache is None:  # a store re-read after an edit parses its few files directly
-                    cache = ParseCache(root, _parse_bytes) if reuse is None else _NO_CACHE
+                if cache is None and reuse is None:  # a store re-read after an edit parses its few files directly
+                    cache = ParseCache(root, _parse_bytes)
                 with open(entry.path, "rb") as handle:
                     raw_bytes = handle.read()
-                store.add_text(kind, name, raw_bytes, cache.get)
+                store.add_text(kind, name, raw_bytes, cache.get if cache is not None else None)
         if cache is not None:
             cache.save()
         tdir = os.path.join(root, TEMPLATES)
@@ -473,19 +473,6 @@ def _network_facts(text):
 def _ip_int(text):
     """A validated dotted-quad IPv4 address as an integer (much faster than ipaddress)."""
     return int.from_bytes(socket.inet_aton(text), "big")
-
-
-class _NoCache(object):
-    @staticmethod
-    def get(raw_bytes):
-        return _parse_bytes(raw_bytes)
-
-    @staticmethod
-    def save():
-        pass
-
-
-_NO_CACHE = _NoCache()
 
 
 def _parse_bytes(raw_bytes):

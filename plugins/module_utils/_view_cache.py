@@ -20,6 +20,7 @@ import hashlib
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, read_cached, write_cached
+from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
 
@@ -57,10 +58,10 @@ def _touched_provisioners(store, changed_paths):
     provisioners = set()
     for relpath in changed_paths:
         kind, _sep, fname = relpath.partition("/")
-        name = fname[:-4] if fname.endswith(".yml") else fname
+        name = fname[: -len(SUFFIX)] if fname.endswith(SUFFIX) else fname
         if kind == "systems" and store.data("systems", name) is not None:
-            system = store.resolve_system(name)
-            segments = {i.get("segment") for i in system["interfaces"]} | {system.get("segment")}
+            # resolved interfaces all carry their segment (the tier's unless they name one)
+            segments = {i["segment"] for i in store.resolve_system(name)["interfaces"]}
         elif kind == "pools" and store.data("pools", name) is not None:
             segments = {store.data("pools", name).get("segment")}
         else:
@@ -81,8 +82,9 @@ def warm(root, store, changed_paths):
 
     if store.problems():
         return []
-    write_cached(inventory_path(root), V.store_fingerprint(root, INVENTORY_FINGERPRINT_EXTRA), V.build_view(store))
     provisioners = _touched_provisioners(store, changed_paths)
+    fingerprints = V.store_fingerprints(root, [INVENTORY_FINGERPRINT_EXTRA, *provisioners])
+    write_cached(inventory_path(root), fingerprints[INVENTORY_FINGERPRINT_EXTRA], V.build_view(store))
     for provisioner in provisioners:
-        write_cached(provisioner_path(root, provisioner), V.store_fingerprint(root, provisioner), P.build_view(store, provisioner))
+        write_cached(provisioner_path(root, provisioner), fingerprints[provisioner], P.build_view(store, provisioner))
     return provisioners

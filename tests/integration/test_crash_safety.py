@@ -25,7 +25,7 @@ import time
 from support import report
 from support.fleet import write_fleet
 from support.modules import module_command, module_input
-from support.store import write_store
+from support.store import tree_digest, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
 from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
@@ -64,16 +64,6 @@ def _run(name, args, kill_at=None):
     return False
 
 
-def _snapshot(root):
-    files = {}
-    for folder, _dirs, names in os.walk(root):
-        for name in names:
-            path = os.path.join(folder, name)
-            with open(path, "rb") as handle:
-                files[os.path.relpath(path, root)] = handle.read()
-    return files
-
-
 def _restore(root, pristine):
     """root becomes a copy of pristine in hard links: cheap, and safe because every write of the
     code under test is a new file and a rename, never a write into an existing inode."""
@@ -102,14 +92,14 @@ def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
     root = str(tmp_path / "tftp")
     pristine = str(tmp_path / "tftp-old")
     P.sync("tftp", view_old, {"state_dir": state, "tftp_root": pristine})
-    old = _snapshot(pristine)
+    old = tree_digest(pristine)
     new_view_file = str(tmp_path / "view-new.json")
     with open(new_view_file, "w", encoding="utf-8") as handle:
         json.dump(view_new, handle)
     args = {"component": "tftp", "view_file": new_view_file, "tftp_root": root, "state_dir": state}
     _restore(root, pristine)
     assert _run("provisioner_sync", args) is False
-    new = _snapshot(root)
+    new = tree_digest(root)
     assert _live(new) != _live(old) and T.MANIFEST in new and not any(p.startswith(T.STAGE) for p in new)
     rng = random.Random(int(os.environ.get("BAREMETAL_CRASH_SEED", "0")))
     counts = {"kills": 0, "old_after_recovery": 0, "new_after_recovery": 0, "mixed_before_recovery": 0,
@@ -121,15 +111,15 @@ def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
         if not _run("provisioner_sync", args, kill_at=(os.path.join(root, marker), rng.uniform(0.0, 0.05))):
             continue
         counts["kills"] += 1
-        found = _snapshot(root)
-        # no torn or foreign file under a served name, whatever the moment of the kill
-        torn = [p for p, data in _live(found).items() if data not in (old.get(p), new.get(p))]
+        found = tree_digest(root)
+        # no torn or foreign file under a served name, whatever the moment of the kill (by content hash)
+        torn = [p for p, digest in _live(found).items() if digest not in (old.get(p), new.get(p))]
         counts["torn_files"] += len(torn)
         assert not torn, torn[:5]
         if _live(found) not in (_live(old), _live(new)):
             counts["mixed_before_recovery"] += 1
         T.recover(root)
-        after = _snapshot(root)
+        after = tree_digest(root)
         if after == old:
             counts["old_after_recovery"] += 1
         elif after == new:
@@ -139,7 +129,7 @@ def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
         assert after in (old, new), sorted(set(after) ^ set(new))[:5]
         # and the next run converges on the new state
         assert _run("provisioner_sync", args) is False
-        assert _snapshot(root) == new
+        assert tree_digest(root) == new
     report.add("crash: render run killed (tftp, 600 systems, every MAC changed)", **counts)
     assert counts["kills"] >= KILLS // 2, counts
     assert counts["mixed_after_recovery"] == 0 and counts["torn_files"] == 0

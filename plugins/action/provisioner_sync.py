@@ -9,6 +9,7 @@ import json
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
@@ -28,7 +29,8 @@ class ActionModule(ActionBase):
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))
-            view = cached_provisioner_view(root, provisioner, load_snapshot)
+            with gc_paused():
+                view = cached_provisioner_view(root, provisioner, load_snapshot)
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
         # The view (thousands of systems) goes over as one file, not as a module argument: Ansible

@@ -32,9 +32,11 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _render
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
 from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
 from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
 
-COMPONENTS = ("dhcp", "tftp", "web")
+COMPONENTS = ("dhcp", "tftp", "web")  # the order a run renders them in
+DEFAULT_STATE_DIR = "/var/lib/baremetal-provision"
 
 
 class SyncFailed(Exception):
@@ -128,33 +130,34 @@ def _armed_map(view, state_dir):
     return {s["name"]: N.is_armed(s["build_generation"], completed.get(s["name"])) for s in view["systems"]}
 
 
-def render_dhcp(view, params):
-    if params.get("dhcp_server", "isc") == "kea":
-        return D.render_kea(view, interfaces=params.get("dhcp_interfaces") or ["*"],
-                            lease_file=params.get("kea_lease_file") or "/var/lib/kea/kea-leases4.csv",
-                            control_socket=params.get("kea_control_socket"), extra=_extra(params, dict),
-                            hooks=params.get("kea_hooks") or ())
-    return D.render_isc(view, extra=_extra(params, str))
+# Each sync_* takes the view and its component's options (the module's dhcp, tftp or web dict).
+def render_dhcp(view, options):
+    if options.get("server", "isc") == "kea":
+        return D.render_kea(view, interfaces=options.get("interfaces") or ["*"],
+                            lease_file=options.get("kea_lease_file") or "/var/lib/kea/kea-leases4.csv",
+                            control_socket=options.get("kea_control_socket"), extra=_extra(options, dict),
+                            hooks=options.get("kea_hooks") or ())
+    return D.render_isc(view, extra=_extra(options, str))
 
 
-def _extra(params, kind):
-    extra = params.get("dhcp_extra")
+def _extra(options, kind):
+    extra = options.get("extra")
     if extra in (None, "", {}):
         return None
     if not isinstance(extra, kind):
-        raise SyncFailed("dhcp_extra: must be %s for dhcp_server=%s" % (
-            "a mapping of Dhcp4 keys" if kind is dict else "a string of dhcpd.conf statements", params.get("dhcp_server", "isc")))
+        raise SyncFailed("dhcp.extra: must be %s for server=%s" % (
+            "a mapping of Dhcp4 keys" if kind is dict else "a string of dhcpd.conf statements", options.get("server", "isc")))
     return extra
 
 
-def check_dhcp_config(text, params):
+def check_dhcp_config(text, options):
     """Run the daemon's own checker on a candidate config; raise SyncFailed with its message."""
-    command = params.get("dhcp_check_command")
+    command = options.get("check_command")
     if command is None:
-        command = ["kea-dhcp4", "-t"] if params.get("dhcp_server", "isc") == "kea" else ["dhcpd", "-t", "-q", "-cf"]
+        command = ["kea-dhcp4", "-t"] if options.get("server", "isc") == "kea" else ["dhcpd", "-t", "-q", "-cf"]
     if not command:
         return
-    directory = os.path.dirname(params["dhcp_config"]) or "."
+    directory = os.path.dirname(options["config"]) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-check-")
     try:
@@ -164,14 +167,14 @@ def check_dhcp_config(text, params):
     finally:
         os.unlink(tmp)
     if proc.returncode != 0:
-        output = proc.stdout.decode("utf-8", "replace").replace(tmp, params["dhcp_config"]).strip()
+        output = proc.stdout.decode("utf-8", "replace").replace(tmp, options["config"]).strip()
         raise SyncFailed("%s rejected the new config; the live one was left as it was:\n%s"
                          % (" ".join(command), output[-4000:]))
 
 
-def sync_dhcp(view, params, check_mode):
-    path = params["dhcp_config"]
-    text = render_dhcp(view, params)
+def sync_dhcp(view, options, check_mode):
+    path = options["config"]
+    text = render_dhcp(view, options)
     root, name = os.path.split(path)
     try:
         with open(path, "r", encoding="utf-8") as handle:
@@ -181,14 +184,14 @@ def sync_dhcp(view, params, check_mode):
     result = {"written": [], "removed": [], "before": before, "after": text}
     if before == text:
         return result
-    check_dhcp_config(text, params)
+    check_dhcp_config(text, options)
     result["written"] = [name]
-    if params.get("dhcp_server") == "kea":
+    if options.get("server") == "kea":
         result["released"] = K.released(before, text)
     if not check_mode:
         T.write_file(root, name, text.encode("utf-8"), 0o644)
-        socket_path = params.get("kea_control_socket")
-        if params.get("dhcp_server") == "kea" and K.is_live(socket_path):
+        socket_path = options.get("kea_control_socket")
+        if options.get("server") == "kea" and K.is_live(socket_path):
             # Kea reloads in place; the dead boxes' leases on reserved IPs go with the old config.
             try:
                 result["deleted_leases"] = K.reload_and_release(socket_path, result["released"])
@@ -205,11 +208,11 @@ def tftp_files(view, armed):
     return files
 
 
-def sync_tftp(view, params, check_mode):
-    state_dir = params["state_dir"]
+def sync_tftp(view, options, check_mode):
+    state_dir = options.get("state_dir") or DEFAULT_STATE_DIR
     armed = _armed_map(view, state_dir)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
-        result = T.sync_tree(params["tftp_root"], tftp_files(view, armed), check_mode=check_mode)
+        result = T.sync_tree(options["root"], tftp_files(view, armed), check_mode=check_mode)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
     result["artifacts"] = artifacts(view)
     return result
@@ -237,17 +240,17 @@ def web_files(view, secret, secrets, callback_base=None):
     return files, owners, index
 
 
-def sync_web(view, params, check_mode):
-    state_dir = params["state_dir"]
+def sync_web(view, options, check_mode):
+    state_dir = options.get("state_dir") or DEFAULT_STATE_DIR
     if check_mode and not os.path.exists(os.path.join(state_dir, N.SECRET)):
         secret = b""  # a first run in check mode: the real secret does not exist yet
     else:
         secret = N.load_secret(state_dir)
     armed = _armed_map(view, state_dir)
-    files, owners, index = web_files(view, secret, params.get("secrets"), params.get("callback_base"))
+    files, owners, index = web_files(view, secret, options.get("secrets"), options.get("callback_base"))
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
-        result = T.sync_tree(params["web_root"], files, check_mode=check_mode)
-        conf = T.sync_tree(params["web_conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)
+        result = T.sync_tree(options["root"], files, check_mode=check_mode)
+        conf = T.sync_tree(options["conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)
         index_path = os.path.join(state_dir, N.INDEX)
         index_changed = N.read_json(index_path, {}) != index
         if index_changed and not check_mode:
@@ -264,18 +267,27 @@ def sync_web(view, params, check_mode):
 SYNC = {"dhcp": sync_dhcp, "tftp": sync_tftp, "web": sync_web}
 
 
-def sync(component, view, params, check_mode=False):
+def sync(component, view, options, check_mode=False):
     """Render and write one component; returns a result dict with changed, written, removed."""
-    result = SYNC[component](view, params, check_mode)
+    result = SYNC[component](view, options, check_mode)
     result["changed"] = bool(result["written"] or result["removed"])
-    result["component"] = component
-    result["systems"] = len(view["systems"])
-    result["segments"] = sorted(view["segments"])
     return result
 
 
+def _diff(component, options, result, before, after):
+    if component == "dhcp":
+        return {"before": before or "", "after": after, "before_header": options["config"], "after_header": options["config"]}
+    lines = ["+ %s: %s" % (component, p) for p in result["written"]] + ["- %s: %s" % (component, p) for p in result["removed"]]
+    return {"prepared": "\n".join(lines) + "\n"}
+
+
 def run_module_sync(module):
-    """The module side of provisioner_sync: one component, check and diff mode."""
+    """The module side of provisioner_sync: the components given, in order, check and diff mode."""
+    with gc_paused():
+        _run_module_sync(module)
+
+
+def _run_module_sync(module):
     params = module.params
     if not params.get("view_file"):
         module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
@@ -284,16 +296,22 @@ def run_module_sync(module):
             view = json.load(handle)
     except (OSError, ValueError) as exc:
         module.fail_json(msg="view_file: cannot read %s: %s" % (params["view_file"], exc))
-    try:
-        result = sync(params["component"], view, params, check_mode=module.check_mode)
-    except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
-        module.fail_json(msg=str(exc), component=params["component"])
-    before, after = result.pop("before", None), result.pop("after", None)
-    if module._diff and result["changed"]:
-        if params["component"] == "dhcp":
-            result["diff"] = {"before": before or "", "after": after, "before_header": params["dhcp_config"],
-                              "after_header": params["dhcp_config"]}
-        else:
-            lines = ["+ %s" % p for p in result["written"]] + ["- %s" % p for p in result["removed"]]
-            result["diff"] = {"prepared": "\n".join(lines) + "\n"}
-    module.exit_json(**result)
+    components, diffs = {}, []
+    for component in COMPONENTS:
+        options = params.get(component)
+        if options is None:
+            continue
+        try:
+            result = sync(component, view, options, check_mode=module.check_mode)
+        except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
+            # the components before this one are done; say which failed and what they changed
+            module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
+        before, after = result.pop("before", None), result.pop("after", None)
+        if result["changed"]:
+            diffs.append(_diff(component, options, result, before, after))
+        components[component] = result
+    out = dict(changed=any(r["changed"] for r in components.values()), components=components,
+               systems=len(view["systems"]), segments=sorted(view["segments"]))
+    if module._diff and diffs:
+        out["diff"] = diffs
+    module.exit_json(**out)

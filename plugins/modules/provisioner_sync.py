@@ -7,34 +7,33 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: provisioner_sync
-short_description: Render a provisioner's DHCP, TFTP or web files from the record store
+short_description: Render a provisioner's DHCP, TFTP and web files from the record store
 version_added: 0.1.0
 description:
-  - Renders, in one pass, every file of one component of a provisioning server for the segments
-    it serves, and writes only the files whose content changed. The roles C(dhcp), C(tftp) and
-    C(kickstart) call it.
+  - Renders, in one pass, every file of the components it is given (O(dhcp), O(tftp), O(web)) for
+    the segments the provisioner serves, and writes only the files whose content changed. The roles
+    C(dhcp), C(tftp) and C(kickstart) call it for their own component; the C(replace), C(provision)
+    and C(retire) playbooks call it once for all three, so a change costs one module run.
   - The action plugin runs on the controller, where the records are; it loads and validates the
     store (refusing, with every problem listed, a store that breaks a rule) and hands the
     provisioner's share to the module, which runs on the provisioner.
   - >-
-    O(component=dhcp): the ISC dhcpd or Kea config. A changed config is checked by the daemon
-    itself (C(dhcpd -t), C(kea-dhcp4 -t)) before it replaces the live one; a config the daemon
-    rejects fails the task with the daemon's message and leaves the live file as it was.
+    Components run in the order dhcp, tftp, web. A component that fails stops the run: the ones
+    after it are not touched, and the result names the component.
   - >-
-    O(component=tftp): per-MAC pxelinux, GRUB and iPXE configs and the fallbacks (which boot the
-    local disk). A MAC that no longer belongs to a system loses its files in the same run.
+    O(dhcp): the ISC dhcpd or Kea config. A changed config is checked by the daemon itself
+    (C(dhcpd -t), C(kea-dhcp4 -t)) before it replaces the live one; a config the daemon rejects
+    fails the task with the daemon's message and leaves the live file as it was.
   - >-
-    O(component=web): install configs in the web root, the nginx map that serves each one only to
-    its system's IP, and the netboot index the callback service reads. Netboot once: a system is
-    armed (its boot configs start the installer) only while its requested build generation is newer
-    than the last one completed on this provisioner.
+    O(tftp): per-MAC pxelinux, GRUB and iPXE configs and the fallbacks (which boot the local disk).
+    A MAC that no longer belongs to a system loses its files in the same run.
+  - >-
+    O(web): install configs in the web root, the nginx map that serves each one only to its
+    system's IP, and the netboot index the callback service reads. Netboot once: a system is armed
+    (its boot configs start the installer) only while its requested build generation is newer than
+    the last one completed on this provisioner.
 author: baremetal.provision contributors (@baremetal-provision)
 options:
-  component:
-    description: Which files to render.
-    type: str
-    required: true
-    choices: [dhcp, tftp, web]
   records_dir:
     description:
       - The record store on the controller. Defaults to the E(BAREMETAL_RECORDS) environment
@@ -46,65 +45,85 @@ options:
   view_file:
     description: Set by the action plugin (the provisioner's share of the store, as a JSON file); do not set it.
     type: path
-  state_dir:
-    description: Where the netboot state lives (secret, index, completed generations).
-    type: path
-    default: /var/lib/baremetal-provision
-  dhcp_server:
-    description: The DHCP server to render for.
-    type: str
-    choices: [isc, kea]
-    default: isc
-  dhcp_config:
-    description: The DHCP config file (required for O(component=dhcp)).
-    type: path
-  dhcp_check_command:
-    description:
-      - The checker run on a candidate config, the file's path appended. Defaults to
-        C(dhcpd -t -q -cf) or C(kea-dhcp4 -t). An empty list skips the check.
-    type: list
-    elements: str
-  dhcp_extra:
-    description:
-      - The operator's own additions, checked by the daemon like the rest. For ISC, a string of
-        C(dhcpd.conf) statements appended to the config; for Kea, a mapping of top-level C(Dhcp4) keys.
-    type: raw
-  dhcp_interfaces:
-    description: Kea's C(interfaces-config.interfaces).
-    type: list
-    elements: str
-    default: ['*']
-  kea_lease_file:
-    description: Kea's memfile lease file.
-    type: path
-    default: /var/lib/kea/kea-leases4.csv
-  kea_control_socket:
-    description:
-      - Kea's control socket. When it is set and the socket exists (Kea runs), a changed config is
-        loaded with C(config-reload) and the leases of reserved addresses whose MAC went away are
-        deleted (C(lease4-del)), so a replacement machine gets its reserved IP at once.
-    type: path
-  kea_hooks:
-    description: Hook libraries Kea loads (the lease commands hook is needed to delete leases).
-    type: list
-    elements: path
-  tftp_root:
-    description: The TFTP root (required for O(component=tftp)).
-    type: path
-  web_root:
-    description: The web root install configs are written under (required for O(component=web)).
-    type: path
-  web_conf_dir:
-    description: Where the nginx access map is written (required for O(component=web)).
-    type: path
-  callback_base:
-    description: The base URL of the callback, when it is not the segment's C(next_server).
-    type: str
-  secrets:
-    description:
-      - Values given to install templates as C(secrets) (root password hash, keys). Use Ansible
-        Vault; they are never logged.
+  dhcp:
+    description: Render the DHCP config, with these settings.
     type: dict
+    suboptions:
+      config:
+        description: The DHCP config file.
+        type: path
+        required: true
+      server:
+        description: The DHCP server to render for.
+        type: str
+        choices: [isc, kea]
+        default: isc
+      check_command:
+        description:
+          - The checker run on a candidate config, the file's path appended. Defaults to
+            C(dhcpd -t -q -cf) or C(kea-dhcp4 -t). An empty list skips the check.
+        type: list
+        elements: str
+      extra:
+        description:
+          - The operator's own additions, checked by the daemon like the rest. For ISC, a string of
+            C(dhcpd.conf) statements appended to the config; for Kea, a mapping of top-level C(Dhcp4) keys.
+        type: raw
+      interfaces:
+        description: Kea's C(interfaces-config.interfaces).
+        type: list
+        elements: str
+        default: ['*']
+      kea_lease_file:
+        description: Kea's memfile lease file.
+        type: path
+        default: /var/lib/kea/kea-leases4.csv
+      kea_control_socket:
+        description:
+          - Kea's control socket. When it is set and the socket exists (Kea runs), a changed config is
+            loaded with C(config-reload) and the leases of reserved addresses whose MAC went away are
+            deleted (C(lease4-del)), so a replacement machine gets its reserved IP at once.
+        type: path
+      kea_hooks:
+        description: Hook libraries Kea loads (the lease commands hook is needed to delete leases).
+        type: list
+        elements: path
+  tftp:
+    description: Render the TFTP boot tree, with these settings.
+    type: dict
+    suboptions:
+      root:
+        description: The TFTP root.
+        type: path
+        required: true
+      state_dir:
+        description: Where the netboot state lives (secret, index, completed generations).
+        type: path
+        default: /var/lib/baremetal-provision
+  web:
+    description: Render the install configs, the access map and the netboot index, with these settings.
+    type: dict
+    suboptions:
+      root:
+        description: The web root install configs are written under.
+        type: path
+        required: true
+      conf_dir:
+        description: Where the nginx access map is written.
+        type: path
+        required: true
+      state_dir:
+        description: Where the netboot state lives (secret, index, completed generations).
+        type: path
+        default: /var/lib/baremetal-provision
+      callback_base:
+        description: The base URL of the callback, when it is not the segment's C(next_server).
+        type: str
+      secrets:
+        description:
+          - Values given to install templates as C(secrets) (root password hash, keys). Use Ansible
+            Vault; they are never logged.
+        type: dict
 attributes:
   action:
     support: full
@@ -121,50 +140,74 @@ attributes:
     description: Runs on the provisioner.
 notes:
   - Run it on the provisioner with the records on the controller; the roles do.
+  - At least one of O(dhcp), O(tftp) and O(web) must be given.
 """
 
 EXAMPLES = r"""
 - name: DHCP for the segments this host serves
   baremetal.provision.provisioner_sync:
-    component: dhcp
     records_dir: "{{ playbook_dir }}/records"
-    dhcp_config: /etc/dhcp/dhcpd.conf
+    dhcp:
+      config: /etc/dhcp/dhcpd.conf
   register: dhcp
   notify: Restart dhcpd
 
-- name: Per-MAC boot configs
+- name: Everything a changed system needs on its provisioner, in one module run
   baremetal.provision.provisioner_sync:
-    component: tftp
     records_dir: "{{ playbook_dir }}/records"
-    tftp_root: /srv/tftp
+    dhcp:
+      server: kea
+      config: /etc/kea/kea-dhcp4.conf
+      kea_control_socket: /run/kea/kea4-ctrl-socket
+    tftp:
+      root: /srv/tftp
+    web:
+      root: /srv/baremetal/www
+      conf_dir: /etc/nginx/baremetal
+  register: sync
+
+- name: Show what changed per component
+  ansible.builtin.debug:
+    msg: "{{ sync.components | dict2items | selectattr('value.changed') | map(attribute='key') }}"
 """
 
 RETURN = r"""
-written:
-  description: Files written (relative to their tree); C(conf:) and C(state:) prefixes for the nginx map and the index.
+components:
+  description: The outcome of each component rendered, by name (C(dhcp), C(tftp), C(web)).
   returned: always
-  type: list
-  elements: str
-removed:
-  description: Generated files removed (their MAC no longer belongs to a system here).
-  returned: always
-  type: list
-  elements: str
-released:
-  description: Kea only, reserved addresses whose MAC changed or went away, as C(ip) and C(mac).
-  returned: when component is dhcp, dhcp_server is kea and the config changed
-  type: list
-  elements: dict
-deleted_leases:
-  description: Kea only, the addresses whose leases were deleted after the reload.
-  returned: when Kea's control socket is live and the config changed
-  type: list
-  elements: str
-armed:
-  description: Systems whose boot configs start the installer.
-  returned: when component is tftp or web
-  type: list
-  elements: str
+  type: dict
+  contains:
+    changed:
+      description: Whether this component's files changed.
+      type: bool
+    written:
+      description: Files written (relative to their tree); C(conf:) and C(state:) prefixes for the nginx map and the index.
+      type: list
+      elements: str
+    removed:
+      description: Generated files removed (their MAC no longer belongs to a system here).
+      type: list
+      elements: str
+    reloaded:
+      description: dhcp with Kea only, true when Kea took the new config through its control socket.
+      type: bool
+    released:
+      description: dhcp with Kea only, reserved addresses whose MAC changed or went away, as C(ip) and C(mac).
+      type: list
+      elements: dict
+    deleted_leases:
+      description: dhcp with Kea only, the addresses whose leases were deleted after the reload.
+      type: list
+      elements: str
+    armed:
+      description: tftp and web, the systems whose boot configs start the installer.
+      type: list
+      elements: str
+    artifacts:
+      description: tftp only, the kernels and initrds the tree needs (C(distro), C(kind), C(dest), C(path) or C(url) and C(checksum)).
+      type: list
+      elements: dict
+  sample: {"dhcp": {"changed": true, "written": ["dhcpd.conf"], "removed": []}}
 systems:
   description: How many systems this provisioner serves.
   returned: always
@@ -178,36 +221,38 @@ segments:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import run_module_sync
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import DEFAULT_STATE_DIR, run_module_sync
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            component=dict(type="str", required=True, choices=["dhcp", "tftp", "web"]),
             records_dir=dict(type="path"),
             provisioner=dict(type="str"),
             view_file=dict(type="path"),
-            state_dir=dict(type="path", default="/var/lib/baremetal-provision"),
-            dhcp_server=dict(type="str", default="isc", choices=["isc", "kea"]),
-            dhcp_config=dict(type="path"),
-            dhcp_check_command=dict(type="list", elements="str"),
-            dhcp_extra=dict(type="raw"),
-            dhcp_interfaces=dict(type="list", elements="str", default=["*"]),
-            kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
-            kea_control_socket=dict(type="path"),
-            kea_hooks=dict(type="list", elements="path"),
-            tftp_root=dict(type="path"),
-            web_root=dict(type="path"),
-            web_conf_dir=dict(type="path"),
-            callback_base=dict(type="str"),
-            secrets=dict(type="dict", no_log=True),
+            dhcp=dict(type="dict", options=dict(
+                config=dict(type="path", required=True),
+                server=dict(type="str", default="isc", choices=["isc", "kea"]),
+                check_command=dict(type="list", elements="str"),
+                extra=dict(type="raw"),
+                interfaces=dict(type="list", elements="str", default=["*"]),
+                kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
+                kea_control_socket=dict(type="path"),
+                kea_hooks=dict(type="list", elements="path"),
+            )),
+            tftp=dict(type="dict", options=dict(
+                root=dict(type="path", required=True),
+                state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+            )),
+            web=dict(type="dict", options=dict(
+                root=dict(type="path", required=True),
+                conf_dir=dict(type="path", required=True),
+                state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+                callback_base=dict(type="str"),
+                secrets=dict(type="dict", no_log=True),
+            )),
         ),
-        required_if=[
-            ("component", "dhcp", ("dhcp_config",)),
-            ("component", "tftp", ("tftp_root",)),
-            ("component", "web", ("web_root", "web_conf_dir")),
-        ],
+        required_one_of=[("dhcp", "tftp", "web")],
         supports_check_mode=True,
     )
     run_module_sync(module)

@@ -91,12 +91,12 @@ def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
     state = str(tmp_path / "state")
     root = str(tmp_path / "tftp")
     pristine = str(tmp_path / "tftp-old")
-    P.sync("tftp", view_old, {"state_dir": state, "tftp_root": pristine})
+    P.sync("tftp", view_old, {"state_dir": state, "root": pristine})
     old = tree_digest(pristine)
     new_view_file = str(tmp_path / "view-new.json")
     with open(new_view_file, "w", encoding="utf-8") as handle:
         json.dump(view_new, handle)
-    args = {"component": "tftp", "view_file": new_view_file, "tftp_root": root, "state_dir": state}
+    args = {"view_file": new_view_file, "tftp": {"root": root, "state_dir": state}}
     _restore(root, pristine)
     assert _run("provisioner_sync", args) is False
     new = tree_digest(root)

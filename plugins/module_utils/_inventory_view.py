@@ -15,11 +15,13 @@ The view is plain JSON data::
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
+from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
 
 PREFIX = "bm_"
@@ -91,6 +93,34 @@ class _Groups(object):
         self.groups.setdefault(child, {"hosts": [], "children": []})
 
 
+def _system_host(store, name):
+    """(host variables, groups besides systems) of a valid system."""
+    system = store.resolve_system(name)
+    hostvars = {PREFIX + key: system[key] for key in SYSTEM_VARS}
+    hostvars[PREFIX + "state"] = "active"
+    if system["ip"]:
+        hostvars["ansible_host"] = system["ip"]
+    groups = [prefix + system[key] for prefix, key in (("tier_", "tier"), ("segment_", "segment"), ("profile_", "profile"),
+                                                       ("model_", "hardware_model")) if system[key]]
+    return hostvars, groups
+
+
+def _spare_hosts(pool_name, pool):
+    """{host: variables} of a pool's spare machines, in the pool's order."""
+    hosts = {}
+    for machine in pool.get("machines") or []:
+        hosts[spare_host_name(machine["mac"])] = {
+            PREFIX + "mac": machine["mac"],
+            PREFIX + "hardware_model": machine.get("hardware_model"),
+            PREFIX + "serial": machine.get("serial"),
+            PREFIX + "segment": pool.get("segment"),
+            PREFIX + "bmc": dict(machine["bmc"]) if machine.get("bmc") else None,
+            PREFIX + "pool": pool_name,
+            PREFIX + "state": "spare",
+        }
+    return hosts
+
+
 def build_view(store):
     """The inventory view of a loaded store. Invalid records are left out (the caller decides
     whether that is an error or a warning); nothing here raises on bad data."""
@@ -100,16 +130,10 @@ def build_view(store):
     for name in store.names("systems"):
         if store.data("systems", name) is None:
             continue
-        system = store.resolve_system(name)
-        hostvars = {PREFIX + key: system[key] for key in SYSTEM_VARS}
-        hostvars[PREFIX + "state"] = "active"
-        if system["ip"]:
-            hostvars["ansible_host"] = system["ip"]
-        hosts[name] = hostvars
+        hosts[name], system_groups = _system_host(store, name)
         groups.add_host(SYSTEMS_GROUP, name)
-        for prefix, key in (("tier_", "tier"), ("segment_", "segment"), ("profile_", "profile"), ("model_", "hardware_model")):
-            if system[key]:
-                groups.add_host(prefix + system[key], name)
+        for group in system_groups:
+            groups.add_host(group, name)
 
     serves = {}
     for seg_name in store.names("segments"):
@@ -128,16 +152,60 @@ def build_view(store):
             continue
         group = "pool_" + pool_name
         groups.add_child(SPARES_GROUP, group)
-        for machine in pool.get("machines") or []:
-            host = spare_host_name(machine["mac"])
-            hosts[host] = {
-                PREFIX + "mac": machine["mac"],
-                PREFIX + "hardware_model": machine.get("hardware_model"),
-                PREFIX + "serial": machine.get("serial"),
-                PREFIX + "segment": pool.get("segment"),
-                PREFIX + "bmc": dict(machine["bmc"]) if machine.get("bmc") else None,
-                PREFIX + "pool": pool_name,
-                PREFIX + "state": "spare",
-            }
+        for host, hostvars in _spare_hosts(pool_name, pool).items():
+            hosts[host] = hostvars
             groups.add_host(group, host)
-    return {"version": VIEW_VERSION, "hosts": hosts, "groups": groups.groups}
+    return {"version": VIEW_VERSION, "hosts": hosts, "groups": _in_order(groups.groups)}
+
+
+def _in_order(groups):
+    """Groups in a fixed order that does not depend on which system comes first: systems, the
+    system groups by name, provisioners, spares, the pools by name."""
+    def rank(name):
+        fixed = {SYSTEMS_GROUP: 0, PROVISIONERS_GROUP: 2, SPARES_GROUP: 3}
+        return (fixed.get(name, 4 if name.startswith("pool_") else 1), name)
+    return {name: groups[name] for name in sorted(groups, key=rank)}
+
+
+def patch_view(view, store, changed_paths):
+    """The view of ``store``, made from ``view`` (the view of the store before a change that wrote
+    only ``changed_paths``) by redoing the systems and pools the change wrote, in place. Returns
+    None, and ``view`` is then of no further use, when the change is one a patch cannot follow
+    exactly (another kind of record, a system named like a provisioner, a pool that is not valid):
+    the caller builds the view instead. What it returns equals build_view(store), group order
+    included.
+    """
+    hosts, groups = view["hosts"], view["groups"]
+    for relpath in sorted(changed_paths):
+        kind, _sep, fname = relpath.partition("/")
+        name = fname[: -len(SUFFIX)]
+        if kind == "systems":
+            if name in groups[PROVISIONERS_GROUP]["hosts"]:
+                return None  # a system named like a provisioner shares its host entry
+            for members in groups.values():
+                if name in members["hosts"]:
+                    members["hosts"].remove(name)
+            hosts.pop(name, None)
+            if store.data("systems", name) is not None:
+                hosts[name], system_groups = _system_host(store, name)
+                for group in (SYSTEMS_GROUP, *system_groups):
+                    bisect.insort(groups.setdefault(group, {"hosts": [], "children": []})["hosts"], name)
+        elif kind == "pools":
+            group = "pool_" + name
+            pool = store.data("pools", name)
+            if group not in groups or pool is None:
+                return None
+            for host in groups[group]["hosts"]:
+                hosts.pop(host, None)
+            spares = _spare_hosts(name, pool)
+            hosts.update(spares)
+            groups[group]["hosts"] = list(spares)
+        else:
+            return None
+    # a system group the change emptied: a full build would not have it
+    emptied = [group for group, members in groups.items() if not members["hosts"] and not members["children"]
+               and group not in (SYSTEMS_GROUP, PROVISIONERS_GROUP, SPARES_GROUP) and not group.startswith("pool_")]
+    for group in emptied:
+        del groups[group]
+    view["groups"] = _in_order(groups)
+    return view

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import HAS_YAML, YAML_IMPORT_ERROR
@@ -41,6 +42,19 @@ def _plain(value):
     return value
 
 
+def _inventory_base(module, root):
+    """The inventory view of the store as it is now (under the edit's lock), when the module runs
+    inside Ansible's process and the inventory plugin holds it (``inventory_views``, by the
+    fingerprint of the store each was built from); else None."""
+    views = getattr(module, "inventory_views", None)
+    if not views:
+        return None
+    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import store_fingerprint
+    from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import INVENTORY_FINGERPRINT_EXTRA
+
+    return views.get(store_fingerprint(root, INVENTORY_FINGERPRINT_EXTRA))
+
+
 def run_edit(module, edit, refresh_caches=False):
     """Run edit(txn) in one locked transaction and exit the module with the outcome.
 
@@ -52,16 +66,18 @@ def run_edit(module, edit, refresh_caches=False):
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
     from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
 
+    refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
-        with Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
+        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
+            base_view = _inventory_base(module, root) if refresh_caches else None
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None
-            if refresh_caches and pending and not module.check_mode:
+            if refresh_caches and pending:
                 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
 
-                warmed = warm(root, txn.store, pending)
+                warmed = warm(root, txn.store, pending, base_view=base_view)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:
@@ -87,8 +103,9 @@ def run_read(module, read):
 
     try:
         root = default_root(module.params.get("records_dir"))
-        store = load_snapshot(root, timeout=module.params["lock_timeout"])
-        facts = read(store)
+        with gc_paused():
+            store = load_snapshot(root, timeout=module.params["lock_timeout"])
+            facts = read(store)
     except StoreError as exc:
         _fail(module, exc)
     result = dict(changed=False, records_dir=root)

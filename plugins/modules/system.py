@@ -136,6 +136,13 @@ options:
         systems, so leave it off in loops over many systems.
     type: bool
     default: false
+attributes:
+  action:
+    support: full
+    description:
+      - When the task runs on the controller itself (connection local, no become, no task
+        environment, not async), an action plugin runs the module's code in Ansible's own worker
+        process, which saves starting a new Python for the edit. Elsewhere the module runs as usual.
 extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
@@ -187,11 +194,14 @@ EXAMPLES = r"""
 
 RETURN = r"""
 cached_views:
-  description: With O(refresh_caches), the provisioners whose views were cached (the inventory's view is cached as well).
-  returned: when refresh_caches is true and the store changed
-  type: list
-  elements: str
-  sample: [prov-dmz]
+  description:
+    - With O(refresh_caches), what was cached for the steps that follow.
+    - C(inventory) is V(patched) when the new inventory view was made from the one the inventory
+      plugin held (the module ran inside Ansible's process), V(built) when it was built from the
+      whole store. C(provisioners) are the provisioners whose views were cached.
+  returned: when refresh_caches is true, the store changed and has no problems
+  type: dict
+  sample: {"inventory": "patched", "provisioners": [prov-dmz]}
 record:
   description: The system record as written (null after removal).
   returned: success
@@ -247,51 +257,53 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils import _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_edit
 
-
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            tier=dict(type="str"),
-            hardware_model=dict(type="str"),
-            profile=dict(type="str"),
-            interfaces=dict(
-                type="list", elements="dict",
-                options=dict(
-                    name=dict(type="str", required=True),
-                    mac=dict(type="str", required=True),
-                    ip=dict(type="str"),
-                    primary=dict(type="bool"),
-                    segment=dict(type="str"),
-                ),
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        tier=dict(type="str"),
+        hardware_model=dict(type="str"),
+        profile=dict(type="str"),
+        interfaces=dict(
+            type="list", elements="dict",
+            options=dict(
+                name=dict(type="str", required=True),
+                mac=dict(type="str", required=True),
+                ip=dict(type="str"),
+                primary=dict(type="bool"),
+                segment=dict(type="str"),
             ),
-            mac=dict(type="str"),
-            ip=dict(type="str"),
-            interface_name=dict(type="str", default="eth0"),
-            from_pool=dict(type="str"),
-            reinstall=dict(type="bool", default=False),
-            to_pool=dict(type="str"),
-            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-            kernel_options=dict(type="raw"),
-            vars=dict(type="dict"),
-            bmc=dict(
-                type="dict",
-                options=dict(
-                    type=dict(type="str", choices=["ipmi", "redfish"], required=True),
-                    address=dict(type="str", required=True),
-                    port=dict(type="int"),
-                    username=dict(type="str"),
-                    password_var=dict(type="str", no_log=False),
-                ),
-            ),
-            description=dict(type="str"),
-            refresh_caches=dict(type="bool", default=False),
         ),
-        mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"),
-                            ("interfaces", "from_pool")],
-        supports_check_mode=True,
-    )
+        mac=dict(type="str"),
+        ip=dict(type="str"),
+        interface_name=dict(type="str", default="eth0"),
+        from_pool=dict(type="str"),
+        reinstall=dict(type="bool", default=False),
+        to_pool=dict(type="str"),
+        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+        kernel_options=dict(type="raw"),
+        vars=dict(type="dict"),
+        bmc=dict(
+            type="dict",
+            options=dict(
+                type=dict(type="str", choices=["ipmi", "redfish"], required=True),
+                address=dict(type="str", required=True),
+                port=dict(type="int"),
+                username=dict(type="str"),
+                password_var=dict(type="str", no_log=False),
+            ),
+        ),
+        description=dict(type="str"),
+        refresh_caches=dict(type="bool", default=False),
+    ),
+    mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"),
+                        ("interfaces", "from_pool")],
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     params = module.params
     if params["bmc"]:
         params["bmc"] = {k: v for k, v in params["bmc"].items() if v is not None}
@@ -302,6 +314,10 @@ def main():
         return _editors.edit_system(txn, params["name"], params)
 
     run_edit(module, edit, refresh_caches=params["refresh_caches"])
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -318,7 +318,7 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
     with Transaction(root) as txn:
         E.edit_system(txn, "web01", {"from_pool": "spares-dmz"})
         pending = txn.commit()
-        assert C.warm(root, txn.store, pending) == ["prov-dmz"]
+        assert C.warm(root, txn.store, pending) == {"inventory": "built", "provisioners": ["prov-dmz"]}
     fresh = RecordStore.load(root)
     inventory = read_cached(C.inventory_path(root), V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
     assert inventory == json.loads(json.dumps(V.build_view(fresh)))
@@ -330,4 +330,4 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
     with open(os.path.join(root, "systems", "web09.yml"), "w", encoding="utf-8") as handle:
         handle.write("tier: nope\n")
     broken = RecordStore.load(root)
-    assert broken.problems() and C.warm(root, broken, ["systems/web09.yml"]) == []
+    assert broken.problems() and C.warm(root, broken, ["systems/web09.yml"]) is None

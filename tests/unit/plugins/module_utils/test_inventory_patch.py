@@ -1,0 +1,102 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The inventory view patched after a record edit equals the view built from the whole store."""
+
+import copy
+import json
+import os
+import random
+
+import pytest
+from support.fleet import write_fleet
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _editors as E
+from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
+from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache as C
+from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached
+from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
+
+
+def _plain(view):
+    """As the view comes back from the JSON cache (the patch starts from such a view)."""
+    return json.loads(json.dumps(view))
+
+
+def _edits(store, rng):
+    """A random edit of the kinds the replace, provision and retire playbooks make."""
+    systems = store.names("systems")
+    pools = [p for p in store.names("pools") if store.data("pools", p).get("machines")]
+    name = rng.choice(systems)
+    tiers = store.names("tiers")
+    choices = [
+        ("new MAC", lambda txn: E.edit_system(txn, name, {"mac": "52:54:0e:%02x:%02x:%02x" % (rng.randrange(256), rng.randrange(256), rng.randrange(256))})),
+        ("reinstall", lambda txn: E.edit_system(txn, name, {"reinstall": True})),
+        ("vars", lambda txn: E.edit_system(txn, name, {"vars": {"rack": "r%d" % rng.randrange(99)}})),
+        ("retire", lambda txn: E.retire_system(txn, name)),
+        ("other tier", lambda txn: E.edit_system(txn, name, {"tier": rng.choice(tiers)})),
+    ]
+    if pools:
+        pool = rng.choice(pools)
+        segment = store.data("pools", pool)["segment"]
+        same_segment = [s for s in systems if store.resolve_system(s)["segment"] == segment]
+        if same_segment:
+            target = rng.choice(same_segment)
+            choices.append(("spare from pool", lambda txn: E.edit_system(txn, target, {"from_pool": pool})))
+            choices.append(("retire to pool", lambda txn: E.retire_system(txn, target, pool)))
+    return rng.choice(choices)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_patched_inventory_view_equals_a_full_build(tmp_path, monkeypatch, seed):
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    rng = random.Random(seed)
+    root = write_fleet(tmp_path / "records", 60, segments=3, seed=seed)
+    outcomes = {"patched": 0, "built": 0}
+    for _step in range(8):
+        base = _plain(V.build_view(RecordStore.load(root)))
+        try:
+            with Transaction(root) as txn:
+                label, edit = _edits(txn.store, rng)
+                edit(txn)
+                pending = txn.commit()
+                warmed = C.warm(root, txn.store, pending, base_view=copy.deepcopy(base)) if pending else None
+        except (StoreError, ValueError):  # a refused edit (a MAC clash, an IP outside...): nothing to compare
+            continue
+        if warmed is None:
+            continue
+        outcomes[warmed["inventory"]] += 1
+        cached = read_cached(C.inventory_path(root), V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
+        assert cached == _plain(V.build_view(RecordStore.load(root))), label
+        # and group order, which the dict comparison above does not see
+        assert list(cached["groups"]) == list(_plain(V.build_view(RecordStore.load(root)))["groups"]), label
+    assert outcomes["patched"] > 0, outcomes
+
+
+def test_patch_declines_what_it_cannot_follow(tmp_path):
+    root = write_fleet(tmp_path / "records", 20, segments=2)
+    store = RecordStore.load(root)
+    base = _plain(V.build_view(store))
+    # a segment or tier edit changes every system in it: a full build, never a patch
+    assert V.patch_view(copy.deepcopy(base), store, ["segments/dmz.yml"]) is None
+    assert V.patch_view(copy.deepcopy(base), store, ["tiers/web.yml"]) is None
+    # a system moved into a tier no other system has, and out of the only one it was in: the new
+    # group takes its place in the order, the emptied one goes, as in a full build
+    name = store.names("systems")[0]
+    tiers = store.names("tiers")
+    with open(os.path.join(root, "tiers", tiers[0] + ".yml"), encoding="utf-8") as handle:
+        tier_text = handle.read()
+    with open(os.path.join(root, "tiers", "aaa-lonely.yml"), "w", encoding="utf-8") as handle:
+        handle.write(tier_text)
+    with Transaction(root) as txn:
+        E.edit_system(txn, name, {"tier": "aaa-lonely"})
+        pending = txn.commit()
+        base = _plain(V.build_view(txn.store))
+    with Transaction(root) as txn:
+        E.edit_system(txn, name, {"tier": tiers[0]})
+        pending = txn.commit()
+        patched = V.patch_view(copy.deepcopy(base), txn.store, pending)
+    built = _plain(V.build_view(RecordStore.load(root)))
+    assert "tier_aaa-lonely" in base["groups"] and "tier_aaa-lonely" not in built["groups"]
+    assert patched == built and list(patched["groups"]) == list(built["groups"])

@@ -55,7 +55,7 @@ options:
     default: error
 notes:
   - >-
-    The plugin keeps the inventory it built in its own cache (a JSON file beside the record parse
+    The plugin keeps the inventory it built in its own cache (one file beside the record parse
     cache: C($BAREMETAL_CACHE_DIR), else C(~/.cache/baremetal.provision); C(BAREMETAL_CACHE=off)
     disables it) and, within one C(ansible-playbook) process, in memory. Both are used only while
     a fingerprint of every record file (name, size, modification time, inode) matches, so an

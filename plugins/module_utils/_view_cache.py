@@ -5,9 +5,10 @@
 
 The controller-side caches of views built from a record store: the inventory plugin's view (every
 host and group) and each provisioner's view (what its dhcp, tftp and web steps render). Each is
-one JSON file in the cache folder of ``_parse_cache``, valid only under the fingerprint of the
-store it was built from (every record file's name, size, modification time and inode, and the
-journal of an interrupted edit), so a stale entry is never used.
+one file (in marshal's format, see ``_parse_cache``) in the cache folder of ``_parse_cache``,
+valid only under the fingerprint of the store it was built from (every record file's name, size,
+modification time and inode, and the journal of an interrupted edit), so a stale entry is never
+used.
 
 ``warm`` lets a record module that has just validated a store under its lock leave these views
 behind for the steps that follow it in a playbook (refresh_inventory, the render steps), so
@@ -26,7 +27,7 @@ INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for o
 
 
 def _path(kind, key):
-    return os.path.join(cache_dir(), "%s-%s.json" % (kind, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]))
+    return os.path.join(cache_dir(), "%s-%s.view" % (kind, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]))
 
 
 def inventory_path(root):
@@ -73,18 +74,26 @@ def _touched_provisioners(store, changed_paths):
     return sorted(provisioners)
 
 
-def warm(root, store, changed_paths):
+def warm(root, store, changed_paths, base_view=None):
     """After a commit, still under the store lock: build the inventory view and the views of the
     provisioners the change touched from ``store`` (which now equals the files) and cache them
-    under the store's new fingerprint. Nothing is cached for a store with problems."""
+    under the store's new fingerprint. Returns {"inventory": "patched" or "built", "provisioners":
+    [...]}, or None for a store with problems (nothing is cached for it).
+
+    base_view: the inventory view of the store as it was before the change (the record module,
+    run inside Ansible's process, finds it in the inventory plugin's memory). The new view is then
+    patched from it for the records the change wrote instead of being built from all of them.
+    """
     from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
     from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
 
     if store.problems():
-        return []
+        return None
     provisioners = _touched_provisioners(store, changed_paths)
     fingerprints = V.store_fingerprints(root, [INVENTORY_FINGERPRINT_EXTRA, *provisioners])
-    write_cached(inventory_path(root), fingerprints[INVENTORY_FINGERPRINT_EXTRA], V.build_view(store))
+    view = V.patch_view(base_view, store, changed_paths) if base_view is not None else None
+    how = "patched" if view is not None else "built"
+    write_cached(inventory_path(root), fingerprints[INVENTORY_FINGERPRINT_EXTRA], view if view is not None else V.build_view(store))
     for provisioner in provisioners:
         write_cached(provisioner_path(root, provisioner), fingerprints[provisioner], P.build_view(store, provisioner))
-    return provisioners
+    return {"inventory": how, "provisioners": provisioners}

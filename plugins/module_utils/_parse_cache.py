@@ -8,8 +8,11 @@ every module run, inventory load and render (YAML parsing is most of the cost of
 
 Entries are keyed by the SHA-1 of the file's bytes, never by name or mtime: an entry only ever
 stands for exactly the text it was parsed from, so no edit, checkout or clock skew can make the
-cache stale. Only the parse is cached: every rule is still checked on every load, so even a
-tampered cache file could not slip an unvalidated value into a generated config.
+cache stale. Beside the parse, the normalised data of a record that passed every rule of its own
+is kept under its kind, name and a digest of the source of those rules (``_store``), so a changed
+rule checks every record again; the rules between records are checked on every load. Like the
+views (``_view_cache``) these are trusted as the user's own files: the folder is created private
+to the user (0700), and whoever can write there can as well edit the records themselves.
 The cache lives outside the record store (records are in git; the cache is per user):
 ``$BAREMETAL_CACHE_DIR``, else ``$XDG_CACHE_HOME/baremetal.provision``, else
 ``~/.cache/baremetal.provision``. ``BAREMETAL_CACHE=off`` disables it.
@@ -128,11 +131,11 @@ class ParseCache(object):
                 self.entries.update(entries)
                 self.loaded[shard] = len(entries)
 
-    def get(self, raw_bytes):
+    def get(self, raw_bytes, key=None):
         """The parsed data of raw_bytes; parse errors propagate and are never cached."""
         if not self.enabled:
             return self.parse(raw_bytes)
-        key = hashlib.sha1(raw_bytes).hexdigest()
+        key = key or self.key(raw_bytes)
         if key in self.entries:
             data = self.entries[key]
         else:
@@ -142,6 +145,26 @@ class ParseCache(object):
             self.dirty.add(key[0])
         self.used[key] = data
         return data
+
+    @staticmethod
+    def key(raw_bytes):
+        return hashlib.sha1(raw_bytes).hexdigest()
+
+    def checked(self, key, label):
+        """The normalised data remembered for the file of this key under label (its kind, name and
+        the digest of the rules that checked it), or None."""
+        if not self.enabled:
+            return None
+        data = self.entries.get("%s|%s" % (key, label))
+        if data is not None:
+            self.used["%s|%s" % (key, label)] = data
+        return data
+
+    def remember_checked(self, key, label, data):
+        """Remember the normalised data of a file that passed every rule of its own under label."""
+        if self.enabled and _json_safe(data):
+            self.used["%s|%s" % (key, label)] = data
+            self.dirty.add(key[0])
 
     def save(self):
         """Rewrite the shards that gained an entry or would drop one this load did not use."""

@@ -15,6 +15,7 @@ The same code serves the modules, the inventory plugin and the validate entry po
 from __future__ import annotations
 
 import functools
+import hashlib
 import ipaddress
 import os
 import socket
@@ -70,6 +71,29 @@ class Record(object):
         data = check_record(kind, self.path, raw, self.problems)
         self.data = None if data is INVALID else data
 
+    @classmethod
+    def checked(cls, kind, name, raw, data):
+        """A record whose normalised data passed these rules before (see rules_digest)."""
+        record = cls.__new__(cls)
+        record.kind, record.name, record.path = kind, name, record_path(kind, name)
+        record.raw, record.data, record.problems = raw, data, []
+        return record
+
+
+@functools.lru_cache(maxsize=None)
+def rules_digest():
+    """A digest of the source of every rule a single record is checked by (the fields, the
+    schema, the record names); None when the source cannot be read, and then no check is reused."""
+    import inspect
+
+    from ansible_collections.baremetal.provision.plugins.module_utils import _schema
+
+    try:
+        source = "".join(inspect.getsource(part) for part in (F, _schema, Record))
+    except (OSError, TypeError):
+        return None
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
+
 
 class RecordStore(object):
     """An in-memory copy of a store directory, with validation and inheritance."""
@@ -124,7 +148,8 @@ class RecordStore(object):
                     cache = ParseCache(root, _parse_bytes)
                 with open(entry.path, "rb") as handle:
                     raw_bytes = handle.read()
-                store.add_text(kind, name, raw_bytes, cache.get if cache is not None else None)
+                if cache is None or not store._add_checked(kind, name, raw_bytes, cache):
+                    store.add_text(kind, name, raw_bytes)
         if cache is not None:
             cache.save()
         tdir = os.path.join(root, TEMPLATES)
@@ -149,6 +174,27 @@ class RecordStore(object):
             return
         self.records[kind][name] = Record(kind, name, raw)
         self._problems = None
+
+    def _add_checked(self, kind, name, raw_bytes, cache):
+        """Add a record through the parse cache: taken as checked when the cache holds the
+        normalised data of these bytes under this kind, name and rules; else parsed, checked and,
+        when it passes, remembered. False when the bytes do not parse (add_text reports that)."""
+        rules = rules_digest()
+        key = cache.key(raw_bytes)
+        label = "%s/%s|%s" % (kind, name, rules)
+        data = cache.checked(key, label) if rules else None
+        try:
+            raw = cache.get(raw_bytes, key)
+        except (UnicodeDecodeError, RecordSyntaxError):
+            return False
+        if data is not None:
+            self.records[kind][name] = Record.checked(kind, name, raw, data)
+        else:
+            record = self.records[kind][name] = Record(kind, name, raw)
+            if rules and record.data is not None and not record.problems:
+                cache.remember_checked(key, label, record.data)
+        self._problems = None
+        return True
 
     def _broken(self, kind, name, message):
         record = Record.__new__(Record)

@@ -248,6 +248,35 @@ def test_parse_cache_serves_a_second_load_and_follows_every_edit(tmp_path, monke
     assert 1 <= len(rewritten) <= 2, rewritten
 
 
+def test_a_record_checked_once_is_not_checked_again_until_a_rule_changes(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils import _store
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    # web09 breaks a rule of its own (a bad MAC): it is never remembered as checked
+    root = write_store(tmp_path / "records", extra={"systems/web09.yml": FILES["systems/web01.yml"].replace("52:54:00:12:34:56", "52:54:00:12:34")})
+    checks = []
+    real_check = _store.check_record
+    monkeypatch.setattr(_store, "check_record", lambda kind, path, raw, problems: checks.append(path) or real_check(kind, path, raw, problems))
+    first = RecordStore.load(root)
+    records = len([f for f in FILES if not f.startswith("templates/")]) + 1
+    assert len(checks) == records
+    del checks[:]
+    second = RecordStore.load(root)
+    assert checks == ["systems/web09.yml"]                     # only the record with a problem of its own
+    assert second.problems() == first.problems() and any(p.path == "systems/web09.yml" for p in second.problems())
+    for kind in first.records:
+        for name, record in first.records[kind].items():
+            assert second.records[kind][name].data == record.data and second.records[kind][name].raw == record.raw
+    # the rules between records still run: a second system with web01's IP is refused on a cached load
+    (tmp_path / "records" / "systems" / "web08.yml").write_text(FILES["systems/web01.yml"].replace("52:54:00:12:34:56", "52:54:00:12:34:58"))
+    assert any(p.path.startswith("systems/web0") and "192.0.2.50" in p.message for p in RecordStore.load(root).problems())
+    # a change to the rules' source checks everything again
+    del checks[:]
+    monkeypatch.setattr(_store, "rules_digest", lambda: "another-rule-set")
+    RecordStore.load(root)
+    assert len(checks) == records + 1
+
+
 def test_parse_cache_can_be_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BAREMETAL_CACHE", "off")

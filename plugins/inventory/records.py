@@ -163,6 +163,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     def _populate(self, view):
         inventory = self.inventory
         data = getattr(inventory, "__wrapped__", inventory)
+        known = set(data.hosts)  # hosts another inventory source already added: merged into, never replaced
         for group in view["groups"]:
             inventory.add_group(group)
         for group, members in view["groups"].items():
@@ -184,8 +185,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed_groups)
         for host, hostvars in view["hosts"].items():  # every host is already in a group of the view
-            # Plain values with fixed, valid names: set as Host.set_variable would, in one step.
-            hosts_of[host].vars.update(hostvars)
+            target = hosts_of[host]
+            if host in known:
+                for name, value in hostvars.items():
+                    target.set_variable(name, value)
+            else:
+                # Plain values with fixed, valid names on a host made here: what Host.set_variable does, in one step.
+                target.vars.update(hostvars)
             if constructed:
                 self._set_composite_vars(compose, hostvars, host, strict=strict)
                 self._add_host_to_composed_groups(groups, hostvars, host, strict=strict)

@@ -262,3 +262,27 @@ def test_fleet_view_matches_the_records(tmp_path):
     ]
     assert sum(len(group_hosts(data, g)) for g in data.groups if g.startswith("segment_")) == 120
     assert len(os.listdir(os.path.join(root, "systems"))) == 120
+
+
+def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them(tmp_path, store, monkeypatch):
+    from ansible import constants as C
+    from ansible.inventory.data import InventoryData
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+    from support.inventory import _install_finder
+
+    _install_finder()
+    config = write_config(tmp_path, records_dir="records")
+    for behaviour, expected in (("replace", {"site": "dmz-lab", "role": "web"}),
+                                ("merge", {"owner": "ops", "site": "dmz-lab", "role": "web"})):
+        monkeypatch.setattr(C, "DEFAULT_HASH_BEHAVIOUR", behaviour)
+        data = InventoryData()
+        data.current_source = "/elsewhere/hosts.yml"
+        data.add_host("web01")
+        data.set_variable("web01", "bm_vars", {"owner": "ops", "site": "elsewhere"})
+        data.set_variable("web01", "rack", "r01")
+        data.current_source = config
+        inventory_loader.get("baremetal.provision.records").parse(data, DataLoader(), config, cache=True)
+        web = data.hosts["web01"].vars
+        assert web["bm_vars"] == expected, behaviour
+        assert web["rack"] == "r01" and web["inventory_file"] == "/elsewhere/hosts.yml" and web["bm_mac"] == "52:54:00:12:34:56"

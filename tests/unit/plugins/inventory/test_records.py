@@ -7,7 +7,7 @@ import os
 import pytest
 from ansible.errors import AnsibleParserError
 from support.fleet import write_fleet
-from support.inventory import group_hosts, host_vars, manager, plugin_parse, write_config
+from support.inventory import _install_finder, group_hosts, host_vars, manager, plugin_parse, write_config
 from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view
@@ -269,7 +269,6 @@ def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them
     from ansible.inventory.data import InventoryData
     from ansible.parsing.dataloader import DataLoader
     from ansible.plugins.loader import inventory_loader
-    from support.inventory import _install_finder
 
     _install_finder()
     config = write_config(tmp_path, records_dir="records")
@@ -286,3 +285,285 @@ def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them
         web = data.hosts["web01"].vars
         assert web["bm_vars"] == expected, behaviour
         assert web["rack"] == "r01" and web["inventory_file"] == "/elsewhere/hosts.yml" and web["bm_mac"] == "52:54:00:12:34:56"
+
+
+# --- the bulk populate builds what ansible-core's public API builds -----------------------------
+#
+# InventoryModule._populate adds hosts either through InventoryData.add_host (the reference,
+# _add_hosts_public) or, for speed, with ansible-core's inventory objects directly
+# (_add_hosts_bulk). These tests build the same inventory both ways on the installed
+# ansible-core and compare everything a play, a vars plugin or ansible-inventory can see.
+
+
+def _names(objects):
+    return [obj.name for obj in objects]
+
+
+def _tagged(value):
+    from ansible.module_utils._internal._datatag import AnsibleTagHelper
+
+    return value, type(value).__name__, AnsibleTagHelper.tags(value)
+
+
+def _vars_of(snapshot_vars):
+    """{name: value} of a host's "vars" in a snapshot."""
+    return {name: value for name, value, _type, _tags in snapshot_vars}
+
+
+def _inventory_snapshot(data):
+    """Everything observable of an InventoryData: names and order of hosts and groups, each
+    host's variables (order, types and tags included) and groups, each group's members,
+    relatives and computed hosts, and the 'groups' magic variable."""
+    hosts = {
+        name: {
+            "name": _tagged(host.name), "address": host.address, "implicit": host.implicit,
+            "vars": [(key, *_tagged(value)) for key, value in host.vars.items()],
+            "groups": _names(host.groups), "get_groups": _names(host.get_groups()),
+            "magic": host.get_magic_vars(),
+        }
+        for name, host in data.hosts.items()
+    }
+    groups = {
+        name: {
+            "name": group.name, "hosts": _names(group.hosts), "host_names": sorted(group.host_names),
+            "child_groups": _names(group.child_groups), "parent_groups": _names(group.parent_groups),
+            "get_hosts": _names(group.get_hosts()), "get_ancestors": sorted(_names(group.get_ancestors())),
+            "depth": group.depth, "vars": group.vars, "priority": group.priority,
+        }
+        for name, group in data.groups.items()
+    }
+    return {
+        "host_order": list(data.hosts), "group_order": list(data.groups), "hosts": hosts, "groups": groups,
+        "groups_dict": {name: list(members) for name, members in data.get_groups_dict().items()},
+        "localhost": data.localhost.name if data.localhost else None,
+    }
+
+
+def _paths(monkeypatch):
+    """[(label, _bulk_ready stand-in)]: the real guard (which must choose the bulk path on the
+    installed ansible-core, or the comparison would be of the reference with itself), then a
+    guard that always refuses (the public path). The first records what it answered.
+
+    ansible-core adds a group's ancestors to a host, and walks descendants, in the iteration
+    order of sets of Group objects, which hash by id(): two builds of one inventory can list a
+    host's groups in different orders whenever a group has two ancestors, whichever path built
+    them. Hashing groups by name here makes that order the same for both builds, so the
+    comparison can be exact; it changes no behaviour of either path."""
+    from ansible.inventory.data import InventoryData
+    from ansible.inventory.group import Group
+
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+
+    monkeypatch.setattr(Group, "__hash__", lambda group: hash(group.name))
+    real = plugin_module._bulk_ready
+    assert real(InventoryData()), "ansible-core's inventory objects lack what the bulk populate needs"
+    answers = []
+
+    def recording(data):
+        answers.append(real(data))
+        return answers[-1]
+
+    return plugin_module, [("bulk", recording), ("public", lambda data: False)], answers
+
+
+def _parse_both(monkeypatch, config, before=None):
+    """{"bulk"|"public": (snapshot after parse, snapshot after reconcile_inventory)} for one config, each
+    on a new InventoryData set up as InventoryManager does (current source, data wrapper);
+    before(data) adds what another inventory source would have added first."""
+    from ansible._internal._datatag._tags import Origin
+    from ansible.inventory.data import InventoryData
+    from ansible.inventory.manager import _InventoryDataWrapper
+    from ansible.parsing.dataloader import DataLoader
+    from ansible.plugins.loader import inventory_loader
+
+    _install_finder()
+    plugin_module, paths, answers = _paths(monkeypatch)
+    result = {}
+    for label, ready in paths:
+        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        data = InventoryData()
+        if before:
+            before(data)
+        data.current_source = config
+        plugin = inventory_loader.get("baremetal.provision.records")
+        wrapper = _InventoryDataWrapper(data, target_plugin=plugin, origin=Origin(description="<test>"))
+        plugin.parse(wrapper, DataLoader(), config, cache=True)
+        data.current_source = None
+        parsed = _inventory_snapshot(data)
+        data.reconcile_inventory()
+        result[label] = (parsed, _inventory_snapshot(data))
+    assert answers == [True], "the bulk path was not taken"
+    return result
+
+
+@pytest.fixture(scope="module")
+def fleet_config(tmp_path_factory):
+    """A 300-system fleet in 4 segments (pools of spares, provisioners) and its config."""
+    base = tmp_path_factory.mktemp("fleet")
+    write_fleet(base / "records", 300, segments=4)
+    return write_config(base, records_dir="records")
+
+
+def test_bulk_populate_matches_public_api_on_a_fleet(monkeypatch, fleet_config):
+    both = _parse_both(monkeypatch, fleet_config)
+    assert both["bulk"][0] == both["public"][0]
+    assert both["bulk"][1] == both["public"][1]
+    parsed, reconciled = both["bulk"]
+    assert len(parsed["host_order"]) > 300
+    # what add_host sets for a host first seen in a source, and the membership order it gives
+    spare = next(name for name in parsed["host_order"] if name.startswith("spare-"))
+    spare_vars = parsed["hosts"][spare]["vars"]
+    assert [(k, v) for k, v, _type, _tags in spare_vars[:2]] == [
+        ("inventory_file", fleet_config), ("inventory_dir", os.path.dirname(fleet_config)),
+    ]
+    pool = "pool_" + _vars_of(spare_vars)["bm_pool"]
+    assert parsed["hosts"][spare]["groups"] == ["spares", pool]  # the ancestor first, as Host.add_group does
+    assert reconciled["hosts"][spare]["groups"] == ["spares", pool, "all"]
+    assert parsed["hosts"]["web00000"]["groups"] == ["systems", "profile_rocky9-legacy", "model_r640", "segment_dmz", "tier_web"]
+
+
+def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(monkeypatch, fleet_config):
+    def other_source(data):
+        data.current_source = "/elsewhere/hosts.yml"
+        for group in ("datacenter", "tier_web", "racks"):
+            data.add_group(group)
+        data.add_child("all", "datacenter")
+        data.add_child("datacenter", "tier_web")  # a group of the view, with parents of its own
+        for host, group in (("web00000", "racks"), ("prov-dmz", "racks"), ("db00004", "tier_web"), ("localhost", "racks")):
+            data.add_host(host, group=group)
+        data.set_variable("web00000", "rack_owner", "ops")
+        data.set_variable("web00000", "bm_vars", {"extra": 1})
+        # caches a missed reset would leave stale
+        data.get_groups_dict()
+        for group in data.groups.values():
+            group.get_hosts()
+
+    both = _parse_both(monkeypatch, fleet_config, before=other_source)
+    assert both["bulk"][0] == both["public"][0]
+    assert both["bulk"][1] == both["public"][1]
+    parsed = both["bulk"][0]
+    web = _vars_of(parsed["hosts"]["web00000"]["vars"])
+    assert web["inventory_file"] == "/elsewhere/hosts.yml" and web["rack_owner"] == "ops"
+    assert web["bm_vars"] == {"tier_owner": "team-web", "rack": "r26"}  # the record's value replaces it (the default hash_behaviour)
+    assert parsed["hosts"]["web00000"]["groups"][:2] == ["racks", "systems"]
+    assert set(parsed["hosts"]["web00000"]["groups"]) >= {"datacenter", "all", "tier_web"}
+    assert parsed["localhost"] == "localhost"
+    assert "web00000" in parsed["groups_dict"]["systems"] and "db00004" in parsed["groups_dict"]["datacenter"]
+
+
+def test_bulk_populate_matches_public_api_with_two_inventory_sources(monkeypatch, tmp_path, fleet_config):
+    from ansible.inventory.manager import InventoryManager
+    from ansible.parsing.dataloader import DataLoader
+
+    other = tmp_path / "hosts.yml"
+    other.write_text(
+        "all:\n  hosts:\n    localhost: {ansible_connection: local}\n  children:\n"
+        "    datacenter:\n      children:\n        tier_web:\n          hosts:\n            web00000: {rack_owner: ops}\n"
+        "    racks:\n      hosts:\n        prov-dmz: {bm_vars: {extra: 1}}\n        api00001:\n",
+        encoding="utf-8",
+    )
+    _install_finder()
+    plugin_module, paths, answers = _paths(monkeypatch)
+    seen = {}
+    for label, ready in paths:
+        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        inventory = InventoryManager(loader=DataLoader(), sources=[str(other), fleet_config])
+        seen[label] = _inventory_snapshot(inventory._inventory)
+        inventory.refresh_inventory()
+        seen[label + " refreshed"] = _inventory_snapshot(inventory._inventory)
+    assert answers == [True, True], "the bulk path was not taken"  # the parse, then the refresh
+    assert seen["bulk"] == seen["public"]
+    assert seen["bulk refreshed"] == seen["public refreshed"] == seen["bulk"]
+    assert {"all", "datacenter", "tier_web", "systems"} <= set(seen["bulk"]["hosts"]["web00000"]["groups"])
+    web = _vars_of(seen["bulk"]["hosts"]["web00000"]["vars"])
+    assert web["inventory_file"] == str(other) and web["rack_owner"] == "ops" and web["bm_tier"] == "web"
+
+
+def test_bulk_populate_matches_public_api_with_constructed_options(monkeypatch, tmp_path, fleet_config):
+    config = write_config(
+        os.path.dirname(fleet_config), name="constructed.baremetal.yml", records_dir="records",
+        compose={"ansible_user": "'admin-' ~ bm_tier | default('spare')"},
+        groups={"legacy_hw": "bm_hardware_model == 'r640'"},
+        keyed_groups=[{"key": "bm_vars.rack | default('unracked')", "prefix": "rack"}, {"key": "bm_state", "prefix": "state"}],
+    )
+    both = _parse_both(monkeypatch, config)
+    assert both["bulk"][0] == both["public"][0]
+    assert both["bulk"][1] == both["public"][1]
+    parsed = both["bulk"][0]
+    assert {"rack_r26", "state_active", "legacy_hw"} <= set(parsed["hosts"]["web00000"]["groups"])
+    assert "web00000" in parsed["groups"]["rack_r26"]["hosts"] and parsed["groups"]["state_spare"]["hosts"]
+    assert _vars_of(parsed["hosts"]["web00000"]["vars"])["ansible_user"] == "admin-web"
+
+
+def test_bulk_populate_leaves_localhost_and_tagged_names_to_add_host(monkeypatch, tmp_path):
+    from ansible._internal._datatag._tags import TrustedAsTemplate
+    from ansible.template import trust_as_template
+
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+
+    segment = FILES["segments/app.yml"].replace("provisioner: prov-app", "provisioner: localhost")
+    write_store(tmp_path / "records", extra={"segments/app.yml": segment})
+    config = write_config(tmp_path, records_dir="records")
+    real = _inventory_view.build_view
+
+    def tagging(store_obj):  # a view whose names carry a tag, as a cache plugin could give back
+        view = real(store_obj)
+        tagged = trust_as_template("web01")
+        view["hosts"] = {(tagged if name == "web01" else name): hostvars for name, hostvars in view["hosts"].items()}
+        for members in view["groups"].values():
+            members["hosts"] = [tagged if name == "web01" else name for name in members["hosts"]]
+        return view
+
+    monkeypatch.setenv("BAREMETAL_CACHE", "off")
+    monkeypatch.setattr(plugin_module, "_MEMO", {})
+    monkeypatch.setattr(plugin_module, "build_view", tagging)
+    both = _parse_both(monkeypatch, config)
+    assert both["bulk"][0] == both["public"][0]
+    assert both["bulk"][1] == both["public"][1]
+    parsed = both["bulk"][0]
+    assert parsed["localhost"] == "localhost" and parsed["groups"]["provisioners"]["hosts"] == ["localhost", "prov-dmz"]
+    name, _type, tags = parsed["hosts"]["web01"]["name"]
+    assert name == "web01" and not any(isinstance(tag, TrustedAsTemplate) for tag in tags)
+
+
+def test_bulk_populate_guard_refuses_objects_it_does_not_know():
+    from ansible.inventory.data import InventoryData
+
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+
+    assert plugin_module._bulk_ready(InventoryData())
+
+    class Elsewhere(InventoryData):  # an inventory whose groups are not ansible-core's Group
+        def __init__(self):
+            super().__init__()
+            self.groups = {name: object() for name in self.groups}
+
+    class Bare:
+        groups = None
+
+    assert not plugin_module._bulk_ready(Elsewhere())
+    assert not plugin_module._bulk_ready(Bare())
+
+
+def test_bulk_populate_refuses_an_empty_host_name_like_add_host(monkeypatch, tmp_path, store):
+    from ansible.errors import AnsibleError
+
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+
+    real = _inventory_view.build_view
+
+    def with_empty_name(store_obj):
+        view = real(store_obj)
+        view["groups"]["systems"]["hosts"].append("")
+        return view
+
+    monkeypatch.setenv("BAREMETAL_CACHE", "off")
+    monkeypatch.setattr(plugin_module, "_MEMO", {})
+    monkeypatch.setattr(plugin_module, "build_view", with_empty_name)
+    config = write_config(tmp_path, records_dir="records")
+    _plugin_module, paths, answers = _paths(monkeypatch)
+    for _label, ready in paths:
+        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        with pytest.raises(AnsibleError, match="Invalid empty host name"):
+            plugin_parse(config)
+    assert answers == [True]

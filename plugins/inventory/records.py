@@ -229,11 +229,11 @@ def _add_hosts_bulk(data, view):
         for name in members["hosts"]:
             host = hosts_of.get(name)
             if host is None:
-                if name and type(name) is str and name not in C.LOCALHOST:  # a tagged str takes the public path
-                    host = Host(name)
+                if name and isinstance(name, str) and name not in C.LOCALHOST:
+                    host = Host(name)  # which removes trust from the name, as add_host does
                     host.vars.update(where)
-                    hosts_of[name] = host
-                else:  # trust removal, the localhost rules, refusal of an empty name or a non-string: add_host's
+                    hosts_of[host.name] = host
+                else:  # the localhost rules, refusal of an empty name or a non-string: add_host's
                     host = hosts_of[data.add_host(name)]
             if host.name in names:
                 continue
@@ -267,7 +267,7 @@ def _bulk_ready(data):
                 isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
                 and isinstance(group.hosts, list) and group.host_names is group._hosts and isinstance(group._hosts, set)
                 and callable(group.get_ancestors) and callable(group.clear_hosts_cache)
-                and type(probe.vars) is dict and type(probe.groups) is list and probe.name == "bm-probe" and not probe.implicit
+                and isinstance(probe.vars, dict) and isinstance(probe.groups, list) and probe.name == "bm-probe" and not probe.implicit
             )
         except Exception:
             ready = False

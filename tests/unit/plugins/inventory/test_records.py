@@ -333,7 +333,9 @@ def _inventory_snapshot(data):
         for name, group in data.groups.items()
     }
     return {
-        "host_order": list(data.hosts), "group_order": list(data.groups), "hosts": hosts, "groups": groups,
+        # the names as keys too: a name still trusted as a template would reach plays through them
+        "host_order": [_tagged(name) for name in data.hosts], "group_order": [_tagged(name) for name in data.groups],
+        "hosts": hosts, "groups": groups,
         "groups_dict": {name: list(members) for name, members in data.get_groups_dict().items()},
         "localhost": data.localhost.name if data.localhost else None,
     }
@@ -411,7 +413,7 @@ def test_bulk_populate_matches_public_api_on_a_fleet(monkeypatch, fleet_config):
     parsed, reconciled = both["bulk"]
     assert len(parsed["host_order"]) > 300
     # what add_host sets for a host first seen in a source, and the membership order it gives
-    spare = next(name for name in parsed["host_order"] if name.startswith("spare-"))
+    spare = next(name for name in parsed["hosts"] if name.startswith("spare-"))
     spare_vars = parsed["hosts"][spare]["vars"]
     assert [(k, v) for k, v, _type, _tags in spare_vars[:2]] == [
         ("inventory_file", fleet_config), ("inventory_dir", os.path.dirname(fleet_config)),
@@ -495,7 +497,7 @@ def test_bulk_populate_matches_public_api_with_constructed_options(monkeypatch, 
     assert _vars_of(parsed["hosts"]["web00000"]["vars"])["ansible_user"] == "admin-web"
 
 
-def test_bulk_populate_leaves_localhost_and_tagged_names_to_add_host(monkeypatch, tmp_path):
+def test_bulk_populate_handles_localhost_and_trusted_names_like_add_host(monkeypatch, tmp_path):
     from ansible._internal._datatag._tags import TrustedAsTemplate
     from ansible.template import trust_as_template
 

@@ -421,7 +421,7 @@ def test_bulk_populate_matches_public_api_on_a_fleet(monkeypatch, fleet_config):
     pool = "pool_" + _vars_of(spare_vars)["bm_pool"]
     assert parsed["hosts"][spare]["groups"] == ["spares", pool]  # the ancestor first, as Host.add_group does
     assert reconciled["hosts"][spare]["groups"] == ["spares", pool, "all"]
-    assert parsed["hosts"]["web00000"]["groups"] == ["systems", "profile_rocky9-legacy", "model_r640", "segment_dmz", "tier_web"]
+    assert parsed["hosts"]["web00000"]["groups"] == ["systems", "model_r640", "profile_rocky9-legacy", "segment_dmz", "tier_web"]
 
 
 def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(monkeypatch, fleet_config):

@@ -97,6 +97,7 @@ from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.path import basedir
 
+from ansible_collections.baremetal.provision.plugins.module_utils._bulk import settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
 from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached, write_cached
@@ -149,6 +150,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(view)
         # Playbooks run with this inventory find the store without being told again.
         self.inventory.set_variable("all", "bm_records_dir", root)
+        settle_long_lived()
 
     def _load_view(self, root):
         try:

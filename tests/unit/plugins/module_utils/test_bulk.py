@@ -1,0 +1,42 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The garbage-collector helpers: what they freeze is left alone, and nothing frozen leaks."""
+
+import gc
+import weakref
+
+from ansible_collections.baremetal.provision.plugins.module_utils import _bulk
+
+
+class _Node(object):
+    def __init__(self):
+        self.me = self  # a reference cycle: only the cyclic collector can free it
+
+
+def test_gc_paused_restores_the_collector_as_it_was():
+    assert gc.isenabled()
+    with _bulk.gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _bulk.gc_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_settle_long_lived_freezes_and_a_later_call_frees_what_was_dropped():
+    try:
+        kept, dropped = _Node(), _Node()
+        gone = weakref.ref(dropped)
+        _bulk.settle_long_lived()
+        assert gc.get_freeze_count() > 0
+        del dropped
+        gc.collect()
+        assert gone() is not None  # frozen: the collector does not see it
+        _bulk.settle_long_lived()  # as after a refresh_inventory: the old structure goes
+        assert gone() is None and kept.me is kept
+    finally:
+        gc.unfreeze()

@@ -26,10 +26,11 @@ import marshal
 import math
 import os
 import sys
+import time
 
 from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
 
-VERSION = 2
+VERSION = 3
 
 
 def enabled():
@@ -99,9 +100,19 @@ SHARDS = "0123456789abcdef"
 
 
 class ParseCache(object):
-    """parse(bytes) -> data, remembering results across runs in 16 JSON files per store (by the
-    first hex digit of the key), so that a run which parsed one edited file rewrites one
-    sixteenth of the cache, not all of it."""
+    """parse(bytes) -> data, remembering results across runs in 16 files per store (by the first
+    hex digit of the key), so that a run which parsed one edited file rewrites one sixteenth of the
+    cache, not all of it.
+
+    A 17th file maps each record file's path, size, modification and change times and inode to
+    its content key, so that a file unchanged since the last load is not even read again. The
+    change time (ctime) moves on every write and cannot be set back, and as in git's index a file
+    changed less than RACY_NS before it was read is read again every time: a write in the same
+    clock tick as that read could otherwise leave all four the same."""
+
+    RACY_NS = 2 * 10**9
+
+    TAG = "records %d" % VERSION  # the "fingerprint" of every file of this cache
 
     def __init__(self, root, parse):
         self.parse = parse
@@ -113,23 +124,44 @@ class ParseCache(object):
         self.loaded = dict.fromkeys(SHARDS, 0)  # entries read per shard
         self.used = {}
         self.dirty = set()  # shards that gained an entry
+        self.stats = {}  # relpath -> (size, mtime_ns, ctime_ns, inode, key, read at ns) as last saved
+        self.seen = {}  # the same for this load
+        self.now = time.time_ns()
         if self.enabled:
             self._read()
 
     def _shard_path(self, shard):
-        return "%s-%s.json" % (self.prefix, shard)
+        return "%s-%s.bin" % (self.prefix, shard)
 
     def _read(self):
         for shard in SHARDS:
-            try:
-                with open(self._shard_path(shard), "r", encoding="utf-8") as handle:
-                    saved = json.load(handle)
-            except (OSError, ValueError):
-                continue
-            if isinstance(saved, dict) and saved.get("version") == VERSION and isinstance(saved.get("entries"), dict):
-                entries = {k: v for k, v in saved["entries"].items() if k[:1] == shard}
+            saved = read_cached(self._shard_path(shard), self.TAG)
+            if isinstance(saved, dict):
+                entries = {k: v for k, v in saved.items() if k[:1] == shard}
                 self.entries.update(entries)
                 self.loaded[shard] = len(entries)
+        saved = read_cached(self.prefix + "-stat.bin", self.TAG)
+        self.stats = saved if isinstance(saved, dict) else {}
+
+    def known_key(self, relpath, stat):
+        """The content key of a file whose (size, mtime_ns, ctime_ns, inode) is what it was when it
+        was last read, well after its last change; else None (then read it)."""
+        known = self.stats.get(relpath)
+        if known is None or tuple(known[:4]) != stat or stat[2] >= known[5] - self.RACY_NS:
+            return None
+        self.seen[relpath] = known
+        return known[4]
+
+    def note_key(self, relpath, stat, key):
+        if self.enabled:
+            self.seen[relpath] = (*stat, key, self.now)
+
+    def parsed(self, key):
+        """The parsed data of the file of this key, when the cache has it, else None."""
+        data = self.entries.get(key)
+        if data is not None:
+            self.used[key] = data
+        return data
 
     def get(self, raw_bytes, key=None):
         """The parsed data of raw_bytes; parse errors propagate and are never cached."""
@@ -167,7 +199,8 @@ class ParseCache(object):
             self.dirty.add(key[0])
 
     def save(self):
-        """Rewrite the shards that gained an entry or would drop one this load did not use."""
+        """Rewrite the shards that gained an entry or would drop one this load did not use, and the
+        file index when it changed."""
         if not self.enabled:
             return
         by_shard = {shard: {} for shard in SHARDS}
@@ -176,9 +209,6 @@ class ParseCache(object):
         for shard, entries in by_shard.items():
             if shard not in self.dirty and len(entries) == self.loaded[shard]:
                 continue
-            try:
-                os.makedirs(os.path.dirname(self.prefix), mode=0o700, exist_ok=True)
-                write_atomic(self._shard_path(shard), json.dumps({"version": VERSION, "entries": entries}, separators=(",", ":")),
-                             mode=0o600, prefix=".records-", durable=False)
-            except OSError:
-                pass  # a cache that cannot be written only costs time
+            write_cached(self._shard_path(shard), self.TAG, entries)
+        if self.seen != self.stats:
+            write_cached(self.prefix + "-stat.bin", self.TAG, self.seen)

@@ -146,9 +146,13 @@ class RecordStore(object):
                     continue
                 if cache is None and reuse is None:  # a store re-read after an edit parses its few files directly
                     cache = ParseCache(root, _parse_bytes)
+                # for the parse cache's file index: the change time as well (a write always moves it)
+                full = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+                if cache is not None and store._add_known(kind, name, full, cache):
+                    continue
                 with open(entry.path, "rb") as handle:
                     raw_bytes = handle.read()
-                if cache is None or not store._add_checked(kind, name, raw_bytes, cache):
+                if cache is None or not store._add_checked(kind, name, raw_bytes, cache, full):
                     store.add_text(kind, name, raw_bytes)
         if cache is not None:
             cache.save()
@@ -175,12 +179,29 @@ class RecordStore(object):
         self.records[kind][name] = Record(kind, name, raw)
         self._problems = None
 
-    def _add_checked(self, kind, name, raw_bytes, cache):
+    def _add_known(self, kind, name, stat, cache):
+        """Add a record without reading its file: when the file's size, modification time and inode
+        are as when it was last read, and the cache holds its parsed and checked data. False when
+        the file has to be read."""
+        rules = rules_digest()
+        key = cache.known_key(record_path(kind, name), stat) if rules else None
+        if key is None:
+            return False
+        data = cache.checked(key, "%s/%s|%s" % (kind, name, rules))
+        raw = cache.parsed(key) if data is not None else None
+        if raw is None:
+            return False
+        self.records[kind][name] = Record.checked(kind, name, raw, data)
+        self._problems = None
+        return True
+
+    def _add_checked(self, kind, name, raw_bytes, cache, stat):
         """Add a record through the parse cache: taken as checked when the cache holds the
         normalised data of these bytes under this kind, name and rules; else parsed, checked and,
         when it passes, remembered. False when the bytes do not parse (add_text reports that)."""
         rules = rules_digest()
         key = cache.key(raw_bytes)
+        cache.note_key(record_path(kind, name), stat, key)
         label = "%s/%s|%s" % (kind, name, rules)
         data = cache.checked(key, label) if rules else None
         try:

@@ -277,6 +277,32 @@ def test_a_record_checked_once_is_not_checked_again_until_a_rule_changes(tmp_pat
     assert len(checks) == records + 1
 
 
+def test_a_file_unchanged_since_it_was_read_is_not_read_again_and_any_write_is_seen(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils import _parse_cache, _store
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(_parse_cache.ParseCache, "RACY_NS", 0)  # the files here were written a moment ago
+    root = write_store(tmp_path / "records")
+    reads = []
+    real_open = open
+    monkeypatch.setattr(_store, "open", lambda path, *a, **k: reads.append(os.path.relpath(path, root)) or real_open(path, *a, **k),
+                        raising=False)
+    first = RecordStore.load(root)
+    assert len(reads) == len([f for f in FILES if not f.startswith("templates/")])
+    del reads[:]
+    second = RecordStore.load(root)
+    assert reads == []
+    assert second.resolve_system("web01") == first.resolve_system("web01") and second.problems() == first.problems()
+    # a write in place with the same size, its modification time set back: the change time moved
+    path = tmp_path / "records" / "systems" / "web01.yml"
+    stat = path.stat()
+    path.write_text(FILES["systems/web01.yml"].replace("192.0.2.50", "192.0.2.57"))
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert (path.stat().st_size, path.stat().st_mtime_ns, path.stat().st_ino) == (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    third = RecordStore.load(root)
+    assert reads == ["systems/web01.yml"] and third.resolve_system("web01")["ip"] == "192.0.2.57"
+
+
 def test_parse_cache_can_be_switched_off(tmp_path, monkeypatch):
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("BAREMETAL_CACHE", "off")

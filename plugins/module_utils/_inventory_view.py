@@ -21,7 +21,7 @@ import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
-from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX
+from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX, rules_digest
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
 
 PREFIX = "bm_"
@@ -75,7 +75,8 @@ def store_fingerprints(root, extras):
     except OSError:
         pass
     body = "".join(lines).encode("utf-8")
-    head = "%d|%s|" % (VIEW_VERSION, os.path.abspath(root))
+    # the rules as well: a view says its store is valid, which a change of the rules can undo
+    head = "%d|%s|%s|" % (VIEW_VERSION, rules_digest(), os.path.abspath(root))
     return {extra: hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest() for extra in extras}
 
 

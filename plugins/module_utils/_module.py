@@ -69,8 +69,15 @@ def run_edit(module, edit, refresh_caches=False):
     refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
-        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
-            base_view = _inventory_base(module, root) if refresh_caches else None
+        base = []  # the inventory plugin's view of the store as the lock finds it, if this process holds it
+
+        def known_valid():
+            base.append(_inventory_base(module, root) if refresh_caches else None)
+            return base[0] is not None  # a view is only cached for a store without problems
+
+        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode,
+                                      known_valid=known_valid) as txn:
+            base_view = base[0] if base else None
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None

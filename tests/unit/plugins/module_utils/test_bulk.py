@@ -27,16 +27,19 @@ def test_gc_paused_restores_the_collector_as_it_was():
         gc.enable()
 
 
-def test_settle_long_lived_freezes_and_a_later_call_frees_what_was_dropped():
+def test_settle_long_lived_freezes_and_frees_what_was_dropped_two_calls_later(monkeypatch):
+    monkeypatch.setattr(_bulk, "_FROZEN_SINCE_COLLECT", [0])
     try:
         kept, dropped = _Node(), _Node()
         gone = weakref.ref(dropped)
-        _bulk.settle_long_lived()
+        _bulk.settle_long_lived()  # the inventory is built
         assert gc.get_freeze_count() > 0
         del dropped
         gc.collect()
         assert gone() is not None  # frozen: the collector does not see it
-        _bulk.settle_long_lived()  # as after a refresh_inventory: the old structure goes
+        _bulk.settle_long_lived()  # a refresh: the replaced structure is kept for one more build
+        assert gone() is not None
+        _bulk.settle_long_lived()  # the next refresh collects it
         assert gone() is None and kept.me is kept
     finally:
         gc.unfreeze()

@@ -163,8 +163,8 @@ def main(argv=None):
             print("... %d systems" % size, flush=True)
             rows.append(bench_size(size, args.repeat, tmp))
     print("\nreplace playbook at each fleet size (seconds; best of %d)" % args.repeat)
-    print("%8s %8s %9s %6s %9s %7s %7s %9s %10s" % ("systems", "site", "replace", "live", "baseline", "floor", "ours", "vs first",
-                                                     "ours vs 1st"))
+    columns = ("systems", "site", "replace", "live", "baseline", "floor", "ours", "vs first", "ours vs 1st")
+    print("%8s %8s %9s %6s %9s %7s %7s %9s %10s" % columns)
     for r in rows:
         ours = r["replace"] - r["floor"]
         first_ours = rows[0]["replace"] - rows[0]["floor"]

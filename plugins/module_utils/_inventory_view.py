@@ -177,32 +177,34 @@ def patch_view(view, store, changed_paths):
     included.
     """
     hosts, groups = view["hosts"], view["groups"]
+    systems, pools = [], []
     for relpath in sorted(changed_paths):
         kind, _sep, fname = relpath.partition("/")
         name = fname[: -len(SUFFIX)]
-        if kind == "systems":
-            if name in groups[PROVISIONERS_GROUP]["hosts"]:
-                return None  # a system named like a provisioner shares its host entry
-            for members in groups.values():
-                if name in members["hosts"]:
-                    members["hosts"].remove(name)
-            hosts.pop(name, None)
-            if store.data("systems", name) is not None:
-                hosts[name], system_groups = _system_host(store, name)
-                for group in (SYSTEMS_GROUP, *system_groups):
-                    bisect.insort(groups.setdefault(group, {"hosts": [], "children": []})["hosts"], name)
-        elif kind == "pools":
-            group = "pool_" + name
-            pool = store.data("pools", name)
-            if group not in groups or pool is None:
-                return None
-            for host in groups[group]["hosts"]:
-                hosts.pop(host, None)
-            spares = _spare_hosts(name, pool)
-            hosts.update(spares)
-            groups[group]["hosts"] = list(spares)
+        if kind == "systems" and name not in groups[PROVISIONERS_GROUP]["hosts"]:
+            systems.append(name)  # (a system named like a provisioner shares its host entry: a build)
+        elif kind == "pools" and "pool_" + name in groups and store.data("pools", name) is not None:
+            pools.append(name)
         else:
             return None
+    # every old entry goes first, then the new ones: a spare can move from one pool to another
+    for name in systems:
+        for members in groups.values():
+            if name in members["hosts"]:
+                members["hosts"].remove(name)
+        hosts.pop(name, None)
+    for name in pools:
+        for host in groups["pool_" + name]["hosts"]:
+            hosts.pop(host, None)
+    for name in systems:
+        if store.data("systems", name) is not None:
+            hosts[name], system_groups = _system_host(store, name)
+            for group in (SYSTEMS_GROUP, *system_groups):
+                bisect.insort(groups.setdefault(group, {"hosts": [], "children": []})["hosts"], name)
+    for name in pools:
+        spares = _spare_hosts(name, store.data("pools", name))
+        hosts.update(spares)
+        groups["pool_" + name]["hosts"] = list(spares)
     # a system group the change emptied: a full build would not have it
     emptied = [group for group, members in groups.items() if not members["hosts"] and not members["children"]
                and group not in (SYSTEMS_GROUP, PROVISIONERS_GROUP, SPARES_GROUP) and not group.startswith("pool_")]

@@ -100,7 +100,8 @@ class RecordModuleAction(ActionBase):
         # plain values, as a module gets them on its stdin (no template tags, no Ansible types)
         args = json.loads(json.dumps(self._task.args))
         try:
-            module = InProcessModule("baremetal.provision." + self.MODULE, code.SPEC, args, bool(self._task.check_mode), bool(self._task.diff))
+            module = InProcessModule("baremetal.provision." + self.MODULE, code.SPEC, args,
+                                     check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
             module.inventory_views = _inventory_views()
             code.run(module)
         except ModuleExit as done:

@@ -100,3 +100,24 @@ def test_patch_declines_what_it_cannot_follow(tmp_path):
     built = _plain(V.build_view(RecordStore.load(root)))
     assert "tier_aaa-lonely" in base["groups"] and "tier_aaa-lonely" not in built["groups"]
     assert patched == built and list(patched["groups"]) == list(built["groups"])
+
+
+def test_a_spare_moving_from_one_pool_to_another_is_patched_as_built(tmp_path):
+    root = write_fleet(tmp_path / "records", 30, segments=2)
+    store = RecordStore.load(root)
+    base = _plain(V.build_view(store))
+    pools = [p for p in store.names("pools") if store.data("pools", p).get("machines")]
+    assert len(pools) >= 2
+    # both directions, so the pool written second is once the giver and once the taker
+    for giver, taker in ((pools[0], pools[1]), (pools[1], pools[0])):
+        with Transaction(root) as txn:
+            give = copy.deepcopy(txn.store.data("pools", giver))
+            take = copy.deepcopy(txn.store.data("pools", taker))
+            take["machines"].append(give["machines"].pop())
+            txn.put("pools", giver, give)
+            txn.put("pools", taker, take)
+            pending = txn.commit()
+            patched = V.patch_view(copy.deepcopy(base), txn.store, pending)
+        built = _plain(V.build_view(RecordStore.load(root)))
+        assert patched == built and list(patched["groups"]) == list(built["groups"])
+        base = built

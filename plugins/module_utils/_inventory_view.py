@@ -21,7 +21,7 @@ import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
-from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX, rules_digest
+from ansible_collections.baremetal.provision.plugins.module_utils._store import rules_digest, split_record_path
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
 
 PREFIX = "bm_"
@@ -179,8 +179,7 @@ def patch_view(view, store, changed_paths):
     hosts, groups = view["hosts"], view["groups"]
     systems, pools = [], []
     for relpath in sorted(changed_paths):
-        kind, _sep, fname = relpath.partition("/")
-        name = fname[: -len(SUFFIX)]
+        kind, name = split_record_path(relpath)
         if kind == "systems" and name not in groups[PROVISIONERS_GROUP]["hosts"]:
             systems.append(name)  # (a system named like a provisioner shares its host entry: a build)
         elif kind == "pools" and "pool_" + name in groups and store.data("pools", name) is not None:

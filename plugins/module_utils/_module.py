@@ -69,22 +69,18 @@ def run_edit(module, edit, refresh_caches=False):
     refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
-        base = []  # the inventory plugin's view of the store as the lock finds it, if this process holds it
-
-        def known_valid():
-            base.append(_inventory_base(module, root) if refresh_caches else None)
-            return base[0] is not None  # a view is only cached for a store without problems
-
+        # the inventory plugin's view of the store as the lock finds it, when this process holds it:
+        # a view is only cached for a store without problems, so it vouches for the store
+        vouch = (lambda: _inventory_base(module, root)) if refresh_caches else None
         with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode,
-                                      known_valid=known_valid) as txn:
-            base_view = base[0] if base else None
+                                      vouch=vouch) as txn:
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None
             if refresh_caches and pending:
                 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
 
-                warmed = warm(root, txn.store, pending, base_view=base_view)
+                warmed = warm(root, txn.store, pending, base_view=txn.voucher)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:

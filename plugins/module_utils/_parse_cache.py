@@ -187,9 +187,10 @@ class ParseCache(object):
         the digest of the rules that checked it), or None."""
         if not self.enabled:
             return None
-        data = self.entries.get("%s|%s" % (key, label))
+        entry = "%s|%s" % (key, label)
+        data = self.entries.get(entry)
         if data is not None:
-            self.used["%s|%s" % (key, label)] = data
+            self.used[entry] = data
         return data
 
     def remember_checked(self, key, label, data):

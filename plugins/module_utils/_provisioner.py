@@ -307,11 +307,11 @@ def _run_module_sync(module):
             # the components before this one are done; say which failed and what they changed
             module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
         before, after = result.pop("before", None), result.pop("after", None)
-        if result["changed"]:
+        if module._diff and result["changed"]:
             diffs.append(_diff(component, options, result, before, after))
         components[component] = result
     out = dict(changed=any(r["changed"] for r in components.values()), components=components,
                systems=len(view["systems"]), segments=sorted(view["segments"]))
-    if module._diff and diffs:
+    if diffs:
         out["diff"] = diffs
     module.exit_json(**out)

@@ -46,6 +46,14 @@ def record_path(kind, name):
     return "%s/%s%s" % (kind, name, SUFFIX)
 
 
+def split_record_path(relpath):
+    """(kind, name) of a store-relative path: record_path's inverse; a template keeps its file name."""
+    kind, _sep, fname = relpath.partition("/")
+    if kind != TEMPLATES and fname.endswith(SUFFIX):
+        fname = fname[: -len(SUFFIX)]
+    return kind, fname
+
+
 def render_record(kind, data):
     """The exact text a record file gets when a module writes it."""
     return dump_text(canonical(kind, data))
@@ -78,6 +86,12 @@ class Record(object):
         record.kind, record.name, record.path = kind, name, record_path(kind, name)
         record.raw, record.data, record.problems = raw, data, []
         return record
+
+
+def _checked_label(kind, name, rules):
+    """What a checked record's cache entry is filed under besides its content: the rules that
+    checked it depend on its kind and name."""
+    return "%s/%s|%s" % (kind, name, rules)
 
 
 @functools.lru_cache(maxsize=None)
@@ -180,14 +194,14 @@ class RecordStore(object):
         self._problems = None
 
     def _add_known(self, kind, name, stat, cache):
-        """Add a record without reading its file: when the file's size, modification time and inode
-        are as when it was last read, and the cache holds its parsed and checked data. False when
-        the file has to be read."""
+        """Add a record without reading its file: when the file's size, modification and change
+        times and inode are as when it was last read, and the cache holds its parsed and checked
+        data. False when the file has to be read."""
         rules = rules_digest()
         key = cache.known_key(record_path(kind, name), stat) if rules else None
         if key is None:
             return False
-        data = cache.checked(key, "%s/%s|%s" % (kind, name, rules))
+        data = cache.checked(key, _checked_label(kind, name, rules))
         raw = cache.parsed(key) if data is not None else None
         if raw is None:
             return False
@@ -202,7 +216,7 @@ class RecordStore(object):
         rules = rules_digest()
         key = cache.key(raw_bytes)
         cache.note_key(record_path(kind, name), stat, key)
-        label = "%s/%s|%s" % (kind, name, rules)
+        label = _checked_label(kind, name, rules)
         data = cache.checked(key, label) if rules else None
         try:
             raw = cache.get(raw_bytes, key)

@@ -27,11 +27,11 @@ import time
 from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import LockTimeout, Problem, StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._store import (
-    SUFFIX,
     TEMPLATES,
     RecordStore,
     record_path,
     render_record,
+    split_record_path,
 )
 
 LOCK_NAME = ".baremetal.lock"
@@ -130,11 +130,10 @@ def _apply_journal(root, journal):
 def _overlay_journal(store, journal):
     """Show a reader the state a crashed writer's journal will roll forward to."""
     for relpath, text in journal["files"].items():
-        kind, fname = relpath.split("/", 1)
+        kind, name = split_record_path(relpath)
         if kind == TEMPLATES:
-            (store.templates.discard if text is None else store.templates.add)(fname)
+            (store.templates.discard if text is None else store.templates.add)(name)
             continue
-        name = fname[: -len(SUFFIX)]
         if text is None:
             store.remove(kind, name)
         else:
@@ -185,14 +184,16 @@ class Transaction(object):
             diff = txn.commit(check_mode=False)
     """
 
-    def __init__(self, root, timeout=120.0, create=False, known_valid=None):
-        """known_valid: called under the lock once the store is loaded; when it returns true the
-        caller vouches that the store has no problem (it holds a view cached only for a valid
-        store under the store's current fingerprint) and the rules are not run on the old store."""
+    def __init__(self, root, timeout=120.0, create=False, vouch=None):
+        """vouch: called under the lock once the store is loaded; what it returns is kept as
+        ``voucher``. When that is not None the caller vouches that the store has no problem (it
+        holds a view cached only for a valid store under the store's current fingerprint) and the
+        rules are not run on the old store."""
         self.root = root
         self.timeout = timeout
         self.create = create
-        self.known_valid = known_valid
+        self.vouch = vouch
+        self.voucher = None
         self.lock = None
         self.store = None
         self.before_problems = frozenset()
@@ -213,7 +214,8 @@ class Transaction(object):
                 _apply_journal(self.root, journal)
             _remove_stale_temps(self.root)
             self.store = RecordStore.load(self.root)
-            if not (self.known_valid and self.known_valid()):
+            self.voucher = self.vouch() if self.vouch else None
+            if self.voucher is None:
                 self.before_problems = frozenset(self.store.problems())
         except BaseException:
             self.lock.__exit__(None, None, None)

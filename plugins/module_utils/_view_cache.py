@@ -21,7 +21,7 @@ import hashlib
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, read_cached, write_cached
-from ansible_collections.baremetal.provision.plugins.module_utils._store import SUFFIX
+from ansible_collections.baremetal.provision.plugins.module_utils._store import split_record_path
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
 
@@ -58,8 +58,7 @@ def _touched_provisioners(store, changed_paths):
     """The provisioners serving a system or pool that the change wrote."""
     provisioners = set()
     for relpath in changed_paths:
-        kind, _sep, fname = relpath.partition("/")
-        name = fname[: -len(SUFFIX)] if fname.endswith(SUFFIX) else fname
+        kind, name = split_record_path(relpath)
         if kind == "systems" and store.data("systems", name) is not None:
             # resolved interfaces all carry their segment (the tier's unless they name one)
             segments = {i["segment"] for i in store.resolve_system(name)["interfaces"]}

@@ -8,6 +8,7 @@ through ANSIBLE_COLLECTIONS_PATH in the integration tests.
 """
 
 import os
+import shutil
 import sys
 import tempfile
 
@@ -28,8 +29,16 @@ from ansible.utils.collection_loader._collection_finder import _AnsibleCollectio
 _AnsibleCollectionFinder(paths=[COLLECTIONS])._install()
 sys.path.insert(0, os.path.join(REPO, "tests"))
 
-# Keep the record parse cache of the stores that tests create out of the user's ~/.cache.
-os.environ.setdefault("BAREMETAL_CACHE_DIR", tempfile.mkdtemp(prefix="bm-parse-cache-"))
+# Keep the record parse cache of the stores that tests create out of the user's ~/.cache, in a
+# folder of this run's own that goes when the run ends (pytest_unconfigure).
+_OWN_CACHE = None
+if "BAREMETAL_CACHE_DIR" not in os.environ:
+    _OWN_CACHE = os.environ["BAREMETAL_CACHE_DIR"] = tempfile.mkdtemp(prefix="bm-parse-cache-")
+
+
+def pytest_unconfigure(config):
+    if _OWN_CACHE is not None:
+        shutil.rmtree(_OWN_CACHE, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Load the record store on the controller, then render on the provisioner."""
+"""Load the record store on the controller, then render on the provisioner (in this process when
+the provisioner is the controller itself: see plugin_utils/_inprocess)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._errors import
 from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import cached_provisioner_view
+from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import module_code, run_in_process, runs_here
 
 
 class ActionModule(ActionBase):
@@ -33,6 +35,11 @@ class ActionModule(ActionBase):
                 view = cached_provisioner_view(root, provisioner, load_snapshot)
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
+        args["provisioner"] = provisioner
+        args["records_dir"] = root
+        if runs_here(self):  # the provisioner is this controller: the view needs no file
+            result.update(run_in_process(self, "provisioner_sync", args, lambda module: module_code("provisioner_sync").run(module, view)))
+            return result
         # The view (thousands of systems) goes over as one file, not as a module argument: Ansible
         # inspects every value of a module's arguments, which costs seconds at 10,000 systems.
         if self._connection._shell.tmpdir is None:
@@ -42,8 +49,6 @@ class ActionModule(ActionBase):
             self._transfer_data(remote, json.dumps(view, separators=(",", ":")))
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
             args["view_file"] = remote
-            args["provisioner"] = provisioner
-            args["records_dir"] = root
             result.update(self._execute_module(
                 module_name="baremetal.provision.provisioner_sync", module_args=args, task_vars=task_vars,
             ))

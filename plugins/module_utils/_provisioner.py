@@ -281,21 +281,18 @@ def _diff(component, options, result, before, after):
     return {"prepared": "\n".join(lines) + "\n"}
 
 
-def run_module_sync(module):
-    """The module side of provisioner_sync: the components given, in order, check and diff mode."""
+def run_module_sync(module, view=None):
+    """The module side of provisioner_sync: the components given, in order, check and diff mode.
+    The view is the one given (the action plugin running the module in its own process) or the
+    one in the view_file the action plugin sent."""
     with gc_paused():
-        _run_module_sync(module)
+        _run_module_sync(module, view)
 
 
-def _run_module_sync(module):
+def _run_module_sync(module, view):
     params = module.params
-    if not params.get("view_file"):
-        module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
-    try:
-        with open(params["view_file"], "r", encoding="utf-8") as handle:
-            view = json.load(handle)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="view_file: cannot read %s: %s" % (params["view_file"], exc))
+    if view is None:
+        view = _read_view_file(module)
     components, diffs = {}, []
     for component in COMPONENTS:
         options = params.get(component)
@@ -315,3 +312,15 @@ def _run_module_sync(module):
     if diffs:
         out["diff"] = diffs
     module.exit_json(**out)
+
+
+def _read_view_file(module):
+    path = module.params.get("view_file")
+    if not path:
+        module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="view_file: cannot read %s: %s" % (path, exc))
+    return None  # not reached: fail_json exits

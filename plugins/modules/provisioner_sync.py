@@ -224,38 +224,46 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import DEFAULT_STATE_DIR, run_module_sync
 
 
+SPEC = dict(
+    argument_spec=dict(
+        records_dir=dict(type="path"),
+        provisioner=dict(type="str"),
+        view_file=dict(type="path"),
+        dhcp=dict(type="dict", options=dict(
+            config=dict(type="path", required=True),
+            server=dict(type="str", default="isc", choices=["isc", "kea"]),
+            check_command=dict(type="list", elements="str"),
+            extra=dict(type="raw"),
+            interfaces=dict(type="list", elements="str", default=["*"]),
+            kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
+            kea_control_socket=dict(type="path"),
+            kea_hooks=dict(type="list", elements="path"),
+        )),
+        tftp=dict(type="dict", options=dict(
+            root=dict(type="path", required=True),
+            state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+        )),
+        web=dict(type="dict", options=dict(
+            root=dict(type="path", required=True),
+            conf_dir=dict(type="path", required=True),
+            state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+            callback_base=dict(type="str"),
+            secrets=dict(type="dict", no_log=True),
+        )),
+    ),
+    required_one_of=[("dhcp", "tftp", "web")],
+    supports_check_mode=True,
+)
+
+
+def run(module, view=None):
+    """The module's work, given an AnsibleModule (the view in its view_file) or the action
+    plugin's in-process stand-in (the view itself)."""
+    run_module_sync(module, view)
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            records_dir=dict(type="path"),
-            provisioner=dict(type="str"),
-            view_file=dict(type="path"),
-            dhcp=dict(type="dict", options=dict(
-                config=dict(type="path", required=True),
-                server=dict(type="str", default="isc", choices=["isc", "kea"]),
-                check_command=dict(type="list", elements="str"),
-                extra=dict(type="raw"),
-                interfaces=dict(type="list", elements="str", default=["*"]),
-                kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
-                kea_control_socket=dict(type="path"),
-                kea_hooks=dict(type="list", elements="path"),
-            )),
-            tftp=dict(type="dict", options=dict(
-                root=dict(type="path", required=True),
-                state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
-            )),
-            web=dict(type="dict", options=dict(
-                root=dict(type="path", required=True),
-                conf_dir=dict(type="path", required=True),
-                state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
-                callback_base=dict(type="str"),
-                secrets=dict(type="dict", no_log=True),
-            )),
-        ),
-        required_one_of=[("dhcp", "tftp", "web")],
-        supports_check_mode=True,
-    )
-    run_module_sync(module)
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

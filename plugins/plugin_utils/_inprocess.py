@@ -3,12 +3,12 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to baremetal.provision: not a public API, may change without notice.
 
-Record modules run where their task runs. When that is the controller itself (connection local,
-no become, no task environment, not async), the record store is in this process's reach, so the
-module's own code runs right here in Ansible's worker process instead of being packed into an
-AnsiballZ payload, copied and started as a new Python. That saves about a second per record edit
-(the payload build, the interpreter start and the compilation of every imported file), which is
-most of what a record edit costs in a playbook. The module's argument spec, its code and its result
+Record modules and provisioner_sync run where their task runs. When that is the controller itself
+(connection local, no become, no task environment, not async), the module's own code runs right
+here in Ansible's worker process instead of being packed into an AnsiballZ payload, copied and
+started as a new Python. That saves about a second per task (the payload build, the interpreter
+start and the compilation of every imported file), which is most of what a record edit costs in a
+playbook, and half of a render on a provisioner that is the controller. The module's argument spec, its code and its result
 are the same either way: the argument spec is validated by the same validator AnsibleModule uses,
 no_log values are masked the same way, and check and diff mode come from the task.
 """
@@ -79,6 +79,39 @@ def _inventory_views():
     return views
 
 
+def runs_here(action):
+    """Whether an action plugin's task runs in this very process's reach: connection local, no
+    become, no task environment, not async."""
+    return (action._connection.transport == "local" and not action._play_context.become
+            and not any(action._task.environment or ()) and not action._task.async_val)
+
+
+def module_code(short_name):
+    """The Python module of one of this collection's modules (it defines SPEC and run)."""
+    return importlib.import_module("ansible_collections.baremetal.provision.plugins.modules." + short_name)
+
+
+def run_in_process(action, short_name, args, work):
+    """Run a module's work here: ``work(module)`` with an InProcessModule built from ``args`` and
+    the module's SPEC (its AnsibleModule keyword arguments). Returns the module's result as
+    ansible-core would have it from the module."""
+    name = "baremetal.provision." + short_name
+    spec = module_code(short_name).SPEC
+    # plain values, as a module gets them on its stdin (no template tags, no Ansible types)
+    args = json.loads(json.dumps(args))
+    try:
+        module = InProcessModule(name, spec, args, check_mode=bool(action._task.check_mode), diff=bool(action._task.diff))
+        work(module)
+    except ModuleExit as done:
+        module_result = done.result
+    else:
+        module_result = dict(failed=True, msg="the %s module ended without a result" % name)
+    if _captured is not None:  # what ansible-core 2.19 does to a module's result: a failure is the module's, not the action's
+        _captured.AnsibleModuleCapturedError.normalize_result_exception(module_result)
+    module_result["_ansible_parsed"] = True
+    return module_result
+
+
 class RecordModuleAction(ActionBase):
     """Base of the record modules' action plugins. MODULE is the module's short name; its file
     defines SPEC (the AnsibleModule keyword arguments) and run(module)."""
@@ -86,29 +119,16 @@ class RecordModuleAction(ActionBase):
     MODULE = None
     TRANSFERS_FILES = False
 
-    def _runs_here(self):
-        return (self._connection.transport == "local" and not self._play_context.become
-                and not any(self._task.environment or ()) and not self._task.async_val)
-
     def run(self, tmp=None, task_vars=None):
         result = super(RecordModuleAction, self).run(tmp, task_vars)
-        if not self._runs_here():
+        if not runs_here(self):
             result.update(self._execute_module(module_name="baremetal.provision." + self.MODULE, module_args=self._task.args,
                                                task_vars=task_vars))
             return result
-        code = importlib.import_module("ansible_collections.baremetal.provision.plugins.modules." + self.MODULE)
-        # plain values, as a module gets them on its stdin (no template tags, no Ansible types)
-        args = json.loads(json.dumps(self._task.args))
-        try:
-            module = InProcessModule("baremetal.provision." + self.MODULE, code.SPEC, args,
-                                     check_mode=bool(self._task.check_mode), diff=bool(self._task.diff))
+
+        def work(module):
             module.inventory_views = _inventory_views()
-            code.run(module)
-        except ModuleExit as done:
-            module_result = done.result
-        else:
-            module_result = dict(failed=True, msg="the %s module ended without a result" % self.MODULE)
-        if _captured is not None:  # what ansible-core 2.19 does to a module's result: a failure is the module's, not the action's
-            _captured.AnsibleModuleCapturedError.normalize_result_exception(module_result)
-        result.update(module_result, _ansible_parsed=True)
+            module_code(self.MODULE).run(module)
+
+        result.update(run_in_process(self, self.MODULE, self._task.args, work))
         return result

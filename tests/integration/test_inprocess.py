@@ -1,7 +1,7 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""A record module run on the controller runs in Ansible's worker process (its action plugin);
-anywhere else it runs as a module. Both ways give the same result, refusal and files.
+"""A record module or provisioner_sync run on the controller runs in Ansible's worker process (its
+action plugin); anywhere else it runs as a module. Both ways give the same result, refusal and files.
 
 A task environment is one of the things that make the action plugin hand the task to the module,
 so the same task with and without one compares the two paths on this machine.
@@ -47,12 +47,19 @@ def _both(tmp_path, args, check=True):
     book = tmp_path / "both.yml"
     book.write_text(PLAYBOOK % {"args": json.dumps(dict(args, records_dir=records)), "out": json.dumps(str(out))})
     before = tree_digest(records)
-    proc = run("ansible-playbook", ["-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
+    proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
                env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    _one_payload(proc.stdout, "system")
     results = json.loads(out.read_text())
     here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED} for side in ("here", "there"))
     return here, there, before, tree_digest(records)
+
+
+def _one_payload(stdout, module):
+    """Each task took its own way: one module payload went over (the module's), none for the in-process run."""
+    payloads = [line for line in stdout.splitlines() if line.lstrip().startswith("<localhost> PUT") and "AnsiballZ_%s.py" % module in line]
+    assert len(payloads) == 1, payloads
 
 
 def test_a_change_in_check_mode_is_the_same_both_ways(tmp_path):
@@ -81,3 +88,88 @@ def test_a_real_change_in_process_writes_what_the_module_would(tmp_path):
     here, there, before, after = _both(tmp_path, {"name": "web01", "mac": "52:54:00:aa:bb:02"}, check=False)
     assert here["changed"] and not there["changed"] and before != after
     assert here["files"] == ["systems/web01.yml"] and there["system"] == here["system"]
+
+
+# provisioner_sync: the provisioner is this controller. Each way renders into its own folders,
+# with the same HMAC key in both state folders (the install configs carry tokens made with it).
+SYNC_PLAYBOOK = """\
+- name: provisioner_sync both ways
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  vars:
+    ansible_python_interpreter: "{{ ansible_playbook_python }}"
+  tasks:
+    - name: In process
+      baremetal.provision.provisioner_sync: %(here)s
+      register: here
+      ignore_errors: true
+    - name: As a module
+      baremetal.provision.provisioner_sync: %(there)s
+      environment: {BAREMETAL_TEST_PATH: module}
+      register: there
+      ignore_errors: true
+    - name: Write both results
+      ansible.builtin.copy:
+        content: "{{ {'here': here, 'there': there} | to_json }}"
+        dest: %(out)s
+        mode: "0600"
+      check_mode: false
+"""
+
+
+def _sync_args(out, **change):
+    args = {
+        "provisioner": "prov-dmz",
+        "dhcp": {"config": str(out / "dhcp" / "dhcpd.conf")},
+        "tftp": {"root": str(out / "tftp"), "state_dir": str(out / "state")},
+        "web": {"root": str(out / "www"), "conf_dir": str(out / "nginx"), "state_dir": str(out / "state"),
+                "secrets": {"root_password_hash": "$6$saltsalt$notarealhash"}},
+    }
+    args.update(change)
+    (out / "state").mkdir(parents=True)
+    (out / "state" / "secret").write_text("00" * 32 + "\n")
+    return args
+
+
+def _sync_both(tmp_path, check, **change):
+    records = write_store(tmp_path / "records")
+    here_dir, there_dir = tmp_path / "here", tmp_path / "there"
+    here_args = dict(_sync_args(here_dir, **change), records_dir=records)
+    there_args = dict(_sync_args(there_dir, **change), records_dir=records)
+    out = tmp_path / "results.json"
+    book = tmp_path / "sync.yml"
+    book.write_text(SYNC_PLAYBOOK % {"here": json.dumps(here_args), "there": json.dumps(there_args), "out": json.dumps(str(out))})
+    proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
+               env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    _one_payload(proc.stdout, "provisioner_sync")
+    results = json.loads(out.read_text())
+    here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED} for side in ("here", "there"))
+    return here, there, tree_digest(here_dir), tree_digest(there_dir), proc.stdout
+
+
+def test_a_render_in_process_writes_what_the_module_writes(tmp_path):
+    here, there, here_tree, there_tree, stdout = _sync_both(tmp_path, check=False)
+    assert here["changed"] and here["components"]["tftp"]["written"]
+    # the DHCP diff names each way's own config path: compare the rest
+    assert [d for d in here["diff"] if "before_header" not in d] == [d for d in there["diff"] if "before_header" not in d]
+    assert {k: v for k, v in here.items() if k != "diff"} == {k: v for k, v in there.items() if k != "diff"}
+    assert here_tree == there_tree and "www/ks/web01.cfg" in here_tree
+    assert "notarealhash" not in json.dumps(here) and "notarealhash" not in stdout
+
+
+def test_a_render_in_check_mode_is_the_same_both_ways_and_writes_nothing(tmp_path):
+    here, there, here_tree, there_tree, _stdout = _sync_both(tmp_path, check=True)
+    assert here["changed"] and {k: v for k, v in here.items() if k != "diff"} == {k: v for k, v in there.items() if k != "diff"}
+    assert set(here_tree) == set(there_tree) == {"state/secret"}
+
+
+def test_a_render_refusal_is_the_same_both_ways(tmp_path):
+    # a bad value for the daemon (ISC dhcpd takes its extra statements as text)
+    here, there, here_tree, there_tree, _stdout = _sync_both(tmp_path, check=False, dhcp={"config": "/nonexistent/dhcpd.conf", "extra": {"a": 1}})
+    assert here["failed"] and here == there and here["msg"].startswith("dhcp: dhcp.extra: must be")
+    assert set(here_tree) == set(there_tree) == {"state/secret"}
+    # and an argument the module does not take
+    here, there, _here_tree, _there_tree, _stdout = _sync_both(tmp_path / "again", check=False, tftp={"root": "/x", "colour": "blue"})
+    assert here["failed"] and here["msg"] == there["msg"] and "colour" in here["msg"]

@@ -109,6 +109,21 @@ def rules_digest():
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
 
 
+LEAF_KINDS = ("systems", "pools")  # no record refers to these
+
+
+def _addresses(record):
+    """(what, value, field) of each MAC and IP a valid system or pool record holds."""
+    if record.kind == "pools":
+        return [("MAC", machine["mac"], "machines[%d].mac" % index) for index, machine in enumerate(record.data.get("machines") or [])]
+    found = []
+    for index, iface in enumerate(record.data["interfaces"]):
+        found.append(("MAC", iface["mac"], "interfaces[%d].mac" % index))
+        if "ip" in iface:
+            found.append(("IP", iface["ip"], "interfaces[%d].ip" % index))
+    return found
+
+
 class RecordStore(object):
     """An in-memory copy of a store directory, with validation and inheritance."""
 
@@ -292,9 +307,35 @@ class RecordStore(object):
         if problems:
             raise StoreError(problems)
 
-    def _cross_problems(self):
-        problems = []
+    def problems_after(self, changed):
+        """What problems() returns, for a store that had no problem before the records in
+        ``changed`` ((kind, name) pairs) were set or removed. When they are all systems and pools,
+        which no other record refers to, only the rules that can involve them run: their own
+        rules, their references, and the uniqueness of their MACs and IPs against every other
+        record. Otherwise every rule runs. The result is kept as problems()'s."""
+        if any(kind not in LEAF_KINDS for kind, _name in changed):
+            return self.problems()
+        templates = frozenset(self.templates)
+        if self._problems is not None and self._problems[0] == templates:
+            return list(self._problems[1])
+        records = {kind: [self.records[kind][name] for k, name in changed if k == kind and name in self.records[kind]]
+                   for kind in LEAF_KINDS}
+        problems = list(self.load_problems)
+        for record in records["systems"] + records["pools"]:
+            problems.extend(record.problems)
         add = problems.append
+        missing = self._missing(add)
+        networks = self._check_segments(add)
+        self._check_pools(missing, records["pools"])
+        self._check_systems(add, missing, networks, records["systems"])
+        self._check_unique(add, only=records["systems"] + records["pools"])
+        problems = sorted(set(problems))
+        self._problems = (templates, tuple(problems))
+        return problems
+
+    def _missing(self, add):
+        """missing(kind, name, path, field, what): adds the problem of a reference to a record that
+        does not exist and says whether it did."""
 
         def missing(kind, name, path, field, what):
             if not self.exists(kind, name):
@@ -304,6 +345,12 @@ class RecordStore(object):
                 return True
             return False
 
+        return missing
+
+    def _cross_problems(self):
+        problems = []
+        add = problems.append
+        missing = self._missing(add)
         networks = self._check_segments(add)
         for _name, record in self.records["tiers"].items():
             tier = record.data
@@ -321,12 +368,16 @@ class RecordStore(object):
             missing("distros", profile["distro"], record.path, "distro", "distro")
             if profile["template"] not in self.templates:
                 add(Problem(record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)))
-        for _name, record in self.records["pools"].items():
-            if record.data is not None:
-                missing("segments", record.data["segment"], record.path, "segment", "segment")
-        self._check_systems(add, missing, networks)
+        self._check_pools(missing, self.records["pools"].values())
+        self._check_systems(add, missing, networks, self.records["systems"].values())
         self._check_unique(add)
         return problems
+
+    @staticmethod
+    def _check_pools(missing, records):
+        for record in records:
+            if record.data is not None:
+                missing("segments", record.data["segment"], record.path, "segment", "segment")
 
     def _check_segments(self, add):
         networks = {}
@@ -360,8 +411,8 @@ class RecordStore(object):
                                     "%s overlaps %s of %s" % (networks[this], networks[other], record_path("segments", other))))
         return networks
 
-    def _check_systems(self, add, missing, networks):
-        for _name, record in self.records["systems"].items():
+    def _check_systems(self, add, missing, networks, records):
+        for record in records:
             system = record.data
             if system is None:
                 continue
@@ -417,22 +468,24 @@ class RecordStore(object):
             if _ip_int(low) <= value <= _ip_int(high):
                 add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
-    def _check_unique(self, add):
-        """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
-        macs = {}
-        ips = {}
-        for _name, record in self.records["systems"].items():
-            if record.data is None:
-                continue
-            for index, iface in enumerate(record.data["interfaces"]):
-                macs.setdefault(iface["mac"], []).append((record.path, "interfaces[%d].mac" % index))
-                if "ip" in iface:
-                    ips.setdefault(iface["ip"], []).append((record.path, "interfaces[%d].ip" % index))
-        for _name, record in self.records["pools"].items():
-            if record.data is None:
-                continue
-            for index, machine in enumerate(record.data.get("machines") or []):
-                macs.setdefault(machine["mac"], []).append((record.path, "machines[%d].mac" % index))
+    def _check_unique(self, add, only=None):
+        """MACs across systems and pools; IPs across interfaces. Both sides are reported. only:
+        records whose MACs and IPs are the only ones looked for (the others are known unique)."""
+        wanted = None
+        if only is not None:
+            wanted = set()
+            for record in only:
+                if record.data is not None:
+                    wanted.update(value for _kind, value, _field in _addresses(record))
+        owners = {"MAC": {}, "IP": {}}
+        for kind in LEAF_KINDS:
+            for record in self.records[kind].values():
+                if record.data is None:
+                    continue
+                for what, value, field in _addresses(record):
+                    if wanted is None or value in wanted:
+                        owners[what].setdefault(value, []).append((record.path, field))
+        macs, ips = owners["MAC"], owners["IP"]
         for what, owners in (("MAC", macs), ("IP", ips)):
             for value, places in owners.items():
                 if len(places) < 2:

@@ -261,6 +261,8 @@ class Transaction(object):
         return {p: tuple(ba) for p, ba in sorted(self.changes.items()) if ba[0] != ba[1]}
 
     def new_problems(self):
+        if not self.before_problems:  # a valid store: the rules that can involve the changed records
+            return self.store.problems_after([split_record_path(relpath) for relpath in self.changes])
         return sorted(set(self.store.problems()) - self.before_problems)
 
     def diff(self):

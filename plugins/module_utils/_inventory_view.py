@@ -51,33 +51,64 @@ def store_fingerprint(root, extra=""):
     Used as the inventory cache's validity check: any edit, checkout, addition or removal
     under the store changes it.
     """
-    return store_fingerprints(root, [extra])[extra]
+    return StoreScan(root).fingerprint(extra)
 
 
 def store_fingerprints(root, extras):
     """{extra: store_fingerprint(root, extra)} for several extras, from one scan of the store."""
-    lines = []
-    for kind in (*KINDS, "templates"):
-        kdir = os.path.join(root, kind)
-        try:
-            entries = sorted(os.scandir(kdir), key=lambda entry: entry.name)
-        except FileNotFoundError:
-            continue
-        for entry in entries:
+    scan = StoreScan(root)
+    return {extra: scan.fingerprint(extra) for extra in extras}
+
+
+class StoreScan(object):
+    """One scan of a store's files (name, size, modification time, inode) and the fingerprints it gives."""
+
+    def __init__(self, root, _lines=None):
+        self.root = root
+        if _lines is not None:
+            self.lines = _lines
+            return
+        self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
+        for kind in (*KINDS, "templates"):
+            kdir = os.path.join(root, kind)
             try:
-                stat = entry.stat()
-            except OSError:
+                entries = sorted(os.scandir(kdir), key=lambda entry: entry.name)
+            except FileNotFoundError:
                 continue
-            lines.append("%s/%s|%d|%d|%d\n" % (kind, entry.name, stat.st_size, stat.st_mtime_ns, stat.st_ino))
-    try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
-        stat = os.stat(os.path.join(root, JOURNAL_NAME))
-        lines.append("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns))
-    except OSError:
-        pass
-    body = "".join(lines).encode("utf-8")
-    # the rules as well: a view says its store is valid, which a change of the rules can undo
-    head = "%d|%s|%s|" % (VIEW_VERSION, rules_digest(), os.path.abspath(root))
-    return {extra: hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest() for extra in extras}
+            for entry in entries:
+                self._stat(kind + "/" + entry.name, entry.stat)
+
+    def _stat(self, relpath, stat_of):
+        try:
+            stat = stat_of()
+        except OSError:
+            self.lines.pop(relpath, None)
+            return
+        self.lines[relpath] = "%s|%d|%d|%d\n" % (relpath, stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+    def after_writing(self, relpaths):
+        """The scan of the store after this process wrote (or removed) ``relpaths`` and nothing
+        else changed: only those are looked at again. Had anything else changed, the fingerprint
+        would differ from a full scan's, and a view cached under it is then never found."""
+        scan = StoreScan(self.root, dict(self.lines))
+        for relpath in relpaths:
+            scan._stat(relpath, lambda path=os.path.join(self.root, relpath): os.stat(path))
+        if any(relpath not in self.lines for relpath in relpaths):  # a new file: into its place in the order
+            kinds = [*KINDS, "templates"]
+            scan.lines = dict(sorted(scan.lines.items(), key=lambda item: (kinds.index(item[0].partition("/")[0]), item[0])))
+        return scan
+
+    def fingerprint(self, extra=""):
+        lines = list(self.lines.values())
+        try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
+            stat = os.stat(os.path.join(self.root, JOURNAL_NAME))
+            lines.append("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            pass
+        body = "".join(lines).encode("utf-8")
+        # the rules as well: a view says its store is valid, which a change of the rules can undo
+        head = "%d|%s|%s|" % (VIEW_VERSION, rules_digest(), os.path.abspath(self.root))
+        return hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest()
 
 
 class _Groups(object):
@@ -168,13 +199,16 @@ def _in_order(groups):
     return {name: groups[name] for name in sorted(groups, key=rank)}
 
 
-def patch_view(view, store, changed_paths):
+def patch_view(view, store, changed_paths, note=None):
     """The view of ``store``, made from ``view`` (the view of the store before a change that wrote
     only ``changed_paths``) by redoing the systems and pools the change wrote, in place. Returns
     None, and ``view`` is then of no further use, when the change is one a patch cannot follow
     exactly (another kind of record, a system named like a provisioner, a pool that is not valid):
     the caller builds the view instead. What it returns equals build_view(store), group order
     included.
+
+    note: a dict that receives what apply_note() needs to make the same view from another copy of
+    ``view``: the hosts removed, the hosts added (in order) and the groups.
     """
     hosts, groups = view["hosts"], view["groups"]
     systems, pools = [], []
@@ -187,27 +221,43 @@ def patch_view(view, store, changed_paths):
         else:
             return None
     # every old entry goes first, then the new ones: a spare can move from one pool to another
+    removed, added = [], {}
     for name in systems:
         for members in groups.values():
             if name in members["hosts"]:
                 members["hosts"].remove(name)
-        hosts.pop(name, None)
+        removed.append(name)
     for name in pools:
-        for host in groups["pool_" + name]["hosts"]:
-            hosts.pop(host, None)
+        removed.extend(groups["pool_" + name]["hosts"])
+    for name in removed:
+        hosts.pop(name, None)
     for name in systems:
         if store.data("systems", name) is not None:
-            hosts[name], system_groups = _system_host(store, name)
+            added[name], system_groups = _system_host(store, name)
             for group in (SYSTEMS_GROUP, *system_groups):
                 bisect.insort(groups.setdefault(group, {"hosts": [], "children": []})["hosts"], name)
     for name in pools:
         spares = _spare_hosts(name, store.data("pools", name))
-        hosts.update(spares)
+        added.update(spares)
         groups["pool_" + name]["hosts"] = list(spares)
+    hosts.update(added)
     # a system group the change emptied: a full build would not have it
     emptied = [group for group, members in groups.items() if not members["hosts"] and not members["children"]
                and group not in (SYSTEMS_GROUP, PROVISIONERS_GROUP, SPARES_GROUP) and not group.startswith("pool_")]
     for group in emptied:
         del groups[group]
     view["groups"] = _in_order(groups)
+    if note is not None:
+        note.update(removed=removed, added=added, groups=view["groups"])
+    return view
+
+
+def apply_note(view, note):
+    """What patch_view() made of its copy of ``view``, made here of this one (in place), from
+    the note it filled in."""
+    hosts = view["hosts"]
+    for name in note["removed"]:
+        hosts.pop(name, None)
+    hosts.update(note["added"])
+    view["groups"] = note["groups"]
     return view

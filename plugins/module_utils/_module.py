@@ -45,14 +45,17 @@ def _plain(value):
 def _inventory_base(module, root):
     """The inventory view of the store as it is now (under the edit's lock), when the module runs
     inside Ansible's process and the inventory plugin holds it (``inventory_views``, by the
-    fingerprint of the store each was built from); else None."""
+    fingerprint of the store each was built from), as a ``_view_cache.Base``; else None."""
     views = getattr(module, "inventory_views", None)
     if not views:
         return None
-    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import store_fingerprint
-    from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import INVENTORY_FINGERPRINT_EXTRA
+    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import StoreScan
+    from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import INVENTORY_FINGERPRINT_EXTRA, Base
 
-    return views.get(store_fingerprint(root, INVENTORY_FINGERPRINT_EXTRA))
+    scan = StoreScan(root)
+    fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
+    view = views.get(fingerprint)
+    return None if view is None else Base(view, scan, fingerprint)
 
 
 def run_edit(module, edit, refresh_caches=False):
@@ -80,7 +83,7 @@ def run_edit(module, edit, refresh_caches=False):
             if refresh_caches and pending:
                 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
 
-                warmed = warm(root, txn.store, pending, base_view=txn.voucher)
+                warmed = warm(root, txn.store, pending, base=txn.voucher)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:

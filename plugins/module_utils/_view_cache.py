@@ -17,6 +17,7 @@ that none of them has to read and validate a 10,000-system store again.
 
 from __future__ import annotations
 
+import collections
 import hashlib
 import os
 
@@ -73,15 +74,27 @@ def _touched_provisioners(store, changed_paths):
     return sorted(provisioners)
 
 
-def warm(root, store, changed_paths, base_view=None):
+# The inventory view of a store before an edit, as the record module found it: the view, the scan
+# of the store it took under the edit's lock and the fingerprint that scan gave.
+Base = collections.namedtuple("Base", "view scan fingerprint")
+
+
+def note_path(root):
+    return _path("note", os.path.abspath(root))
+
+
+def warm(root, store, changed_paths, base=None):
     """After a commit, still under the store lock: build the inventory view and the views of the
     provisioners the change touched from ``store`` (which now equals the files) and cache them
     under the store's new fingerprint. Returns {"inventory": "patched" or "built", "provisioners":
     [...]}, or None for a store with problems (nothing is cached for it).
 
-    base_view: the inventory view of the store as it was before the change (the record module,
+    base: the inventory view of the store as it was before the change (a Base: the record module,
     run inside Ansible's process, finds it in the inventory plugin's memory). The new view is then
-    patched from it for the records the change wrote instead of being built from all of them.
+    patched from it for the records the change wrote instead of being built from all of them, the
+    store's new fingerprint comes from the base's scan with only the written files looked at
+    again, and a note of the patch is left beside the view: the inventory plugin, which holds the
+    base view too, makes the new one from it without reading the whole view (view_from_note).
     """
     from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
     from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
@@ -89,10 +102,27 @@ def warm(root, store, changed_paths, base_view=None):
     if store.problems():
         return None
     provisioners = _touched_provisioners(store, changed_paths)
-    fingerprints = V.store_fingerprints(root, [INVENTORY_FINGERPRINT_EXTRA, *provisioners])
-    view = V.patch_view(base_view, store, changed_paths) if base_view is not None else None
-    how = "patched" if view is not None else "built"
-    write_cached(inventory_path(root), fingerprints[INVENTORY_FINGERPRINT_EXTRA], view if view is not None else V.build_view(store))
+    scan = base.scan.after_writing(changed_paths) if base is not None else V.StoreScan(root)
+    fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
+    note = {}
+    view = V.patch_view(base.view, store, changed_paths, note) if base is not None else None
+    if view is not None:
+        write_cached(inventory_path(root), fingerprint, view)
+        write_cached(note_path(root), fingerprint, dict(note, base=base.fingerprint))
+    else:
+        write_cached(inventory_path(root), fingerprint, V.build_view(store))
     for provisioner in provisioners:
-        write_cached(provisioner_path(root, provisioner), fingerprints[provisioner], P.build_view(store, provisioner))
-    return {"inventory": how, "provisioners": provisioners}
+        write_cached(provisioner_path(root, provisioner), scan.fingerprint(provisioner), P.build_view(store, provisioner))
+    return {"inventory": "patched" if view is not None else "built", "provisioners": provisioners}
+
+
+def view_from_note(root, fingerprint, base_views):
+    """The inventory view of the store under ``fingerprint``, made in place from the one of
+    ``base_views`` ({fingerprint: view}) that the note of the last patch (see warm) starts from;
+    None when there is no such note or base."""
+    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import apply_note
+
+    note = read_cached(note_path(root), fingerprint)
+    if not isinstance(note, dict) or note.get("base") not in base_views:
+        return None
+    return apply_note(base_views[note["base"]], note)

@@ -58,19 +58,31 @@ def test_patched_inventory_view_equals_a_full_build(tmp_path, monkeypatch, seed)
         base = _plain(V.build_view(RecordStore.load(root)))
         try:
             with Transaction(root) as txn:
+                scan = V.StoreScan(root)  # as the record module takes it, under the lock
+                before = scan.fingerprint(C.INVENTORY_FINGERPRINT_EXTRA)
                 label, edit = _edits(txn.store, rng)
                 edit(txn)
                 pending = txn.commit()
-                warmed = C.warm(root, txn.store, pending, base_view=copy.deepcopy(base)) if pending else None
+                warmed = C.warm(root, txn.store, pending, base=C.Base(copy.deepcopy(base), scan, before)) if pending else None
         except (StoreError, ValueError):  # a refused edit (a MAC clash, an IP outside...): nothing to compare
             continue
         if warmed is None:
             continue
         outcomes[warmed["inventory"]] += 1
-        cached = read_cached(C.inventory_path(root), V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
-        assert cached == _plain(V.build_view(RecordStore.load(root))), label
+        # found under the fingerprint of a full scan: the one the base's scan gave after the edit is the same
+        after = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
+        cached = read_cached(C.inventory_path(root), after)
+        built = _plain(V.build_view(RecordStore.load(root)))
+        assert cached == built, label
         # and group order, which the dict comparison above does not see
-        assert list(cached["groups"]) == list(_plain(V.build_view(RecordStore.load(root)))["groups"]), label
+        assert list(cached["groups"]) == list(built["groups"]), label
+        # the inventory plugin's way: the note of the patch, applied to its own copy of the base view
+        noted = C.view_from_note(root, after, {before: copy.deepcopy(base)})
+        if warmed["inventory"] == "patched":
+            assert noted == cached and list(noted["groups"]) == list(cached["groups"]) and list(noted["hosts"]) == list(cached["hosts"]), label
+            assert C.view_from_note(root, after, {"another store": copy.deepcopy(base)}) is None
+        else:
+            assert noted is None, label
     assert outcomes["patched"] > 0, outcomes
 
 
@@ -121,3 +133,24 @@ def test_a_spare_moving_from_one_pool_to_another_is_patched_as_built(tmp_path):
         built = _plain(V.build_view(RecordStore.load(root)))
         assert patched == built and list(patched["groups"]) == list(built["groups"])
         base = built
+
+
+def test_a_scan_after_writing_some_files_is_the_full_scan_of_the_store(tmp_path):
+    root = write_fleet(tmp_path / "records", 20, segments=2)
+    scan = V.StoreScan(root)
+    systems = sorted(os.listdir(os.path.join(root, "systems")))
+    # a new file (into its place in the order), a removed one and a replaced one (a new inode)
+    written = ["systems/aaa-new.yml", "systems/" + systems[0], "systems/" + systems[1]]
+    with open(os.path.join(root, written[0]), "w", encoding="utf-8") as handle:
+        handle.write("tier: web\n")
+    os.unlink(os.path.join(root, written[1]))
+    replacement = os.path.join(root, "systems", ".tmp")
+    with open(replacement, "w", encoding="utf-8") as handle:
+        handle.write("tier: web\n")
+    os.replace(replacement, os.path.join(root, written[2]))
+    after = scan.after_writing(written)
+    assert after.fingerprint("x") == V.StoreScan(root).fingerprint("x") != scan.fingerprint("x")
+    # a file changed that the writer does not name: the fingerprints differ (a view is then not found)
+    with open(os.path.join(root, "systems", systems[2]), "a", encoding="utf-8") as handle:
+        handle.write("# edited by hand\n")
+    assert after.after_writing(written).fingerprint("x") != V.StoreScan(root).fingerprint("x")

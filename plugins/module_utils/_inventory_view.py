@@ -16,6 +16,7 @@ The view is plain JSON data::
 from __future__ import annotations
 
 import bisect
+import functools
 import hashlib
 import os
 
@@ -92,7 +93,7 @@ class StoreScan(object):
         would differ from a full scan's, and a view cached under it is then never found."""
         scan = StoreScan(self.root, dict(self.lines))
         for relpath in relpaths:
-            scan._stat(relpath, lambda path=os.path.join(self.root, relpath): os.stat(path))
+            scan._stat(relpath, functools.partial(os.stat, os.path.join(self.root, relpath)))
         if any(relpath not in self.lines for relpath in relpaths):  # a new file: into its place in the order
             kinds = [*KINDS, "templates"]
             scan.lines = dict(sorted(scan.lines.items(), key=lambda item: (kinds.index(item[0].partition("/")[0]), item[0])))

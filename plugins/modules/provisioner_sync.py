@@ -223,7 +223,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import DEFAULT_STATE_DIR, run_module_sync
 
-
 SPEC = dict(
     argument_spec=dict(
         records_dir=dict(type="path"),

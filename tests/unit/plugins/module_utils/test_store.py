@@ -365,7 +365,7 @@ def _random_leaf_edit(rng, store, serial):
     raw = copy.deepcopy(store.records["systems"][name if name in systems else systems[0]].raw)
     iface = raw["interfaces"][0]
     if choice in (0, 7):
-        iface["mac"] = rng.choice([other["interfaces"][0]["mac"], "52:54:0e:01:00:%02x" % serial] + spare_macs[:3])
+        iface["mac"] = rng.choice([other["interfaces"][0]["mac"], "52:54:0e:01:00:%02x" % serial, *spare_macs[:3]])
     if choice in (1, 7):
         iface["ip"] = rng.choice([other["interfaces"][0].get("ip", "198.18.0.9"), segment.get("gateway", "198.18.0.1"),
                                   "203.0.113.7", segment["network"].split("/")[0]])

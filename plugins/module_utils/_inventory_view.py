@@ -71,13 +71,27 @@ class StoreScan(object):
             return
         self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
         for kind in (*KINDS, "templates"):
-            kdir = os.path.join(root, kind)
-            try:
-                entries = sorted(os.scandir(kdir), key=lambda entry: entry.name)
-            except FileNotFoundError:
-                continue
-            for entry in entries:
-                self._stat(kind + "/" + entry.name, entry.stat)
+            self._scan_dir(kind)
+
+    def _scan_dir(self, kind):
+        try:
+            entries = sorted(os.scandir(os.path.join(self.root, kind)), key=lambda entry: entry.name)
+        except FileNotFoundError:
+            return
+        for entry in entries:
+            self._stat(kind + "/" + entry.name, entry.stat)
+
+    @classmethod
+    def of_load(cls, store):
+        """The scan that loading ``store`` made of its record folders (RecordStore.seen), with its
+        templates folder scanned now: what StoreScan(store.root) gives when nothing changed since."""
+        scan = cls(store.root, {})
+        for kind in KINDS:
+            prefix = kind + "/"
+            for relpath in sorted(r for r in store.seen if r.startswith(prefix)):
+                scan.lines[relpath] = "%s|%d|%d|%d\n" % (relpath, *store.seen[relpath])
+        scan._scan_dir("templates")
+        return scan
 
     def _stat(self, relpath, stat_of):
         try:

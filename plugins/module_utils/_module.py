@@ -42,17 +42,17 @@ def _plain(value):
     return value
 
 
-def _inventory_base(module, root):
-    """The inventory view of the store as it is now (under the edit's lock), when the module runs
-    inside Ansible's process and the inventory plugin holds it (``inventory_views``, by the
-    fingerprint of the store each was built from), as a ``_view_cache.Base``; else None."""
+def _inventory_base(module, store):
+    """The inventory view of the store as it is now (just loaded under the edit's lock), when the
+    module runs inside Ansible's process and the inventory plugin holds it (``inventory_views``,
+    by the fingerprint of the store each was built from), as a ``_view_cache.Base``; else None."""
     views = getattr(module, "inventory_views", None)
     if not views:
         return None
     from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import StoreScan
     from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import INVENTORY_FINGERPRINT_EXTRA, Base
 
-    scan = StoreScan(root)
+    scan = StoreScan.of_load(store)
     fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
     view = views.get(fingerprint)
     return None if view is None else Base(view, scan, fingerprint)
@@ -74,7 +74,7 @@ def run_edit(module, edit, refresh_caches=False):
         root = default_root(module.params.get("records_dir"))
         # the inventory plugin's view of the store as the lock finds it, when this process holds it:
         # a view is only cached for a store without problems, so it vouches for the store
-        vouch = (lambda: _inventory_base(module, root)) if refresh_caches else None
+        vouch = (lambda store: _inventory_base(module, store)) if refresh_caches else None
         with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode,
                                       vouch=vouch) as txn:
             facts = edit(txn) or {}

@@ -14,6 +14,7 @@ The same code serves the modules, the inventory plugin and the validate entry po
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import ipaddress
@@ -133,6 +134,7 @@ class RecordStore(object):
         self.templates = set()
         self.load_problems = []
         self.stats = {}  # (kind, name) -> (size, mtime_ns, inode) of the file each record was read from
+        self.seen = {}  # "kind/file name" -> (size, mtime_ns, inode) of every entry the load found
         self._problems = None  # (templates, problems) of the last problems(); any record change drops it
 
     # ------------------------------------------------------------------ loading
@@ -150,6 +152,7 @@ class RecordStore(object):
         if reuse is not None and reuse.root != root:
             reuse = None
         cache = None
+        seen = store.seen = {}  # relpath -> (size, mtime_ns, inode) of every entry, for _inventory_view.StoreScan
         for kind in KINDS:
             kdir = os.path.join(root, kind)
             try:
@@ -158,17 +161,18 @@ class RecordStore(object):
                 continue
             for entry in entries:
                 fname = entry.name
-                if fname.startswith(".") or not entry.is_file():
-                    continue
-                if not fname.endswith(SUFFIX):
-                    if fname.endswith(".yaml"):
+                if fname.startswith(".") or not entry.is_file() or not fname.endswith(SUFFIX):
+                    with contextlib.suppress(OSError):
+                        stat = entry.stat()
+                        seen[kind + "/" + fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                    if not fname.startswith(".") and fname.endswith(".yaml") and entry.is_file():
                         store.load_problems.append(
                             Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
                         )
                     continue
                 name = fname[: -len(SUFFIX)]
                 stat = entry.stat()
-                key = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                key = seen[kind + "/" + fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 store.stats[(kind, name)] = key
                 if reuse is not None and reuse.stats.get((kind, name)) == key:
                     store.records[kind][name] = reuse.records[kind][name]

@@ -185,7 +185,7 @@ class Transaction(object):
     """
 
     def __init__(self, root, timeout=120.0, create=False, vouch=None):
-        """vouch: called under the lock once the store is loaded; what it returns is kept as
+        """vouch: called with the store under the lock once it is loaded; what it returns is kept as
         ``voucher``. When that is not None the caller vouches that the store has no problem (it
         holds a view cached only for a valid store under the store's current fingerprint) and the
         rules are not run on the old store."""
@@ -214,7 +214,7 @@ class Transaction(object):
                 _apply_journal(self.root, journal)
             _remove_stale_temps(self.root)
             self.store = RecordStore.load(self.root)
-            self.voucher = self.vouch() if self.vouch else None
+            self.voucher = self.vouch(self.store) if self.vouch else None
             if self.voucher is None:
                 self.before_problems = frozenset(self.store.problems())
         except BaseException:

@@ -58,7 +58,7 @@ def test_patched_inventory_view_equals_a_full_build(tmp_path, monkeypatch, seed)
         base = _plain(V.build_view(RecordStore.load(root)))
         try:
             with Transaction(root) as txn:
-                scan = V.StoreScan(root)  # as the record module takes it, under the lock
+                scan = V.StoreScan.of_load(txn.store)  # as the record module takes it, under the lock
                 before = scan.fingerprint(C.INVENTORY_FINGERPRINT_EXTRA)
                 label, edit = _edits(txn.store, rng)
                 edit(txn)
@@ -154,3 +154,17 @@ def test_a_scan_after_writing_some_files_is_the_full_scan_of_the_store(tmp_path)
     with open(os.path.join(root, "systems", systems[2]), "a", encoding="utf-8") as handle:
         handle.write("# edited by hand\n")
     assert after.after_writing(written).fingerprint("x") != V.StoreScan(root).fingerprint("x")
+
+
+def test_the_scan_a_load_makes_is_the_full_scan_of_the_store(tmp_path):
+    root = write_fleet(tmp_path / "records", 20, segments=2)
+    # what a load skips still counts: a temporary file, a misnamed record, a folder
+    for relpath in ("systems/.bm-tmp-x", "systems/web99.yaml", "pools/notes"):
+        if relpath.endswith("notes"):
+            os.mkdir(os.path.join(root, relpath))
+        else:
+            with open(os.path.join(root, relpath), "w", encoding="utf-8") as handle:
+                handle.write("x: 1\n")
+    store = RecordStore.load(root)
+    assert V.StoreScan.of_load(store).lines == V.StoreScan(root).lines
+    assert V.StoreScan.of_load(store).fingerprint("x") == V.StoreScan(root).fingerprint("x")

@@ -270,12 +270,12 @@ def test_a_store_vouched_valid_is_not_checked_before_the_edit_but_the_edit_still
     real_problems, real_after = _store.RecordStore.problems, _store.RecordStore.problems_after
     monkeypatch.setattr(_store.RecordStore, "problems", lambda self: runs.append("all") or real_problems(self))
     monkeypatch.setattr(_store.RecordStore, "problems_after", lambda self, changed: runs.append(changed) or real_after(self, changed))
-    with Transaction(root, vouch=lambda: "a view of this store") as txn:
+    with Transaction(root, vouch=lambda store: "a view of this store") as txn:
         assert runs == [] and txn.before_problems == frozenset()
         E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:60"})  # db01's MAC: a problem the edit adds
         with pytest.raises(StoreError, match="52:54:00:12:34:60"):
             txn.commit()
     assert runs == [[("systems", "web01")]]  # the rules that can involve the edit ran on the store after it
     del runs[:]
-    with Transaction(root, vouch=lambda: None) as txn:
+    with Transaction(root, vouch=lambda store: None) as txn:
         assert len(runs) == 1 and txn.before_problems == frozenset()

@@ -100,9 +100,9 @@ from ansible.utils.path import basedir
 from ansible_collections.baremetal.provision.plugins.module_utils._bulk import settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached, write_cached
+from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import write_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
-from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import inventory_path, view_from_note
+from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import Held, held_view, inventory_path
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -124,21 +124,22 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         on_invalid = self.get_option("on_invalid")
         fingerprint = store_fingerprint(root, on_invalid)
         memo_key = (os.path.abspath(path), root)
-        view, how = self._view(root, path, memo_key, fingerprint, cache)
+        held, how = self._view(root, path, memo_key, fingerprint, cache)
+        view = held.view
         self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
-        _MEMO[memo_key] = {fingerprint: view}
+        _MEMO[memo_key] = {fingerprint: held}
         self._populate(view)
         # Playbooks run with this inventory find the store without being told again.
         self.inventory.set_variable("all", "bm_records_dir", root)
         settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache):
-        """The view of the store under ``fingerprint``, and where it came from."""
+        """The view of the store under ``fingerprint`` as a _view_cache.Held, and where it came from."""
         # Every cache below is used only while the fingerprint matches, so it is safe even when
         # Ansible asks for a fresh read (cache=False: meta refresh_inventory).
-        view = _MEMO.get(memo_key, {}).get(fingerprint)
-        if view is not None:
-            return view, "unchanged since the last read"
+        held = _MEMO.get(memo_key, {}).get(fingerprint)
+        if held is not None:
+            return held, "unchanged since the last read"
         cache_key = self.get_cache_key(path)
         if self.get_option("cache"):
             if cache:
@@ -147,22 +148,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     cached = None
                 if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
-                    return cached.get("view"), "from the inventory cache plugin"
+                    return Held(cached.get("view"), None, frozenset()), "from the inventory cache plugin"
             view = self._load_view(root)
             self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
-            return view, "built"
+            return Held(view, None, frozenset()), "built"
         # a record edit run by this playbook (meta: refresh_inventory) patched a copy of the view
-        # held here, and left a note of the patch: no need to read the whole view
-        view = view_from_note(root, fingerprint, _MEMO.get(memo_key, {}))
-        if view is not None:
-            return view, "patched as the record edit noted"
-        own_cache = inventory_path(root)
-        view = read_cached(own_cache, fingerprint)
-        if isinstance(view, dict):
-            return view, "from the cache " + own_cache
+        # held here and left a note of its patch: the whole view is not read again
+        found = held_view(root, fingerprint, _MEMO.get(memo_key))
+        if found is not None:
+            return found
         view = self._load_view(root)
-        write_cached(own_cache, fingerprint, view)
-        return view, "built"
+        write_cached(inventory_path(root), fingerprint, view)
+        return Held(view, fingerprint, frozenset()), "built"
 
     def _load_view(self, root):
         try:

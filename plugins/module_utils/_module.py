@@ -54,8 +54,8 @@ def _inventory_base(module, store):
 
     scan = StoreScan.of_load(store)
     fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
-    view = views.get(fingerprint)
-    return None if view is None else Base(view, scan, fingerprint)
+    held = views.get(fingerprint)
+    return None if held is None else Base(held, scan, fingerprint)
 
 
 def run_edit(module, edit, refresh_caches=False):

@@ -74,9 +74,18 @@ def _touched_provisioners(store, changed_paths):
     return sorted(provisioners)
 
 
-# The inventory view of a store before an edit, as the record module found it: the view, the scan
-# of the store it took under the edit's lock and the fingerprint that scan gave.
-Base = collections.namedtuple("Base", "view scan fingerprint")
+# An inventory view held in memory (by the inventory plugin, in Ansible's process), with what it
+# owes to the cache folder: ``disk`` is the fingerprint of the whole view file it was made from
+# (None: not from that file) and ``touched`` the hosts that differ from that file's.
+Held = collections.namedtuple("Held", "view disk touched")
+
+# The inventory view of a store before an edit, as the record module found it: the Held view, the
+# scan of the store it took under the edit's lock and the fingerprint that scan gave.
+Base = collections.namedtuple("Base", "held scan fingerprint")
+
+# A note stands in for writing the whole view file again until it names this many hosts.
+NOTE_HOSTS = 1000
+NOTE_KEYS = frozenset(("base", "removed", "added", "groups", "whole"))
 
 
 def note_path(root):
@@ -91,10 +100,11 @@ def warm(root, store, changed_paths, base=None):
 
     base: the inventory view of the store as it was before the change (a Base: the record module,
     run inside Ansible's process, finds it in the inventory plugin's memory). The new view is then
-    patched from it for the records the change wrote instead of being built from all of them, the
-    store's new fingerprint comes from the base's scan with only the written files looked at
-    again, and a note of the patch is left beside the view: the inventory plugin, which holds the
-    base view too, makes the new one from it without reading the whole view (view_from_note).
+    patched from it for the records the change wrote instead of being built from all of them, and
+    the store's new fingerprint comes from the base's scan with only the written files looked at
+    again. What is cached for it is then a note of the patch (see view_from_note): relative to the
+    whole view file the base was made from, which is not written again, until the note would name
+    NOTE_HOSTS hosts; then the whole view file, and a note relative to the base itself.
     """
     from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
     from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
@@ -105,24 +115,45 @@ def warm(root, store, changed_paths, base=None):
     scan = base.scan.after_writing(changed_paths) if base is not None else V.StoreScan(root)
     fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
     note = {}
-    view = V.patch_view(base.view, store, changed_paths, note) if base is not None else None
-    if view is not None:
-        write_cached(inventory_path(root), fingerprint, view)
-        write_cached(note_path(root), fingerprint, dict(note, base=base.fingerprint))
-    else:
+    view = V.patch_view(base.held.view, store, changed_paths, note) if base is not None else None
+    if view is None:
         write_cached(inventory_path(root), fingerprint, V.build_view(store))
+    else:
+        touched = set(base.held.touched or ()).union(note["removed"], note["added"])
+        if base.held.disk is not None and len(touched) <= NOTE_HOSTS:
+            # every host touched since that file comes after the others, in the view's order
+            added = {name: entry for name, entry in view["hosts"].items() if name in touched}
+            note = {"base": base.held.disk, "removed": sorted(touched), "added": added, "groups": view["groups"], "whole": False}
+        else:
+            write_cached(inventory_path(root), fingerprint, view)
+            note = dict(note, base=base.fingerprint, whole=True)
+        write_cached(note_path(root), fingerprint, note)
     for provisioner in provisioners:
         write_cached(provisioner_path(root, provisioner), scan.fingerprint(provisioner), P.build_view(store, provisioner))
     return {"inventory": "patched" if view is not None else "built", "provisioners": provisioners}
 
 
-def view_from_note(root, fingerprint, base_views):
-    """The inventory view of the store under ``fingerprint``, made in place from the one of
-    ``base_views`` ({fingerprint: view}) that the note of the last patch (see warm) starts from;
-    None when there is no such note or base."""
+def held_view(root, fingerprint, held=None):
+    """The inventory view of the store under ``fingerprint`` from the cache folder, as (Held, how
+    it was made), or None: made from ``held`` (the view in memory, {fingerprint: Held}) and the
+    note of the edit that changed it (in place), from the whole view file and the note of the
+    edits since it was written, or from the whole view file alone."""
     from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import apply_note
 
+    held = held or {}
     note = read_cached(note_path(root), fingerprint)
-    if not isinstance(note, dict) or note.get("base") not in base_views:
-        return None
-    return apply_note(base_views[note["base"]], note)
+    if isinstance(note, dict) and NOTE_KEYS.issubset(note):
+        removed = set(note["removed"])
+        for have_fingerprint, have in held.items():
+            # the note of a patch of this very view, or of the file it comes from and covering what it changed since
+            if note["base"] == have_fingerprint or (note["base"] == have.disk and removed.issuperset(have.touched)):
+                view = apply_note(have.view, note)
+                how = "patched in memory as the record edit noted"
+                return (Held(view, fingerprint, frozenset()) if note["whole"] else Held(view, note["base"], frozenset(removed))), how
+        if not note["whole"]:
+            view = read_cached(inventory_path(root), note["base"])
+            if isinstance(view, dict):
+                how = "from the cache folder %s, with the note of %d host%s changed since" % (cache_dir(), len(removed), "" if len(removed) == 1 else "s")
+                return Held(apply_note(view, note), note["base"], frozenset(removed)), how
+    view = read_cached(inventory_path(root), fingerprint)
+    return (Held(view, fingerprint, frozenset()), "from the cache folder " + cache_dir()) if isinstance(view, dict) else None

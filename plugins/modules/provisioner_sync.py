@@ -17,6 +17,9 @@ description:
   - The action plugin runs on the controller, where the records are; it loads and validates the
     store (refusing, with every problem listed, a store that breaks a rule) and hands the
     provisioner's share to the module, which runs on the provisioner.
+  - When the provisioner is the controller itself (connection local, no become, no task
+    environment, not async), the action plugin runs the module's code in Ansible's own worker
+    process, with the same argument checks and the same result, and no view file.
   - >-
     Components run in the order dhcp, tftp, web. A component that fails stops the run: the ones
     after it are not touched, and the result names the component.

@@ -69,9 +69,9 @@ class InProcessModule(object):
 
 
 def _inventory_views():
-    """{store fingerprint: inventory view} the records inventory plugin holds in this process (the
-    worker is a fork of the process that read the inventory). A record edit that refreshes the
-    caches patches the new inventory view from the one of the store it changed."""
+    """{store fingerprint: _view_cache.Held} of the inventory views the records inventory plugin
+    holds in this process (the worker is a fork of the process that read the inventory). A record
+    edit that refreshes the caches patches the new inventory view from the one of the store it changed."""
     plugin = sys.modules.get("ansible_collections.baremetal.provision.plugins.inventory.records")
     views = {}
     for entry in getattr(plugin, "_MEMO", {}).values():

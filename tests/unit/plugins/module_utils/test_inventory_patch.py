@@ -14,7 +14,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils import _editor
 from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
 from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache as C
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
 
@@ -51,39 +50,73 @@ def _edits(store, rng):
 @pytest.mark.parametrize("seed", range(12))
 def test_patched_inventory_view_equals_a_full_build(tmp_path, monkeypatch, seed):
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    # half the seeds write the whole view file again every few edits, half only notes
+    monkeypatch.setattr(C, "NOTE_HOSTS", 4 if seed % 2 else 1000)
     rng = random.Random(seed)
     root = write_fleet(tmp_path / "records", 60, segments=3, seed=seed)
-    outcomes = {"patched": 0, "built": 0}
-    for _step in range(8):
-        base = _plain(V.build_view(RecordStore.load(root)))
+    # the inventory plugin's view in memory, read from the whole view file it wrote
+    fingerprint = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
+    C.write_cached(C.inventory_path(root), fingerprint, _plain(V.build_view(RecordStore.load(root))))
+    held, _how = C.held_view(root, fingerprint)
+    outcomes = {"patched": 0, "built": 0, "whole": 0, "noted": 0}
+    for _step in range(10):
         try:
             with Transaction(root) as txn:
                 scan = V.StoreScan.of_load(txn.store)  # as the record module takes it, under the lock
                 before = scan.fingerprint(C.INVENTORY_FINGERPRINT_EXTRA)
+                assert before == fingerprint
                 label, edit = _edits(txn.store, rng)
                 edit(txn)
                 pending = txn.commit()
-                warmed = C.warm(root, txn.store, pending, base=C.Base(copy.deepcopy(base), scan, before)) if pending else None
+                # the record module patches its own copy: the worker is a fork
+                base = C.Base(C.Held(copy.deepcopy(held.view), held.disk, held.touched), scan, before)
+                warmed = C.warm(root, txn.store, pending, base=base) if pending else None
         except (StoreError, ValueError):  # a refused edit (a MAC clash, an IP outside...): nothing to compare
             continue
         if warmed is None:
             continue
         outcomes[warmed["inventory"]] += 1
-        # found under the fingerprint of a full scan: the one the base's scan gave after the edit is the same
-        after = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
-        cached = read_cached(C.inventory_path(root), after)
+        # under the fingerprint of a full scan: the one the base's scan gave after the edit is the same
+        fingerprint = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
         built = _plain(V.build_view(RecordStore.load(root)))
-        assert cached == built, label
-        # and group order, which the dict comparison above does not see
-        assert list(cached["groups"]) == list(built["groups"]), label
-        # the inventory plugin's way: the note of the patch, applied to its own copy of the base view
-        noted = C.view_from_note(root, after, {before: copy.deepcopy(base)})
+        # a new process: the whole view file, and the note of the edits since it was written
+        fresh, _how = C.held_view(root, fingerprint)
+        # the inventory plugin in the playbook's process (refresh_inventory): the view it holds and the note
+        held, how = C.held_view(root, fingerprint, {before: held})
+        assert fresh.view == held.view == built, label
+        # and group and host order, which the dict comparisons above do not see
+        assert list(fresh.view["groups"]) == list(held.view["groups"]) == list(built["groups"]), label
+        assert list(fresh.view["hosts"]) == list(held.view["hosts"]), label
         if warmed["inventory"] == "patched":
-            assert noted == cached and list(noted["groups"]) == list(cached["groups"]) and list(noted["hosts"]) == list(cached["hosts"]), label
-            assert C.view_from_note(root, after, {"another store": copy.deepcopy(base)}) is None
-        else:
-            assert noted is None, label
-    assert outcomes["patched"] > 0, outcomes
+            assert how.startswith("patched in memory"), how
+            outcomes["whole" if held.disk == fingerprint else "noted"] += 1
+    assert outcomes["patched"] > 0 and outcomes["noted"] > 0, outcomes
+    if seed % 2:
+        assert outcomes["whole"] > 0, outcomes
+
+
+def test_a_note_is_used_only_for_its_own_store_and_base(tmp_path, monkeypatch):
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_fleet(tmp_path / "records", 20, segments=2)
+    fingerprint = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
+    view = _plain(V.build_view(RecordStore.load(root)))
+    C.write_cached(C.inventory_path(root), fingerprint, view)
+    held = C.Held(view, fingerprint, frozenset())
+    with Transaction(root) as txn:
+        scan = V.StoreScan.of_load(txn.store)
+        E.edit_system(txn, txn.store.names("systems")[0], {"reinstall": True})
+        C.warm(root, txn.store, txn.commit(), base=C.Base(C.Held(copy.deepcopy(view), fingerprint, frozenset()), scan, fingerprint))
+    after = V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
+    # the note names the whole view file as its base: a view in memory of another store is not used
+    found, how = C.held_view(root, after, {"another store": C.Held(copy.deepcopy(view), "another file", frozenset())})
+    assert how.startswith("from the cache folder") and found.view == _plain(V.build_view(RecordStore.load(root)))
+    # nor one that changed hosts the note does not cover
+    found, how = C.held_view(root, after, {"later": C.Held(copy.deepcopy(view), fingerprint, frozenset({"web99"}))})
+    assert how.startswith("from the cache folder")
+    # a store changed since (by hand): nothing cached fits it
+    with open(os.path.join(root, "systems", RecordStore.load(root).names("systems")[1] + ".yml"), "a", encoding="utf-8") as handle:
+        handle.write("# edited by hand\n")
+    assert C.held_view(root, V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA), {fingerprint: held}) is None
 
 
 def test_patch_declines_what_it_cannot_follow(tmp_path):

@@ -179,15 +179,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         data = getattr(inventory, "__wrapped__", inventory)
         hosts_of = data.hosts
         known = set(hosts_of)  # hosts another inventory source already added: merged into, never replaced
-        for group in view["groups"]:
-            inventory.add_group(group)
+        # the name Ansible keeps for each group: with TRANSFORM_INVALID_GROUP_CHARS=always a dash
+        # in a record's name becomes an underscore (pool_spares-dmz: pool_spares_dmz)
+        named = {group: inventory.add_group(group) for group in view["groups"]}
         for group, members in view["groups"].items():
             for child in members["children"]:
-                inventory.add_child(group, child)
+                inventory.add_child(named[group], named[child])
         if _bulk_ready(data):
-            _add_hosts_bulk(data, view)
+            _add_hosts_bulk(data, view, named)
         else:
-            _add_hosts_public(inventory, view)
+            _add_hosts_public(inventory, view, named)
         data._groups_dict_cache = {}
         compose = self.get_option("compose")
         groups = self.get_option("groups")
@@ -208,11 +209,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=strict)
 
 
-def _add_hosts_public(inventory, view):
-    """The reference: every host and membership through InventoryData.add_host."""
+def _add_hosts_public(inventory, view, named):
+    """The reference: every host and membership through InventoryData.add_host (named: the
+    inventory's name of each group of the view)."""
     for group, members in view["groups"].items():
         for host in members["hosts"]:
-            inventory.add_host(host, group=group)
+            inventory.add_host(host, group=named[group])
 
 
 # _add_hosts_bulk exists for speed: at 10,000 hosts in ~5 groups each, add_host spends most of a
@@ -223,7 +225,7 @@ def _add_hosts_public(inventory, view):
 # ansible-core's inventory objects (ansible/inventory/data.py, group.py, host.py), so
 # _bulk_ready() checks them first, and test_records.py compares both paths on the installed
 # ansible-core.
-def _add_hosts_bulk(data, view):
+def _add_hosts_bulk(data, view, named):
     """What _add_hosts_public does, with the per-host work of InventoryData.add_host done once."""
     groups_of, hosts_of = data.groups, data.hosts
     source = data.current_source
@@ -233,7 +235,7 @@ def _add_hosts_bulk(data, view):
         where = {"inventory_file": None, "inventory_dir": None}
     touched = []
     for group_name, members in view["groups"].items():
-        group = groups_of[group_name]
+        group = groups_of[named[group_name]]
         ancestors = list(group.get_ancestors())  # fixed while hosts are added (no group edges change)
         names, hosts = group.host_names, group.hosts
         size = len(hosts)

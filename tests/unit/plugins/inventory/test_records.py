@@ -569,3 +569,21 @@ def test_bulk_populate_refuses_an_empty_host_name_like_add_host(monkeypatch, tmp
         with pytest.raises(AnsibleError, match="Invalid empty host name"):
             plugin_parse(config)
     assert answers == [True]
+
+
+@pytest.mark.parametrize("transform", ["always", "silently"])
+def test_group_names_follow_ansibles_setting_for_invalid_characters(monkeypatch, fleet_config, transform):
+    # TRANSFORM_INVALID_GROUP_CHARS=always: a dash in a record's name becomes an underscore in its group
+    import ansible.constants as C
+
+    monkeypatch.setattr(C, "TRANSFORM_INVALID_GROUP_CHARS", transform)
+    both = _parse_both(monkeypatch, fleet_config)
+    assert both["bulk"] == both["public"]
+    _parsed, reconciled = both["bulk"]
+    pools = [group for group in reconciled["groups"] if group.startswith("pool_")]
+    assert pools and not [group for group in reconciled["groups"] if "-" in group]
+    assert reconciled["groups"]["spares"]["child_groups"] == pools
+    spare = next(name for name in reconciled["hosts"] if name.startswith("spare-"))
+    pool = "pool_" + _vars_of(reconciled["hosts"][spare]["vars"])["bm_pool"].replace("-", "_")
+    assert reconciled["hosts"][spare]["groups"] == ["spares", pool, "all"]
+    assert "web00000" in reconciled["groups"]["profile_rocky9_legacy"]["host_names"]

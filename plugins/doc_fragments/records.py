@@ -35,6 +35,12 @@ notes:
 
     ATTRIBUTES = r"""
 attributes:
+  action:
+    support: full
+    description:
+      - When the task runs on the controller itself (connection local, no become, no task
+        environment, not async), an action plugin runs the module's code in Ansible's own worker
+        process, which saves starting a new Python. Elsewhere the module runs as usual.
   check_mode:
     support: full
     description: Computes the change and its diff without writing.
@@ -59,6 +65,12 @@ options:
     type: float
     default: 120
 attributes:
+  action:
+    support: full
+    description:
+      - When the task runs on the controller itself (connection local, no become, no task
+        environment, not async), an action plugin runs the module's code in Ansible's own worker
+        process, which saves starting a new Python. Elsewhere the module runs as usual.
   check_mode:
     support: full
     description: Reads only; the same in check mode.

@@ -104,22 +104,29 @@ from ansible_collections.baremetal.provision.plugins.module_utils._module import
 FIELDS = ("description", "family", "arch", "os_version", "kernel", "initrd", "install_tree")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            family=dict(type="str", choices=["redhat", "debian", "ubuntu", "suse"]),
-            arch=dict(type="str", choices=["x86_64", "aarch64"]),
-            os_version=dict(type="str"),
-            kernel=dict(type="raw"),
-            initrd=dict(type="raw"),
-            install_tree=dict(type="str"),
-            description=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        family=dict(type="str", choices=["redhat", "debian", "ubuntu", "suse"]),
+        arch=dict(type="str", choices=["x86_64", "aarch64"]),
+        os_version=dict(type="str"),
+        kernel=dict(type="raw"),
+        initrd=dict(type="raw"),
+        install_tree=dict(type="str"),
+        description=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     simple_record_module(module, "distros", FIELDS)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -114,20 +114,23 @@ MACHINE = dict(
 )
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            segment=dict(type="str"),
-            machines=dict(type="list", elements="dict", options=MACHINE),
-            add=dict(type="list", elements="dict", options=MACHINE),
-            remove=dict(type="list", elements="str"),
-            description=dict(type="str"),
-        ),
-        mutually_exclusive=[("machines", "add"), ("machines", "remove")],
-        supports_check_mode=True,
-    )
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        segment=dict(type="str"),
+        machines=dict(type="list", elements="dict", options=MACHINE),
+        add=dict(type="list", elements="dict", options=MACHINE),
+        remove=dict(type="list", elements="str"),
+        description=dict(type="str"),
+    ),
+    mutually_exclusive=[("machines", "add"), ("machines", "remove")],
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     params = module.params
 
     def edit(txn):
@@ -136,6 +139,10 @@ def main():
         return {"record": _editors.edit_pool(txn, params["name"], params)}
 
     run_edit(module, edit)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -110,25 +110,28 @@ from ansible_collections.baremetal.provision.plugins.module_utils._module import
 FIELDS = ("description", "distro", "template", "format", "boot_loader", "secure_boot", "kernel_options", "vars")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            distro=dict(type="str"),
-            template=dict(type="str"),
-            template_src=dict(type="path"),
-            template_content=dict(type="str"),
-            format=dict(type="str", choices=["kickstart", "preseed", "autoinstall", "autoyast"]),
-            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-            secure_boot=dict(type="bool"),
-            kernel_options=dict(type="raw"),
-            vars=dict(type="dict"),
-            description=dict(type="str"),
-        ),
-        mutually_exclusive=[("template_src", "template_content")],
-        supports_check_mode=True,
-    )
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        distro=dict(type="str"),
+        template=dict(type="str"),
+        template_src=dict(type="path"),
+        template_content=dict(type="str"),
+        format=dict(type="str", choices=["kickstart", "preseed", "autoinstall", "autoyast"]),
+        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+        secure_boot=dict(type="bool"),
+        kernel_options=dict(type="raw"),
+        vars=dict(type="dict"),
+        description=dict(type="str"),
+    ),
+    mutually_exclusive=[("template_src", "template_content")],
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     params = module.params
     name = params["name"]
     content = params["template_content"]
@@ -153,6 +156,10 @@ def main():
         return {"record": _editors.set_fields(txn, "profiles", name, {f: params.get(f) for f in FIELDS})}
 
     run_edit(module, edit)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

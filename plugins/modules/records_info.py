@@ -56,12 +56,14 @@ from ansible_collections.baremetal.provision.plugins.module_utils._errors import
 from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_read
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
 
+SPEC = dict(
+    argument_spec=records_argument_spec(fail_on_problems=dict(type="bool", default=True)),
+    supports_check_mode=True,
+)
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(fail_on_problems=dict(type="bool", default=True)),
-        supports_check_mode=True,
-    )
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
 
     def read(store):
         problems = store.problems()
@@ -72,6 +74,10 @@ def main():
         return {"valid": not problems, "problems": [p.as_dict() for p in problems], "counts": counts}
 
     run_read(module, read)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

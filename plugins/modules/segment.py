@@ -128,27 +128,34 @@ FIELDS = ("description", "network", "gateway", "dns", "domain", "provisioner", "
           "dynamic_range", "relay", "boot_loader", "kernel_options", "vars")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            network=dict(type="str"),
-            gateway=dict(type="str"),
-            dns=dict(type="list", elements="str"),
-            domain=dict(type="str"),
-            provisioner=dict(type="str"),
-            next_server=dict(type="str"),
-            dynamic_range=dict(type="list", elements="str"),
-            relay=dict(type="str"),
-            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-            kernel_options=dict(type="raw"),
-            vars=dict(type="dict"),
-            description=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        network=dict(type="str"),
+        gateway=dict(type="str"),
+        dns=dict(type="list", elements="str"),
+        domain=dict(type="str"),
+        provisioner=dict(type="str"),
+        next_server=dict(type="str"),
+        dynamic_range=dict(type="list", elements="str"),
+        relay=dict(type="str"),
+        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+        kernel_options=dict(type="raw"),
+        vars=dict(type="dict"),
+        description=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     simple_record_module(module, "segments", FIELDS)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

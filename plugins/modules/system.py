@@ -136,13 +136,6 @@ options:
         systems, so leave it off in loops over many systems.
     type: bool
     default: false
-attributes:
-  action:
-    support: full
-    description:
-      - When the task runs on the controller itself (connection local, no become, no task
-        environment, not async), an action plugin runs the module's code in Ansible's own worker
-        process, which saves starting a new Python for the edit. Elsewhere the module runs as usual.
 extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes

@@ -113,16 +113,18 @@ from ansible_collections.baremetal.provision.plugins.module_utils._errors import
 from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_read
 from ansible_collections.baremetal.provision.plugins.module_utils._store import record_path
 
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str"),
+        tier=dict(type="str"),
+        segment=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str"),
-            tier=dict(type="str"),
-            segment=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     params = module.params
 
     def read(store):
@@ -142,6 +144,10 @@ def main():
         return {"systems": systems}
 
     run_read(module, read)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -94,22 +94,29 @@ from ansible_collections.baremetal.provision.plugins.module_utils._module import
 FIELDS = ("description", "segment", "profile", "profiles_by_model", "boot_loader", "kernel_options", "vars")
 
 
-def main():
-    module = AnsibleModule(
-        argument_spec=records_argument_spec(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "absent"]),
-            segment=dict(type="str"),
-            profile=dict(type="str"),
-            profiles_by_model=dict(type="dict"),
-            boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-            kernel_options=dict(type="raw"),
-            vars=dict(type="dict"),
-            description=dict(type="str"),
-        ),
-        supports_check_mode=True,
-    )
+SPEC = dict(
+    argument_spec=records_argument_spec(
+        name=dict(type="str", required=True),
+        state=dict(type="str", default="present", choices=["present", "absent"]),
+        segment=dict(type="str"),
+        profile=dict(type="str"),
+        profiles_by_model=dict(type="dict"),
+        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+        kernel_options=dict(type="raw"),
+        vars=dict(type="dict"),
+        description=dict(type="str"),
+    ),
+    supports_check_mode=True,
+)
+
+
+def run(module):
+    """The module's work, given an AnsibleModule (or the action plugin's in-process stand-in)."""
     simple_record_module(module, "tiers", FIELDS)
+
+
+def main():
+    run(AnsibleModule(**SPEC))
 
 
 if __name__ == "__main__":

@@ -9,11 +9,12 @@ so the same task with and without one compares the two paths on this machine.
 
 import json
 
+import pytest
 from support.ansible_cli import ansible_env, run
 from support.store import tree_digest, write_store
 
 PLAYBOOK = """\
-- name: The system module both ways
+- name: A record module both ways
   hosts: localhost
   connection: local
   gather_facts: false
@@ -21,11 +22,11 @@ PLAYBOOK = """\
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
   tasks:
     - name: In process
-      baremetal.provision.system: %(args)s
+      baremetal.provision.%(module)s: %(args)s
       register: here
       ignore_errors: true
     - name: As a module
-      baremetal.provision.system: %(args)s
+      baremetal.provision.%(module)s: %(args)s
       environment: {BAREMETAL_TEST_PATH: module}
       register: there
       ignore_errors: true
@@ -41,16 +42,16 @@ PLAYBOOK = """\
 UNSHARED = ("invocation", "_ansible_no_log")
 
 
-def _both(tmp_path, args, check=True):
+def _both(tmp_path, args, check=True, module="system"):
     records = write_store(tmp_path / "records")
     out = tmp_path / "results.json"
     book = tmp_path / "both.yml"
-    book.write_text(PLAYBOOK % {"args": json.dumps(dict(args, records_dir=records)), "out": json.dumps(str(out))})
+    book.write_text(PLAYBOOK % {"module": module, "args": json.dumps(dict(args, records_dir=records)), "out": json.dumps(str(out))})
     before = tree_digest(records)
     proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
                env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    _one_payload(proc.stdout, "system")
+    _one_payload(proc.stdout, module)
     results = json.loads(out.read_text())
     here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED} for side in ("here", "there"))
     return here, there, before, tree_digest(records)
@@ -81,6 +82,25 @@ def test_bad_arguments_are_refused_the_same_both_ways(tmp_path):
     assert here["failed"] and here["msg"] == there["msg"] and "mutually exclusive" in here["msg"]
     here, there, _before, _after = _both(tmp_path, {"name": "web01", "colour": "blue"})
     assert here["failed"] and here["msg"] == there["msg"] and "colour" in here["msg"]
+
+
+@pytest.mark.parametrize("module, args", [
+    ("pool", {"name": "spares-dmz", "add": [{"mac": "52:54:00:aa:bb:09", "hardware_model": "r650", "serial": "SN9"}]}),
+    ("segment", {"name": "dmz", "dns": ["192.0.2.54"]}),
+    ("tier", {"name": "web", "vars": {"site": "elsewhere"}}),
+    ("profile", {"name": "rocky9-web", "description": "changed", "template_content": "# changed by the test\n"}),
+    ("distro", {"name": "rocky9", "description": "changed"}),
+    ("system_info", {"name": "web01"}),
+    ("records_info", {}),
+])
+def test_every_record_module_gives_the_same_result_both_ways(tmp_path, module, args):
+    here, there, before, after = _both(tmp_path, args, module=module)
+    assert here == there and before == after
+    assert here["changed"] == (not module.endswith("_info"))
+    if module.endswith("_info"):
+        assert here.get("systems", [{}])[0].get("name", "web01") == "web01" and here.get("valid", True)
+    else:
+        assert here["diff"] and here["files"]
 
 
 def test_a_real_change_in_process_writes_what_the_module_would(tmp_path):

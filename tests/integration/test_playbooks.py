@@ -85,8 +85,11 @@ def test_replace_check_diff_shows_the_change_and_writes_nothing(lab):
 def test_retire_and_provision(lab):
     tftp = os.path.join(lab["out"], "tftp", "pxelinux.cfg")
     assert os.path.exists(os.path.join(tftp, "01-52-54-00-12-34-56"))
-    proc = _play(lab, "retire", "-e", "system=web01", "-e", "to_pool=spares-dmz")
+    proc = _play(lab, "retire", "-e", "system=web01", "-e", "to_pool=spares-dmz", "-vvv")
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # the plays after the removal see the store without web01: the inventory is read again after it
+    removal = proc.stdout.index("TASK [Remove the record")
+    assert proc.stdout.index("patched in memory as the record edit noted", removal) > removal
     assert not os.path.exists(os.path.join(lab["records"], "systems", "web01.yml"))
     assert not os.path.exists(os.path.join(tftp, "01-52-54-00-12-34-56"))
     with open(os.path.join(lab["out"], "dhcpd.conf"), encoding="utf-8") as handle:

@@ -134,7 +134,7 @@ class RecordStore(object):
         self.templates = set()
         self.load_problems = []
         self.stats = {}  # (kind, name) -> (size, mtime_ns, inode) of the file each record was read from
-        self.seen = {}  # "kind/file name" -> (size, mtime_ns, inode) of every entry the load found
+        self.seen = {}  # kind -> {file name: (size, mtime_ns, inode)} of every entry the load found
         self._problems = None  # (templates, problems) of the last problems(); any record change drops it
 
     # ------------------------------------------------------------------ loading
@@ -152,19 +152,19 @@ class RecordStore(object):
         if reuse is not None and reuse.root != root:
             reuse = None
         cache = None
-        seen = store.seen = {}  # relpath -> (size, mtime_ns, inode) of every entry, for _inventory_view.StoreScan
         for kind in KINDS:
             kdir = os.path.join(root, kind)
             try:
                 entries = list(os.scandir(kdir))
             except FileNotFoundError:
                 continue
+            seen = store.seen[kind] = {}
             for entry in entries:
                 fname = entry.name
                 if fname.startswith(".") or not entry.is_file() or not fname.endswith(SUFFIX):
                     with contextlib.suppress(OSError):
                         stat = entry.stat()
-                        seen[kind + "/" + fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                        seen[fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                     if not fname.startswith(".") and fname.endswith(".yaml") and entry.is_file():
                         store.load_problems.append(
                             Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
@@ -172,7 +172,7 @@ class RecordStore(object):
                     continue
                 name = fname[: -len(SUFFIX)]
                 stat = entry.stat()
-                key = seen[kind + "/" + fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                key = seen[fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 store.stats[(kind, name)] = key
                 if reuse is not None and reuse.stats.get((kind, name)) == key:
                     store.records[kind][name] = reuse.records[kind][name]

@@ -60,10 +60,9 @@ SHAPE = """\
     - {name: "edit (in the worker, no module)", ansible.builtin.set_fact: {bm_edit: 1}}
     - {name: report, ansible.builtin.debug: {msg: x}}
 """ + SKIPPED + """\
-    - {name: remember, ansible.builtin.set_fact: {bm_remember: 1}}
-    - {name: target, ansible.builtin.add_host: {name: prov-dmz, groups: [bm_shape]}, changed_when: false}
+    - {name: remember, ansible.builtin.set_fact: {bm_shape_target: prov-dmz}}
 - name: The provisioner
-  hosts: bm_shape
+  hosts: "{{ hostvars['localhost']['bm_shape_target'] }}"
   gather_facts: false
   tasks:
 """ + SKIPPED + """\

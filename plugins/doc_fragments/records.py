@@ -35,12 +35,6 @@ notes:
 
     ATTRIBUTES = r"""
 attributes:
-  action:
-    support: full
-    description:
-      - When the task runs on the controller itself (connection local, no become, no task
-        environment, not async), an action plugin runs the module's code in Ansible's own worker
-        process, which saves starting a new Python. Elsewhere the module runs as usual.
   check_mode:
     support: full
     description: Computes the change and its diff without writing.
@@ -65,12 +59,6 @@ options:
     type: float
     default: 120
 attributes:
-  action:
-    support: full
-    description:
-      - When the task runs on the controller itself (connection local, no become, no task
-        environment, not async), an action plugin runs the module's code in Ansible's own worker
-        process, which saves starting a new Python. Elsewhere the module runs as usual.
   check_mode:
     support: full
     description: Reads only; the same in check mode.
@@ -81,4 +69,15 @@ attributes:
     support: full
     platforms: posix
     description: Runs where the record store is, normally the controller.
+"""
+
+    # the record modules' action plugins (plugin_utils/_inprocess); listed by each record module
+    ACTION = r"""
+attributes:
+  action:
+    support: full
+    description:
+      - When the task runs on the controller itself (connection local, no become, no task
+        environment, not async), an action plugin runs the module's code in Ansible's own worker
+        process, which saves starting a new Python. Elsewhere the module runs as usual.
 """

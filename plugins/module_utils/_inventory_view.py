@@ -54,12 +54,6 @@ def store_fingerprint(root, extra=""):
     return StoreScan(root).fingerprint(extra)
 
 
-def store_fingerprints(root, extras):
-    """{extra: store_fingerprint(root, extra)} for several extras, from one scan of the store."""
-    scan = StoreScan(root)
-    return {extra: scan.fingerprint(extra) for extra in extras}
-
-
 def _line(relpath, size, mtime_ns, inode):
     return f"{relpath}|{size}|{mtime_ns}|{inode}\n"
 

@@ -102,7 +102,7 @@ def warm(root, store, changed_paths, base=None):
     run inside Ansible's process, finds it in the inventory plugin's memory). The new view is then
     patched from it for the records the change wrote instead of being built from all of them, and
     the store's new fingerprint comes from the base's scan with only the written files looked at
-    again. What is cached for it is then a note of the patch (see view_from_note): relative to the
+    again. What is cached for it is then a note of the patch (see held_view): relative to the
     whole view file the base was made from, which is not written again, until the note would name
     NOTE_HOSTS hosts; then the whole view file, and a note relative to the base itself.
     """

@@ -64,6 +64,7 @@ options:
 extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
+  - baremetal.provision.records.action
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

@@ -21,6 +21,7 @@ options:
     default: true
 extends_documentation_fragment:
   - baremetal.provision.records.info
+  - baremetal.provision.records.action
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

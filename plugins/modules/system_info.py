@@ -26,6 +26,7 @@ options:
     type: str
 extends_documentation_fragment:
   - baremetal.provision.records.info
+  - baremetal.provision.records.action
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

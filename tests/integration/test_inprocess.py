@@ -22,11 +22,11 @@ PLAYBOOK = """\
     ansible_python_interpreter: "{{ ansible_playbook_python }}"
   tasks:
     - name: In process
-      baremetal.provision.%(module)s: %(args)s
+      baremetal.provision.%(module)s: %(here)s
       register: here
       ignore_errors: true
     - name: As a module
-      baremetal.provision.%(module)s: %(args)s
+      baremetal.provision.%(module)s: %(there)s
       environment: {BAREMETAL_TEST_PATH: module}
       register: there
       ignore_errors: true
@@ -42,18 +42,26 @@ PLAYBOOK = """\
 UNSHARED = ("invocation", "_ansible_no_log")
 
 
-def _both(tmp_path, args, check=True, module="system"):
-    records = write_store(tmp_path / "records")
+def _run_both(tmp_path, module, here_args, there_args, check):
+    """Run the module's task both ways in one playbook: (here, there, ansible-playbook's output),
+    each result without what only one way reports."""
     out = tmp_path / "results.json"
     book = tmp_path / "both.yml"
-    book.write_text(PLAYBOOK % {"module": module, "args": json.dumps(dict(args, records_dir=records)), "out": json.dumps(str(out))})
-    before = tree_digest(records)
+    book.write_text(PLAYBOOK % {"module": module, "here": json.dumps(here_args), "there": json.dumps(there_args), "out": json.dumps(str(out))})
     proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
                env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _one_payload(proc.stdout, module)
     results = json.loads(out.read_text())
     here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED} for side in ("here", "there"))
+    return here, there, proc.stdout
+
+
+def _both(tmp_path, args, check=True, module="system"):
+    records = write_store(tmp_path / "records")
+    before = tree_digest(records)
+    args = dict(args, records_dir=records)
+    here, there, _stdout = _run_both(tmp_path, module, args, args, check)
     return here, there, before, tree_digest(records)
 
 
@@ -112,32 +120,6 @@ def test_a_real_change_in_process_writes_what_the_module_would(tmp_path):
 
 # provisioner_sync: the provisioner is this controller. Each way renders into its own folders,
 # with the same HMAC key in both state folders (the install configs carry tokens made with it).
-SYNC_PLAYBOOK = """\
-- name: provisioner_sync both ways
-  hosts: localhost
-  connection: local
-  gather_facts: false
-  vars:
-    ansible_python_interpreter: "{{ ansible_playbook_python }}"
-  tasks:
-    - name: In process
-      baremetal.provision.provisioner_sync: %(here)s
-      register: here
-      ignore_errors: true
-    - name: As a module
-      baremetal.provision.provisioner_sync: %(there)s
-      environment: {BAREMETAL_TEST_PATH: module}
-      register: there
-      ignore_errors: true
-    - name: Write both results
-      ansible.builtin.copy:
-        content: "{{ {'here': here, 'there': there} | to_json }}"
-        dest: %(out)s
-        mode: "0600"
-      check_mode: false
-"""
-
-
 def _sync_args(out, **change):
     args = {
         "provisioner": "prov-dmz",
@@ -157,16 +139,8 @@ def _sync_both(tmp_path, check, **change):
     here_dir, there_dir = tmp_path / "here", tmp_path / "there"
     here_args = dict(_sync_args(here_dir, **change), records_dir=records)
     there_args = dict(_sync_args(there_dir, **change), records_dir=records)
-    out = tmp_path / "results.json"
-    book = tmp_path / "sync.yml"
-    book.write_text(SYNC_PLAYBOOK % {"here": json.dumps(here_args), "there": json.dumps(there_args), "out": json.dumps(str(out))})
-    proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
-               env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    _one_payload(proc.stdout, "provisioner_sync")
-    results = json.loads(out.read_text())
-    here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED} for side in ("here", "there"))
-    return here, there, tree_digest(here_dir), tree_digest(there_dir), proc.stdout
+    here, there, stdout = _run_both(tmp_path, "provisioner_sync", here_args, there_args, check)
+    return here, there, tree_digest(here_dir), tree_digest(there_dir), stdout
 
 
 def test_a_render_in_process_writes_what_the_module_writes(tmp_path):

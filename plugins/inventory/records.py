@@ -98,7 +98,7 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.path import basedir
 from ansible.utils.vars import get_unique_id
 
-from ansible_collections.baremetal.provision.plugins.module_utils._bulk import settle_long_lived
+from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused, settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
 from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import write_cached
@@ -125,14 +125,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         on_invalid = self.get_option("on_invalid")
         fingerprint = store_fingerprint(root, on_invalid)
         memo_key = (os.path.abspath(path), root)
-        held, how = self._view(root, path, memo_key, fingerprint, cache)
-        view = held.view
-        self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
-        _MEMO[memo_key] = {fingerprint: held}
-        self._populate(view)
-        # Playbooks run with this inventory find the store without being told again.
-        self.inventory.set_variable("all", "bm_records_dir", root)
-        settle_long_lived()
+        with gc_paused():  # a view and its hosts are a few hundred thousand objects, all kept: see _bulk
+            held, how = self._view(root, path, memo_key, fingerprint, cache)
+            view = held.view
+            self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
+            _MEMO[memo_key] = {fingerprint: held}
+            self._populate(view)
+            # Playbooks run with this inventory find the store without being told again.
+            self.inventory.set_variable("all", "bm_records_dir", root)
+            settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache):
         """The view of the store under ``fingerprint`` as a _view_cache.Held, and where it came from."""

@@ -271,7 +271,7 @@ def _new_host(name):
     """Host(name). A name of the plain str type carries no trust or other tag, so there is none
     for Host() to remove: the host is made without that check, the costliest part of Host() for
     the names of a view (checked to give what Host() gives, by _bulk_ready and the tests)."""
-    if type(name) is not str:
+    if name.__class__ is not str:  # a subclass: a tagged string, perhaps trusted
         return Host(name)  # which removes trust from the name, as add_host does
     host = _HOST_NEW(Host)
     host.vars, host.groups, host._uuid, host.name, host.address, host.implicit = {}, [], get_unique_id(), name, name, False
@@ -294,7 +294,7 @@ def _bulk_ready(data):
             ready = (
                 # _new_host gives what Host() gives: the same attributes, of the same types, a uuid of its own
                 vars(made).keys() == vars(reference).keys() and all(type(vars(made)[k]) is type(v) for k, v in vars(reference).items())
-                and made == made and made != _new_host("bm-probe") and made.get_groups() == []
+                and made != _new_host("bm-probe") and made.get_groups() == []
                 and isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
                 and isinstance(group.hosts, list) and group.host_names is group._hosts and isinstance(group._hosts, set)
                 and callable(group.get_ancestors) and callable(group.clear_hosts_cache)

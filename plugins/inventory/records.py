@@ -187,6 +187,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for group, members in view["groups"].items():
             for child in members["children"]:
                 inventory.add_child(named[group], named[child])
+        # The top groups go under "all" now, while they are empty: reconcile_inventory() would put
+        # them there once the hosts are in, walking every host of each.
+        for group in named.values():
+            if not data.groups[group].get_ancestors():
+                inventory.add_child("all", group)
         if _bulk_ready(data):
             _add_hosts_bulk(data, view, named)
         else:

@@ -419,9 +419,9 @@ def test_bulk_populate_matches_public_api_on_a_fleet(monkeypatch, fleet_config):
         ("inventory_file", fleet_config), ("inventory_dir", os.path.dirname(fleet_config)),
     ]
     pool = "pool_" + _vars_of(spare_vars)["bm_pool"]
-    assert parsed["hosts"][spare]["groups"] == ["spares", pool]  # the ancestor first, as Host.add_group does
-    assert reconciled["hosts"][spare]["groups"] == ["spares", pool, "all"]
-    assert parsed["hosts"]["web00000"]["groups"] == ["systems", "model_r640", "profile_rocky9-legacy", "segment_dmz", "tier_web"]
+    # the ancestors first, as Host.add_group does: the top groups are under "all" before any host is added
+    assert parsed["hosts"][spare]["groups"] == reconciled["hosts"][spare]["groups"] == ["all", "spares", pool]
+    assert parsed["hosts"]["web00000"]["groups"] == ["all", "systems", "model_r640", "profile_rocky9-legacy", "segment_dmz", "tier_web"]
 
 
 def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(monkeypatch, fleet_config):
@@ -447,7 +447,7 @@ def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(m
     web = _vars_of(parsed["hosts"]["web00000"]["vars"])
     assert web["inventory_file"] == "/elsewhere/hosts.yml" and web["rack_owner"] == "ops"
     assert web["bm_vars"] == {"tier_owner": "team-web", "rack": "r26"}  # the record's value replaces it (the default hash_behaviour)
-    assert parsed["hosts"]["web00000"]["groups"][:2] == ["racks", "systems"]
+    assert parsed["hosts"]["web00000"]["groups"][:3] == ["racks", "all", "systems"]
     assert set(parsed["hosts"]["web00000"]["groups"]) >= {"datacenter", "all", "tier_web"}
     assert parsed["localhost"] == "localhost"
     assert "web00000" in parsed["groups_dict"]["systems"] and "db00004" in parsed["groups_dict"]["datacenter"]
@@ -585,5 +585,5 @@ def test_group_names_follow_ansibles_setting_for_invalid_characters(monkeypatch,
     assert reconciled["groups"]["spares"]["child_groups"] == pools
     spare = next(name for name in reconciled["hosts"] if name.startswith("spare-"))
     pool = "pool_" + _vars_of(reconciled["hosts"][spare]["vars"])["bm_pool"].replace("-", "_")
-    assert reconciled["hosts"][spare]["groups"] == ["spares", pool, "all"]
+    assert reconciled["hosts"][spare]["groups"] == ["all", "spares", pool]
     assert "web00000" in reconciled["groups"]["profile_rocky9_legacy"]["host_names"]

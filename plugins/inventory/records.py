@@ -142,8 +142,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         held = _MEMO.get(memo_key, {}).get(fingerprint)
         if held is not None:
             return held, "unchanged since the last read"
-        cache_key = self.get_cache_key(path)
         if self.get_option("cache"):
+            cache_key = self.get_cache_key(path)
             if cache:
                 try:
                     cached = self._cache[cache_key]
@@ -294,16 +294,15 @@ def _bulk_ready(data):
     ready = _READY.get(key)
     if ready is None:
         try:
-            probe = Host("bm-probe", gen_uuid=False)
-            made, reference = _new_host("bm-probe"), Host("bm-probe")
+            probe, made = Host("bm-probe"), _new_host("bm-probe")
             ready = (
-                # _new_host gives what Host() gives: the same attributes, of the same types, a uuid of its own
-                vars(made).keys() == vars(reference).keys() and all(type(vars(made)[k]) is type(v) for k, v in vars(reference).items())
-                and made != _new_host("bm-probe") and made.get_groups() == []
-                and isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
+                isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
                 and isinstance(group.hosts, list) and group.host_names is group._hosts and isinstance(group._hosts, set)
                 and callable(group.get_ancestors) and callable(group.clear_hosts_cache)
                 and isinstance(probe.vars, dict) and isinstance(probe.groups, list) and probe.name == "bm-probe" and not probe.implicit
+                # _new_host gives what Host() gives: the same attributes, of the same types, a uuid of its own
+                and vars(made).keys() == vars(probe).keys() and all(type(vars(made)[k]) is type(v) for k, v in vars(probe).items())
+                and made != _new_host("bm-probe") and made.get_groups() == []
             )
         except Exception:
             ready = False

@@ -54,6 +54,9 @@ def store_fingerprint(root, extra=""):
     return StoreScan(root).fingerprint(extra)
 
 
+SCANNED = (*KINDS, "templates")  # the store's folders a scan covers, in its order
+
+
 def _line(relpath, size, mtime_ns, inode):
     return f"{relpath}|{size}|{mtime_ns}|{inode}\n"
 
@@ -67,7 +70,7 @@ class StoreScan(object):
             self.lines = _lines
             return
         self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
-        for kind in (*KINDS, "templates"):
+        for kind in SCANNED:
             self._scan_dir(kind)
 
     def _scan_dir(self, kind):
@@ -121,8 +124,7 @@ class StoreScan(object):
         for relpath in relpaths:
             scan._stat(relpath)
         if any(relpath not in self.lines for relpath in relpaths):  # a new file: into its place in the order
-            kinds = [*KINDS, "templates"]
-            scan.lines = dict(sorted(scan.lines.items(), key=lambda item: (kinds.index(item[0].partition("/")[0]), item[0])))
+            scan.lines = dict(sorted(scan.lines.items(), key=lambda item: (SCANNED.index(item[0].partition("/")[0]), item[0])))
         return scan
 
     def fingerprint(self, extra=""):

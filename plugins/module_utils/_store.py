@@ -294,17 +294,7 @@ class RecordStore(object):
     # ------------------------------------------------------------------ validation
     def problems(self):
         """Every problem in the store, sorted: per-record rules and rules between records."""
-        templates = frozenset(self.templates)
-        if self._problems is not None and self._problems[0] == templates:
-            return list(self._problems[1])
-        problems = list(self.load_problems)
-        for kind in KINDS:
-            for record in self.records[kind].values():
-                problems.extend(record.problems)
-        problems.extend(self._cross_problems())
-        problems = sorted(set(problems))
-        self._problems = (templates, tuple(problems))
-        return problems
+        return self._remembered(lambda: self._rules({kind: list(self.records[kind].values()) for kind in KINDS}))
 
     def check(self):
         problems = self.problems()
@@ -319,22 +309,33 @@ class RecordStore(object):
         record. Otherwise every rule runs. The result is kept as problems()'s."""
         if any(kind not in LEAF_KINDS for kind, _name in changed):
             return self.problems()
-        templates = frozenset(self.templates)
-        if self._problems is not None and self._problems[0] == templates:
-            return list(self._problems[1])
         records = {kind: [self.records[kind][name] for k, name in changed if k == kind and name in self.records[kind]]
                    for kind in LEAF_KINDS}
+        return self._remembered(lambda: self._rules(records, only=records["systems"] + records["pools"]))
+
+    def _remembered(self, compute):
+        """compute()'s problems, sorted and kept until a record or the set of templates changes."""
+        templates = frozenset(self.templates)
+        if self._problems is None or self._problems[0] != templates:
+            self._problems = (templates, tuple(sorted(set(compute()))))
+        return list(self._problems[1])
+
+    def _rules(self, records, only=None):
+        """The load's problems, and those of ``records`` ({kind: [Record]}): their own rules and
+        every rule between records that involves them. only: the records whose MACs and IPs are
+        looked for among all the others (None: every record's)."""
         problems = list(self.load_problems)
-        for record in records["systems"] + records["pools"]:
-            problems.extend(record.problems)
+        for kind_records in records.values():
+            for record in kind_records:
+                problems.extend(record.problems)
         add = problems.append
         missing = self._missing(add)
         networks = self._check_segments(add)
-        self._check_pools(missing, records["pools"])
-        self._check_systems(add, missing, networks, records["systems"])
-        self._check_unique(add, only=records["systems"] + records["pools"])
-        problems = sorted(set(problems))
-        self._problems = (templates, tuple(problems))
+        self._check_tiers(missing, records.get("tiers", ()))
+        self._check_profiles(add, missing, records.get("profiles", ()))
+        self._check_pools(missing, records.get("pools", ()))
+        self._check_systems(add, missing, networks, records.get("systems", ()))
+        self._check_unique(add, only=only)
         return problems
 
     def _missing(self, add):
@@ -351,12 +352,9 @@ class RecordStore(object):
 
         return missing
 
-    def _cross_problems(self):
-        problems = []
-        add = problems.append
-        missing = self._missing(add)
-        networks = self._check_segments(add)
-        for _name, record in self.records["tiers"].items():
+    @staticmethod
+    def _check_tiers(missing, records):
+        for record in records:
             tier = record.data
             if tier is None:
                 continue
@@ -365,17 +363,15 @@ class RecordStore(object):
                 missing("profiles", tier["profile"], record.path, "profile", "profile")
             for model, profile in (tier.get("profiles_by_model") or {}).items():
                 missing("profiles", profile, record.path, "profiles_by_model.%s" % model, "profile")
-        for _name, record in self.records["profiles"].items():
+
+    def _check_profiles(self, add, missing, records):
+        for record in records:
             profile = record.data
             if profile is None:
                 continue
             missing("distros", profile["distro"], record.path, "distro", "distro")
             if profile["template"] not in self.templates:
                 add(Problem(record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)))
-        self._check_pools(missing, self.records["pools"].values())
-        self._check_systems(add, missing, networks, self.records["systems"].values())
-        self._check_unique(add)
-        return problems
 
     @staticmethod
     def _check_pools(missing, records):

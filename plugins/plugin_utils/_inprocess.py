@@ -8,9 +8,10 @@ Record modules and provisioner_sync run where their task runs. When that is the 
 here in Ansible's worker process instead of being packed into an AnsiballZ payload, copied and
 started as a new Python. That saves about a second per task (the payload build, the interpreter
 start and the compilation of every imported file), which is most of what a record edit costs in a
-playbook, and half of a render on a provisioner that is the controller. The module's argument spec, its code and its result
-are the same either way: the argument spec is validated by the same validator AnsibleModule uses,
-no_log values are masked the same way, and check and diff mode come from the task.
+playbook, and half of a render on a provisioner that is the controller. The module's argument
+spec, its code and its result are the same either way: the argument spec is validated by the
+same validator AnsibleModule uses, no_log values are masked the same way, and check and diff mode
+come from the task.
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ import os
 
 from ansible import constants as C
 from ansible.errors import AnsibleParserError
+from ansible.inventory.data import InventoryData
 from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.path import basedir
@@ -104,6 +105,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._inventory_vie
 from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import write_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import Held, held_view, inventory_path
+from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_data
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -178,8 +180,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def _populate(self, view):
         inventory = self.inventory
-        data = getattr(inventory, "__wrapped__", inventory)
-        hosts_of = data.hosts
+        hosts_of = inventory.hosts
         known = set(hosts_of)  # hosts another inventory source already added: merged into, never replaced
         # the name Ansible keeps for each group: with TRANSFORM_INVALID_GROUP_CHARS=always a dash
         # in a record's name becomes an underscore (pool_spares-dmz: pool_spares_dmz)
@@ -190,19 +191,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         # The top groups go under "all" now, while they are empty: reconcile_inventory() would put
         # them there once the hosts are in, walking every host of each.
         for group in named.values():
-            if not data.groups[group].get_ancestors():
+            if not inventory.groups[group].get_ancestors():
                 inventory.add_child("all", group)
-        if _bulk_ready(data):
+        data = _inventory_data(inventory)
+        if data is not None and _bulk_ready(data):
             _add_hosts_bulk(data, view, named)
         else:
             _add_hosts_public(inventory, view, named)
-        data._groups_dict_cache = {}
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed_groups)
         for host, hostvars in view["hosts"].items():  # every host is already in a group of the view
+            hostvars = as_data(hostvars)  # record values are data, never templates
             target = hosts_of[host]
             if host in known:
                 for name, value in hostvars.items():
@@ -214,6 +216,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._set_composite_vars(compose, hostvars, host, strict=strict)
                 self._add_host_to_composed_groups(groups, hostvars, host, strict=strict)
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=strict)
+
+
+def _inventory_data(inventory):
+    """The InventoryData behind what Ansible hands to parse(): the object itself before
+    ansible-core 2.19, from 2.19 on the object inside the proxy that tags what set_variable gets
+    (its values are plain strings here, which 2.19 never templates). None when it is neither."""
+    for candidate in (inventory, getattr(inventory, "__wrapped__", None)):
+        if type(candidate) is InventoryData:  # pylint: disable=unidiomatic-typecheck  # not a subclass of unknown behaviour
+            return candidate
+    return None
 
 
 def _add_hosts_public(inventory, view, named):
@@ -270,6 +282,7 @@ def _add_hosts_bulk(data, view, named):
             touched.append(group)
     for group in touched:  # Group.add_host clears these after every host; once is enough
         group.clear_hosts_cache()
+    data._groups_dict_cache = {}  # as add_host leaves it
 
 
 def _new_host(name):

@@ -6,8 +6,10 @@ import os
 
 import pytest
 from ansible.errors import AnsibleParserError
+from ansible.utils.unsafe_proxy import wrap_var
 from support.fleet import write_fleet
 from support.inventory import _install_finder, group_hosts, host_vars, manager, plugin_parse, write_config
+from support.lines import NATIVE_TYPES, TRUST_TAGS, tags_of, template_text, wrap_for_parse
 from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view
@@ -160,7 +162,8 @@ def test_constructed_options(tmp_path, store):
     )
     data = plugin_parse(config)
     assert host_vars(data, "web01")["ansible_user"] == "admin-web"
-    assert host_vars(data, "app01")["boot_gen"] == 4
+    # a template's result keeps its type from 2.19 on; before, it is text
+    assert host_vars(data, "app01")["boot_gen"] == (4 if NATIVE_TYPES else "4")
     # constructed options apply to every host, spares included
     assert group_hosts(data, "legacy_hw") == ["app01", "spare-52-54-00-00-00-02"]
     assert group_hosts(data, "role_app") == ["app01"]
@@ -242,13 +245,13 @@ def test_record_values_are_never_evaluated_as_templates(tmp_path):
     write_store(tmp_path / "records", extra={"systems/web01.yml": web})
     inventory = manager(write_config(tmp_path, records_dir="records"))
     from ansible.parsing.dataloader import DataLoader
-    from ansible.template import Templar, trust_as_template
+    from ansible.template import Templar
     from ansible.vars.manager import VariableManager
 
     variables = VariableManager(loader=DataLoader(), inventory=inventory).get_vars(host=inventory.get_host("web01"))
     templar = Templar(loader=DataLoader(), variables=variables)
     assert templar.template(variables["bm_vars"])["note"] == "{{ 7 * 6 }}"
-    assert templar.template(trust_as_template("{{ bm_vars.note }}")) == "{{ 7 * 6 }}"
+    assert templar.template(template_text("{{ bm_vars.note }}")) == "{{ 7 * 6 }}"
 
 
 def test_fleet_view_matches_the_records(tmp_path):
@@ -300,9 +303,7 @@ def _names(objects):
 
 
 def _tagged(value):
-    from ansible.module_utils._internal._datatag import AnsibleTagHelper
-
-    return value, type(value).__name__, AnsibleTagHelper.tags(value)
+    return value, type(value).__name__, tags_of(value)
 
 
 def _vars_of(snapshot_vars):
@@ -372,9 +373,7 @@ def _parse_both(monkeypatch, config, before=None):
     """{"bulk"|"public": (snapshot after parse, snapshot after reconcile_inventory)} for one config, each
     on a new InventoryData set up as InventoryManager does (current source, data wrapper);
     before(data) adds what another inventory source would have added first."""
-    from ansible._internal._datatag._tags import Origin
     from ansible.inventory.data import InventoryData
-    from ansible.inventory.manager import _InventoryDataWrapper
     from ansible.parsing.dataloader import DataLoader
     from ansible.plugins.loader import inventory_loader
 
@@ -388,8 +387,7 @@ def _parse_both(monkeypatch, config, before=None):
             before(data)
         data.current_source = config
         plugin = inventory_loader.get("baremetal.provision.records")
-        wrapper = _InventoryDataWrapper(data, target_plugin=plugin, origin=Origin(description="<test>"))
-        plugin.parse(wrapper, DataLoader(), config, cache=True)
+        plugin.parse(wrap_for_parse(data, plugin), DataLoader(), config, cache=True)
         data.current_source = None
         parsed = _inventory_snapshot(data)
         data.reconcile_inventory()
@@ -500,9 +498,6 @@ def test_bulk_populate_matches_public_api_with_constructed_options(monkeypatch, 
 
 
 def test_bulk_populate_handles_localhost_and_trusted_names_like_add_host(monkeypatch, tmp_path):
-    from ansible._internal._datatag._tags import TrustedAsTemplate
-    from ansible.template import trust_as_template
-
     from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
 
     segment = FILES["segments/app.yml"].replace("provisioner: prov-app", "provisioner: localhost")
@@ -512,7 +507,7 @@ def test_bulk_populate_handles_localhost_and_trusted_names_like_add_host(monkeyp
 
     def tagging(store_obj):  # a view whose names carry a tag, as a cache plugin could give back
         view = real(store_obj)
-        tagged = trust_as_template("web01")
+        tagged = template_text("web01") if TRUST_TAGS else wrap_var("web01")  # a str subclass either way
         view["hosts"] = {(tagged if name == "web01" else name): hostvars for name, hostvars in view["hosts"].items()}
         for members in view["groups"].values():
             members["hosts"] = [tagged if name == "web01" else name for name in members["hosts"]]
@@ -527,7 +522,7 @@ def test_bulk_populate_handles_localhost_and_trusted_names_like_add_host(monkeyp
     parsed = both["bulk"][0]
     assert parsed["localhost"] == "localhost" and parsed["groups"]["provisioners"]["hosts"] == ["localhost", "prov-dmz"]
     name, _type, tags = parsed["hosts"]["web01"]["name"]
-    assert name == "web01" and not any(isinstance(tag, TrustedAsTemplate) for tag in tags)
+    assert name == "web01" and not any(type(tag).__name__ == "TrustedAsTemplate" for tag in tags)
 
 
 def test_bulk_populate_guard_refuses_objects_it_does_not_know():

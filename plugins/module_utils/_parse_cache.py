@@ -12,7 +12,8 @@ cache stale. Beside the parse, the normalised data of a record that passed every
 is kept under its kind, name and a digest of the source of those rules (``_store``), so a changed
 rule checks every record again; the rules between records are checked on every load. Like the
 views (``_view_cache``) these are trusted as the user's own files: the folder is created private
-to the user (0700), and whoever can write there can as well edit the records themselves.
+to the user (0700), and a file is read only while it and its folder belong to this user and no one
+else can write to them (marshal data is loaded as it is: it must be the user's own).
 The cache lives outside the record store (records are in git; the cache is per user):
 ``$BAREMETAL_CACHE_DIR``, else ``$XDG_CACHE_HOME/baremetal.provision``, else
 ``~/.cache/baremetal.provision``. ``BAREMETAL_CACHE=off`` disables it.
@@ -59,6 +60,8 @@ def read_cached(path, fingerprint):
         return None
     try:
         with open(path, "rb") as handle:
+            if not (_private(os.fstat(handle.fileno())) and _private(os.stat(os.path.dirname(path) or "."))):
+                return None
             header = json.loads(handle.readline())
             if not isinstance(header, dict) or header.get("fingerprint") != fingerprint or header.get("format") != VIEW_FORMAT:
                 return None
@@ -77,10 +80,21 @@ def write_cached(path, fingerprint, value):
         payload = marshal.dumps(json.loads(json.dumps(value)))
     header = json.dumps({"fingerprint": fingerprint, "format": VIEW_FORMAT}, separators=(",", ":")).encode("utf-8")
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        folder = os.path.dirname(path) or "."
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        st = os.stat(folder)
+        if st.st_uid != os.geteuid():
+            return  # another user's folder: never written to, never read from
+        if not _private(st):
+            os.chmod(folder, 0o700)
         write_atomic(path, header + b"\n" + payload, mode=0o600, prefix=".cache-", durable=False)
     except OSError:
         pass  # a cache that cannot be written only costs time
+
+
+def _private(st):
+    """Whether a file or folder belongs to this user and no one else can write to it."""
+    return st.st_uid == os.geteuid() and not st.st_mode & 0o022
 
 
 def _json_safe(value):

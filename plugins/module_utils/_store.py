@@ -20,6 +20,7 @@ import hashlib
 import ipaddress
 import os
 import socket
+import sys
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
@@ -97,15 +98,17 @@ def _checked_label(kind, name, rules):
 
 @functools.lru_cache(maxsize=None)
 def rules_digest():
-    """A digest of the source of every rule a single record is checked by (the fields, the
-    schema, the record names); None when the source cannot be read, and then no check is reused."""
+    """A digest of the source of every rule: those a single record is checked by (the fields,
+    the schema) and those between records (this module's store). Caches of checked records and
+    views of a valid store carry it, so an upgrade that changes any rule checks everything again.
+    None when the source cannot be read, and then no check is reused."""
     import inspect
 
     from ansible_collections.baremetal.provision.plugins.module_utils import _schema
 
     try:
-        source = "".join(inspect.getsource(part) for part in (F, _schema, Record))
-    except (OSError, TypeError):
+        source = "".join(inspect.getsource(part) for part in (F, _schema, sys.modules[__name__]))
+    except (OSError, TypeError, KeyError):
         return None
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
 

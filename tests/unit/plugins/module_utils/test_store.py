@@ -403,3 +403,48 @@ def test_the_rules_after_an_edit_of_a_valid_store_find_what_all_the_rules_find(t
     store = RecordStore.load(root)
     store.remove("segments", store.names("segments")[0])
     assert store.problems_after([("segments", store.names("segments")[0])]) and store.problems_after([("tiers", "x")]) == store.problems()
+
+
+def test_rules_digest_covers_the_rules_between_records(monkeypatch):
+    # a view cached for a valid store vouches for it only under the same rules, those between
+    # records (uniqueness, references: the store module) as much as those of one record
+    import inspect
+
+    from ansible_collections.baremetal.provision.plugins.module_utils import _fields, _schema, _store
+
+    real = inspect.getsource
+    digests = {}
+    for changed in (None, _fields, _schema, _store):
+        monkeypatch.setattr(inspect, "getsource", lambda obj, changed=changed: real(obj) + ("\n# changed" if obj is changed else ""))
+        _store.rules_digest.cache_clear()
+        digests[changed.__name__ if changed else "as shipped"] = _store.rules_digest()
+    monkeypatch.undo()
+    _store.rules_digest.cache_clear()
+    assert len(set(digests.values())) == 4 and None not in digests.values(), digests
+
+
+def test_cache_files_are_trusted_only_when_private_to_the_user(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached, write_cached
+
+    monkeypatch.delenv("BAREMETAL_CACHE", raising=False)
+    folder = tmp_path / "cache"
+    path = str(folder / "view.bin")
+    write_cached(path, "fp", {"a": 1})
+    assert (folder.stat().st_mode & 0o777) == 0o700 and (os.stat(path).st_mode & 0o777) == 0o600
+    assert read_cached(path, "fp") == {"a": 1}
+    os.chmod(str(folder), 0o777)  # anybody could have put it there
+    assert read_cached(path, "fp") is None
+    write_cached(path, "fp", {"a": 2})  # our own folder: made private again, then written
+    assert (folder.stat().st_mode & 0o777) == 0o700 and read_cached(path, "fp") == {"a": 2}
+    os.chmod(path, 0o666)
+    assert read_cached(path, "fp") is None
+    os.chmod(path, 0o600)
+    if os.geteuid() == 0:  # another user's file, in our folder
+        os.chown(path, 65534, 65534)
+        assert read_cached(path, "fp") is None
+        os.chown(path, 0, 0)
+        os.chown(str(folder), 65534, 65534)  # another user's folder: neither read nor written
+        assert read_cached(path, "fp") is None
+        write_cached(path, "fp", {"a": 3})
+        os.chown(str(folder), 0, 0)
+        assert read_cached(path, "fp") == {"a": 2}

@@ -16,6 +16,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._store import 
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import cached_provisioner_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import module_code, run_in_process, runs_here
+from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import python_refusal
 
 
 class ActionModule(ActionBase):
@@ -40,6 +41,9 @@ class ActionModule(ActionBase):
         if runs_here(self):  # the provisioner is this controller: the view needs no file
             result.update(run_in_process(self, "provisioner_sync", args, lambda module: module_code("provisioner_sync").run(module, view)))
             return result
+        refusal = python_refusal(task_vars.get("ansible_facts"))
+        if refusal:
+            return dict(result, failed=True, msg=refusal)
         # The view (thousands of systems) goes over as one file, not as a module argument: Ansible
         # inspects every value of a module's arguments, which costs seconds at 10,000 systems.
         if self._connection._shell.tmpdir is None:

@@ -1,7 +1,8 @@
 # baremetal.provision developer loop.
 #
 #   make demo         the hardware-replacement story, end to end, on an embedded QEMU lab
-#   make test         everything CI runs: packages, venv, lint, sanity, docs, unit, integration, e2e
+#   make test         everything CI runs: packages, venv, lint, sanity, docs, unit, integration,
+#                     the other ansible-core lines (compat), e2e
 #
 # Every target installs what it needs itself (Debian packages through apt-get when run as root,
 # Python packages into .venv from requirements-dev.txt), so a fresh clone needs only `make test`.
@@ -29,13 +30,13 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server 
 	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
 	dosfstools mtools git
 
-.PHONY: help deps venv collection unit integration e2e sanity lint ruff yamllint ansible-lint \
+.PHONY: help deps venv collection unit integration compat e2e sanity lint ruff yamllint ansible-lint \
 	docs build ee changelog-lint test bench soak demo clean
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
-	@echo "make test            what CI runs: deps venv lint sanity docs unit integration e2e"
-	@echo "make unit | integration | e2e | sanity | lint | docs | bench | soak | clean"
+	@echo "make test            what CI runs: deps venv lint sanity docs unit integration compat e2e"
+	@echo "make unit | integration | compat | e2e | sanity | lint | docs | bench | soak | clean"
 
 # --- installation -------------------------------------------------------------------------
 
@@ -76,6 +77,12 @@ unit: venv collection
 
 integration: deps venv collection
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
+
+# The other ansible-core lines (tests/support/compat.py: 2.16, 2.17, 2.18, 2.20, 2.21), each in its
+# own venv under .build/compat on the Python it runs on, with the tests that do not need one line's
+# internals; a line whose Python this machine lacks is skipped and named. COMPAT_ARGS=2.16 runs one.
+compat: deps venv collection
+	$(BIN)/python tests/support/compat.py $(COMPAT_ARGS)
 
 e2e: deps venv collection
 	@if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e $(PYTEST_ARGS); else echo "tests/e2e: nothing yet"; fi
@@ -122,7 +129,7 @@ ee: build
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
-test: deps venv lint changelog-lint sanity docs ee unit integration e2e
+test: deps venv lint changelog-lint sanity docs ee unit integration compat e2e
 
 # --- benchmarks, soak, demo ------------------------------------------------------------------
 

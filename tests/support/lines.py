@@ -7,14 +7,11 @@ types are always on. Before 2.19, every string is a template unless wrapped as u
 template's result is text unless it is a literal of another type.
 """
 
-import pytest
 from ansible.release import __version__ as ANSIBLE_CORE_VERSION
 
 LINE = tuple(int(part) for part in ANSIBLE_CORE_VERSION.split(".")[:2])
 TRUST_TAGS = LINE >= (2, 19)
 NATIVE_TYPES = LINE >= (2, 19)
-
-needs_trust_tags = pytest.mark.skipif(not TRUST_TAGS, reason="trust tags exist from ansible-core 2.19 on (this is %s)" % ANSIBLE_CORE_VERSION)
 
 
 def template_text(text):

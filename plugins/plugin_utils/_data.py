@@ -11,11 +11,12 @@ Ansible sees is a template unless it is wrapped as unsafe, which is what ``as_da
 from __future__ import annotations
 
 from ansible.release import __version__ as _ANSIBLE_CORE_VERSION
-from ansible.utils.unsafe_proxy import wrap_var
 
 try:
     from ansible.template import trust_as_template  # noqa: F401  (public from ansible-core 2.19 on)
 except ImportError:
+    from ansible.utils.unsafe_proxy import wrap_var as _unsafe
+
     TRUST_TAGS = False
 else:
     TRUST_TAGS = True
@@ -26,4 +27,4 @@ ANSIBLE_LINE = tuple(int(part) for part in _ANSIBLE_CORE_VERSION.split(".")[:2])
 
 def as_data(value):
     """``value`` in a form Ansible never templates, on every supported ansible-core line."""
-    return value if TRUST_TAGS else wrap_var(value)
+    return value if TRUST_TAGS else _unsafe(value)

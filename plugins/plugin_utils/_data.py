@@ -10,16 +10,14 @@ Ansible sees is a template unless it is wrapped as unsafe, which is what ``as_da
 
 from __future__ import annotations
 
+from ansible import template as _template
 from ansible.release import __version__ as _ANSIBLE_CORE_VERSION
 
-try:
-    from ansible.template import trust_as_template  # noqa: F401  (public from ansible-core 2.19 on)
-except ImportError:
-    from ansible.utils.unsafe_proxy import wrap_var as _unsafe
-
-    TRUST_TAGS = False
+TRUST_TAGS = hasattr(_template, "trust_as_template")  # public from ansible-core 2.19 on
+if TRUST_TAGS:
+    _unsafe = None
 else:
-    TRUST_TAGS = True
+    from ansible.utils.unsafe_proxy import wrap_var as _unsafe
 
 # (major, minor) of the running ansible-core, for the few behaviours that differ by line
 ANSIBLE_LINE = tuple(int(part) for part in _ANSIBLE_CORE_VERSION.split(".")[:2])

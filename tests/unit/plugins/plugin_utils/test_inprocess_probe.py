@@ -5,6 +5,7 @@ hands every task to the module (tests/integration/test_inprocess.py compares the
 
 import types
 
+import pytest
 from ansible.module_utils.common import arg_spec
 
 from ansible_collections.baremetal.provision.plugins.plugin_utils import _inprocess
@@ -62,10 +63,9 @@ def test_warnings_deprecations_and_invocation_are_reported_as_a_module_reports_t
     module = _inprocess.InProcessModule("baremetal.provision.x", spec, {"name": "a", "token": "t0ps3cret"}, check_mode=False, diff=False)
     module.warn("careful")
     module.deprecate("old way", version="2.0.0", collection_name="baremetal.provision")
-    try:
+    with pytest.raises(_inprocess.ModuleExit) as done:
         module.exit_json(changed=False, echoed="t0ps3cret")
-    except _inprocess.ModuleExit as done:
-        result = done.result
+    result = done.value.result
     assert result["warnings"] == ["careful"]
     assert result["deprecations"] == [{"msg": "old way", "version": "2.0.0", "collection_name": "baremetal.provision"}]
     assert result["invocation"] == {"module_args": {"name": "a", "token": "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"}}

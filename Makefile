@@ -126,8 +126,10 @@ test: deps venv lint changelog-lint sanity docs ee unit integration e2e
 
 # --- benchmarks, soak, demo ------------------------------------------------------------------
 
+# Every benchmark runs even when one fails; the target fails at the end, naming the ones that did.
 bench: deps venv collection
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS); done
+	@failed=; for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b $(BENCH_ARGS) || failed="$$failed $$b"; done; \
+	if [ -n "$$failed" ]; then echo "bench: failed:$$failed" >&2; exit 1; fi
 
 # The long version of the hardening tests (make test runs a bounded one of each); the counts are
 # printed at the end and kept in .build/hardening-report.json.

@@ -105,8 +105,11 @@ def gc_pause():
     _replace(bulk, "settle_long_lived", lambda: None)
     _replace(_module("inventory.records"), "settle_long_lived", lambda: None)
     # run_in_process pauses and freezes around a module's work: the same calls, doing nothing
-    _replace(_module("plugin_utils._inprocess"), "gc", types.SimpleNamespace(
-        isenabled=gc.isenabled, enable=gc.enable, disable=lambda: None, freeze=lambda: None))
+    _replace(
+        _module("plugin_utils._inprocess"),
+        "gc",
+        types.SimpleNamespace(isenabled=gc.isenabled, enable=gc.enable, disable=lambda: None, freeze=lambda: None),
+    )
 
 
 def in_process():
@@ -116,8 +119,19 @@ def in_process():
     _replace(_module("action.provisioner_sync"), "runs_here", lambda action: False)
 
 
-SWITCHES = {f.__name__: f for f in (parse_cache, inventory_view, provisioner_view, notes_vouch, incremental_rules,
-                                    bulk_hosts, gc_pause, in_process)}
+SWITCHES = {
+    f.__name__: f
+    for f in (
+        parse_cache,
+        inventory_view,
+        provisioner_view,
+        notes_vouch,
+        incremental_rules,
+        bulk_hosts,
+        gc_pause,
+        in_process,
+    )
+}
 CLI = {"ansible-playbook": "ansible.cli.playbook", "ansible-inventory": "ansible.cli.inventory"}
 
 

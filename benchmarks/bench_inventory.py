@@ -58,7 +58,9 @@ def timed(cmd, env):
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     took = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit("%s failed:\n%s%s" % (" ".join(cmd), proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:]))
+        raise SystemExit(
+            "%s failed:\n%s%s" % (" ".join(cmd), proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
+        )
     return took, proc.stdout
 
 
@@ -90,9 +92,16 @@ def setup(size, segments, tmp):
     static YAML twin of the plugin's inventory, checked to hold the same host variables."""
     root = os.path.join(tmp, "n%d-s%d" % (size, segments))
     records = write_fleet(os.path.join(root, "records"), size, segments=segments)
-    ctx = {"systems": size, "root": root, "records": records, "edits": 0,
-           "plain": os.path.join(root, "fleet.baremetal.yml"), "cached": os.path.join(root, "cached.baremetal.yml"),
-           "play": os.path.join(root, "play.yml"), "static": os.path.join(root, "static.yml")}
+    ctx = {
+        "systems": size,
+        "root": root,
+        "records": records,
+        "edits": 0,
+        "plain": os.path.join(root, "fleet.baremetal.yml"),
+        "cached": os.path.join(root, "cached.baremetal.yml"),
+        "play": os.path.join(root, "play.yml"),
+        "static": os.path.join(root, "static.yml"),
+    }
     with open(ctx["plain"], "w", encoding="utf-8") as handle:
         handle.write("plugin: baremetal.provision.records\nrecords_dir: records\n")
     with open(ctx["cached"], "w", encoding="utf-8") as handle:
@@ -102,8 +111,10 @@ def setup(size, segments, tmp):
         )
     with open(ctx["play"], "w", encoding="utf-8") as handle:
         handle.write(PLAY)
-    ctx["env"] = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"},
-                             tmp=root)
+    ctx["env"] = ansible_env(
+        {"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"},
+        tmp=root,
+    )
     _took, out = timed([*TOOLS["inventory"], "-i", ctx["plain"], "--list"], ctx["env"])  # fills the caches
     listing = plain(json.loads(out))
     static_inventory(listing, ctx["static"])
@@ -158,10 +169,15 @@ def bench_size(size, segments, repeat, tmp):
 
 
 def report(rows, repeat):
-    titles = {"inventory": "ansible-inventory --list", "playbook": "ansible-playbook, one task on localhost, with the inventory loaded"}
+    titles = {
+        "inventory": "ansible-inventory --list",
+        "playbook": "ansible-playbook, one task on localhost, with the inventory loaded",
+    }
     for tool, title in titles.items():
-        print("\n%s (seconds, median [min-max] of %d attempt%s; x = per-attempt ratio to static YAML)"
-              % (title, repeat, "" if repeat == 1 else "s"))
+        print(
+            "\n%s (seconds, median [min-max] of %d attempt%s; x = per-attempt ratio to static YAML)"
+            % (title, repeat, "" if repeat == 1 else "s")
+        )
         lines = []
         for r in rows:
             runs = r["runs"][tool]

@@ -45,8 +45,12 @@ def options(out, backend):
     return {
         "dhcp": {"config": config, "server": backend, "check_command": []},  # the check is timed on its own
         "tftp": {"root": os.path.join(out, "tftp"), "state_dir": state},
-        "web": {"root": os.path.join(out, "www"), "conf_dir": os.path.join(out, "nginx"), "state_dir": state,
-                "secrets": {"root_password_hash": "$6$bench"}},
+        "web": {
+            "root": os.path.join(out, "www"),
+            "conf_dir": os.path.join(out, "nginx"),
+            "state_dir": state,
+            "secrets": {"root_password_hash": "$6$bench"},
+        },
     }
 
 
@@ -69,9 +73,15 @@ def phase(root, out, backend):
     written = [c + ":" + p for c, r in results.items() for p in r["written"]]
     removed = [c + ":" + p for c, r in results.items() for p in r["removed"]]
     return {
-        "systems": len(view["systems"]), "load": loaded - start, "render": rendered - loaded, "check": check,
+        "systems": len(view["systems"]),
+        "load": loaded - start,
+        "render": rendered - loaded,
+        "check": check,
         "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
-        "written": len(written), "removed": len(removed), "written_files": written[:12], "removed_files": removed[:12],
+        "written": len(written),
+        "removed": len(removed),
+        "written_files": written[:12],
+        "removed_files": removed[:12],
     }
 
 
@@ -89,8 +99,14 @@ def floor(tree, out):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as handle:
             handle.write(data)
-    return {"load": 0.0, "render": time.perf_counter() - start, "check": 0.0, "written": len(files), "removed": 0,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    return {
+        "load": 0.0,
+        "render": time.perf_counter() - start,
+        "check": 0.0,
+        "written": len(files),
+        "removed": 0,
+        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+    }
 
 
 def run_phase(*args, flag="--phase"):
@@ -146,16 +162,26 @@ def main(argv=None):
                 raise SystemExit("unchanged records wrote files: %s" % runs["unchanged"][-1]["written_files"])
             move_one_mac(records, round_number)
             runs["one-mac"].append(run_phase(tmp, out, args.backend))
-    print("\nprovisioner sync of one segment, %s, %d systems (seconds, MB; median [min-max] of %d round%s)"
-          % (args.backend, args.systems, args.repeat, "" if args.repeat == 1 else "s"))
+    print(
+        "\nprovisioner sync of one segment, %s, %d systems (seconds, MB; median [min-max] of %d round%s)"
+        % (args.backend, args.systems, args.repeat, "" if args.repeat == 1 else "s")
+    )
     floors = [r["load"] + r["render"] for r in runs["floor"]]
     rows = []
     for name in (*PHASES, "floor"):
         phase_runs = runs[name]
         totals = [r["load"] + r["render"] for r in phase_runs]
-        rows.append([name, *(H.spread(r[key] for r in phase_runs) for key in ("load", "render", "check")),
-                     H.spread(totals), H.ratio(totals, floors), "%.0f" % H.median([r["peak_mb"] for r in phase_runs]),
-                     "%d" % H.median([r["written"] for r in phase_runs]), "%d" % H.median([r["removed"] for r in phase_runs])])
+        rows.append(
+            [
+                name,
+                *(H.spread(r[key] for r in phase_runs) for key in ("load", "render", "check")),
+                H.spread(totals),
+                H.ratio(totals, floors),
+                "%.0f" % H.median([r["peak_mb"] for r in phase_runs]),
+                "%d" % H.median([r["written"] for r in phase_runs]),
+                "%d" % H.median([r["removed"] for r in phase_runs]),
+            ]
+        )
     H.table(["phase", "load", "render", "check", "load+render", "x floor", "peak MB", "written", "removed"], rows)
     print("floor: the full tree's files written again with plain open().write(), in the same round")
     print("one-mac wrote:   %s" % ", ".join(runs["one-mac"][-1]["written_files"]))

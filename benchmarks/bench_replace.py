@@ -55,7 +55,8 @@ TRIVIAL = """\
 
 
 SKIPPED = "    - {name: skipped, ansible.builtin.debug: {msg: x}, when: false}\n"
-SHAPE = """\
+SHAPE = (
+    """\
 - name: The shape of replace, with tasks that do nothing
   hosts: localhost
   connection: local
@@ -65,13 +66,17 @@ SHAPE = """\
     - {name: note, ansible.builtin.set_fact: {bm_started: 1}}
     - {name: "edit (in the worker, no module)", ansible.builtin.set_fact: {bm_edit: 1}}
     - {name: report, ansible.builtin.debug: {msg: x}}
-""" + SKIPPED + """\
+"""
+    + SKIPPED
+    + """\
     - {name: remember, ansible.builtin.set_fact: {bm_shape_target: prov-dmz}}
 - name: The provisioner
   hosts: "{{ hostvars['localhost']['bm_shape_target'] }}"
   gather_facts: false
   tasks:
-""" + SKIPPED + """\
+"""
+    + SKIPPED
+    + """\
     - {name: dhcp variables, ansible.builtin.set_fact: {bm_shape_dhcp: 1}}
     - {name: tftp variables, ansible.builtin.set_fact: {bm_shape_tftp: 1}}
     - {name: install config variables, ansible.builtin.set_fact: {bm_shape_web: 1}}
@@ -82,7 +87,9 @@ SHAPE = """\
   gather_facts: false
   tasks:
     - {name: tell, ansible.builtin.debug: {msg: x}}
-""" + SKIPPED * 3
+"""
+    + SKIPPED * 3
+)
 
 
 ANSIBLE_PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
@@ -98,7 +105,9 @@ def playbook(args, env, live=None, command=None):
     proc = subprocess.run([*(command or ANSIBLE_PLAYBOOK), *args], env=env, capture_output=True, text=True, check=False)
     took = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit("ansible-playbook %s failed:\n%s\n%s" % (" ".join(args), proc.stdout[-4000:], proc.stderr[-2000:]))
+        raise SystemExit(
+            "ansible-playbook %s failed:\n%s\n%s" % (" ".join(args), proc.stdout[-4000:], proc.stderr[-2000:])
+        )
     if live is None:
         return took
     written = max(os.stat(path).st_mtime for path in live)
@@ -122,12 +131,19 @@ def setup(size, segments, tmp):
     with open(os.path.join(inv, "fleet.baremetal.yml"), "w", encoding="utf-8") as handle:
         handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % records)
     host_vars = {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-        "dhcp_config": os.path.join(out, "dhcpd.conf"), "tftp_root": os.path.join(out, "tftp"),
-        "tftp_state_dir": os.path.join(out, "state"), "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": os.path.join(out, "www"), "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
-        "kickstart_state_dir": os.path.join(out, "state"), "kickstart_callback_dir": os.path.join(out, "cb"),
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none",
+        "tftp_service_manager": "none",
+        "kickstart_service_manager": "none",
+        "dhcp_config": os.path.join(out, "dhcpd.conf"),
+        "tftp_root": os.path.join(out, "tftp"),
+        "tftp_state_dir": os.path.join(out, "state"),
+        "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
+        "kickstart_web_root": os.path.join(out, "www"),
+        "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
+        "kickstart_state_dir": os.path.join(out, "state"),
+        "kickstart_callback_dir": os.path.join(out, "cb"),
         "kickstart_tftp_root": os.path.join(out, "tftp"),
     }
     with open(os.path.join(inv, "host_vars", "prov-dmz.yml"), "w", encoding="utf-8") as handle:
@@ -139,13 +155,32 @@ def setup(size, segments, tmp):
     with open(shape, "w", encoding="utf-8") as handle:
         handle.write(SHAPE)
     # a fact cache, as AWX keeps one: site gathers the provisioner's facts, replace reuses them
-    env = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore",
-                       "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts")},
-                      tmp=root)
+    env = ansible_env(
+        {
+            "BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"),
+            "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore",
+            "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+            "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts"),
+        },
+        tmp=root,
+    )
     site = playbook(["-i", inv, "baremetal.provision.site", "--limit", "prov-dmz"], env)
     systems = sorted(n[:-4] for n in os.listdir(os.path.join(records, "systems")) if n.startswith("web"))
-    return {"systems": size, "segments": segments, "root": root, "records": records, "inv": inv, "out": out, "env": env,
-            "dhcp_config": host_vars["dhcp_config"], "trivial": trivial, "shape": shape, "site": site, "web": systems, "done": 0}
+    return {
+        "systems": size,
+        "segments": segments,
+        "root": root,
+        "records": records,
+        "inv": inv,
+        "out": out,
+        "env": env,
+        "dhcp_config": host_vars["dhcp_config"],
+        "trivial": trivial,
+        "shape": shape,
+        "site": site,
+        "web": systems,
+        "done": 0,
+    }
 
 
 def replace_once(ctx, command=None, env=None):
@@ -157,8 +192,12 @@ def replace_once(ctx, command=None, env=None):
     out = ctx["out"]
     pxe = os.path.join(out, "tftp", "pxelinux.cfg", "01-" + new_mac.replace(":", "-"))
     # live: the new MAC's boot file, the DHCP config and the install configs' index written
-    took = playbook(["-i", ctx["inv"], "baremetal.provision.replace", "-e", "system=" + system, "-e", "mac=" + new_mac],
-                    env or ctx["env"], live=[pxe, ctx["dhcp_config"], os.path.join(out, "state", "index.json")], command=command)
+    took = playbook(
+        ["-i", ctx["inv"], "baremetal.provision.replace", "-e", "system=" + system, "-e", "mac=" + new_mac],
+        env or ctx["env"],
+        live=[pxe, ctx["dhcp_config"], os.path.join(out, "state", "index.json")],
+        command=command,
+    )
     with open(pxe, encoding="utf-8") as handle:
         assert "ks/%s.cfg" % system in handle.read()
     with open(ctx["dhcp_config"], encoding="utf-8") as handle:
@@ -180,15 +219,44 @@ def bench_size(size, segments, repeat, tmp):
 
 
 def report(rows, repeat):
-    print("\nreplace playbook at each fleet size (seconds; median [min-max] of %d attempt%s)" % (repeat, "" if repeat == 1 else "s"))
+    print(
+        "\nreplace playbook at each fleet size (seconds; median [min-max] of %d attempt%s)"
+        % (repeat, "" if repeat == 1 else "s")
+    )
     lines = []
     for r in rows:
         runs = r["runs"]
-        lines.append(["%d" % r["systems"], "%d" % r["segments"], "%d" % (r["systems"] // r["segments"]), "%.1f" % r["site"],
-                      H.spread(runs["replace"]), H.spread(runs["live"]), H.spread(runs["baseline"]), H.spread(runs["floor"]),
-                      H.spread(runs["ours"]), H.ratio(runs["replace"], runs["baseline"]), H.ratio(runs["replace"], runs["floor"])])
-    H.table(["systems", "segments", "rendered", "site", "replace", "live", "baseline", "floor", "ours",
-             "replace x baseline", "replace x floor"], lines)
+        lines.append(
+            [
+                "%d" % r["systems"],
+                "%d" % r["segments"],
+                "%d" % (r["systems"] // r["segments"]),
+                "%.1f" % r["site"],
+                H.spread(runs["replace"]),
+                H.spread(runs["live"]),
+                H.spread(runs["baseline"]),
+                H.spread(runs["floor"]),
+                H.spread(runs["ours"]),
+                H.ratio(runs["replace"], runs["baseline"]),
+                H.ratio(runs["replace"], runs["floor"]),
+            ]
+        )
+    H.table(
+        [
+            "systems",
+            "segments",
+            "rendered",
+            "site",
+            "replace",
+            "live",
+            "baseline",
+            "floor",
+            "ours",
+            "replace x baseline",
+            "replace x floor",
+        ],
+        lines,
+    )
     print("rendered: the systems the dmz's provisioner renders; x: per-attempt ratio, median [min-max]")
     print("live: from the command to the new MAC's boot file, the DHCP config and the install index written")
     sizes = sorted({r["systems"] for r in rows})
@@ -199,7 +267,15 @@ def report(rows, repeat):
             small = next((r for r in rows if r["segments"] == segments and r["systems"] == sizes[0]), None)
             large = next((r for r in rows if r["segments"] == segments and r["systems"] == sizes[-1]), None)
             if small and large:
-                lines.append(["%d" % segments, *(H.growth(small["runs"][key], large["runs"][key]) for key in ("replace", "live", "ours", "baseline"))])
+                lines.append(
+                    [
+                        "%d" % segments,
+                        *(
+                            H.growth(small["runs"][key], large["runs"][key])
+                            for key in ("replace", "live", "ours", "baseline")
+                        ),
+                    ]
+                )
         H.table(["segments", "replace", "live", "ours", "baseline"], lines)
 
 

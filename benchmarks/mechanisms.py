@@ -39,23 +39,45 @@ INVENTORY_USES = ("parse_cache", "inventory_view", "bulk_hosts", "gc_pause")
 CODE = {
     "parse_cache": [
         ("plugins/module_utils/_parse_cache.py", ["_json_safe", "SHARDS", "ParseCache"]),
-        ("plugins/module_utils/_store.py", ["_checked_label", "rules_digest", "Record.checked", "RecordStore._add_known",
-                                            "RecordStore._add_checked"]),
+        (
+            "plugins/module_utils/_store.py",
+            ["_checked_label", "rules_digest", "Record.checked", "RecordStore._add_known", "RecordStore._add_checked"],
+        ),
     ],
     "inventory_view": [
-        ("plugins/module_utils/_parse_cache.py", ["enabled", "cache_dir", "VIEW_FORMAT", "read_cached", "write_cached"]),
+        (
+            "plugins/module_utils/_parse_cache.py",
+            ["enabled", "cache_dir", "VIEW_FORMAT", "read_cached", "write_cached"],
+        ),
         ("plugins/module_utils/_view_cache.py", ["_path", "inventory_path"]),
-        ("plugins/module_utils/_inventory_view.py", ["store_fingerprint", "SCANNED", "_line", "StoreScan.__init__",
-                                                     "StoreScan._scan_dir", "StoreScan.fingerprint"]),
+        (
+            "plugins/module_utils/_inventory_view.py",
+            [
+                "store_fingerprint",
+                "SCANNED",
+                "_line",
+                "StoreScan.__init__",
+                "StoreScan._scan_dir",
+                "StoreScan.fingerprint",
+            ],
+        ),
         ("plugins/inventory/records.py", ["InventoryModule._view"]),
     ],
     "provisioner_view": [
-        ("plugins/module_utils/_view_cache.py", ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"]),
+        (
+            "plugins/module_utils/_view_cache.py",
+            ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"],
+        ),
     ],
     "notes_vouch": [
-        ("plugins/module_utils/_view_cache.py", ["Held", "Base", "NOTE_HOSTS", "NOTE_KEYS", "note_path", "warm", "held_view"]),
-        ("plugins/module_utils/_inventory_view.py", ["StoreScan.of_load", "StoreScan._stat", "StoreScan.after_writing",
-                                                     "patch_view", "apply_note"]),
+        (
+            "plugins/module_utils/_view_cache.py",
+            ["Held", "Base", "NOTE_HOSTS", "NOTE_KEYS", "note_path", "warm", "held_view"],
+        ),
+        (
+            "plugins/module_utils/_inventory_view.py",
+            ["StoreScan.of_load", "StoreScan._stat", "StoreScan.after_writing", "patch_view", "apply_note"],
+        ),
         ("plugins/module_utils/_module.py", ["_inventory_base"]),
         ("plugins/plugin_utils/_inprocess.py", ["_inventory_views"]),
     ],
@@ -70,8 +92,11 @@ CODE = {
     ],
     "in_process": [
         ("plugins/plugin_utils/_inprocess.py", ["*", "-_inventory_views"]),
-        *[("plugins/action/%s" % name, ["*"]) for name in sorted(os.listdir(os.path.join(REPO, "plugins", "action")))
-          if name.endswith(".py") and name != "provisioner_sync.py"],
+        *[
+            ("plugins/action/%s" % name, ["*"])
+            for name in sorted(os.listdir(os.path.join(REPO, "plugins", "action")))
+            if name.endswith(".py") and name != "provisioner_sync.py"
+        ],
     ],
 }
 
@@ -82,12 +107,20 @@ def _code_lines(source, node):
     docs = set()
     for inner in ast.walk(node):
         body = getattr(inner, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant) \
-                and isinstance(body[0].value.value, str):
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(getattr(body[0], "value", None), ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
             docs.update(range(body[0].lineno, body[0].end_lineno + 1))
     first, last = (1, len(lines)) if isinstance(node, ast.Module) else (node.lineno, node.end_lineno)
-    return sum(1 for number in range(first, last + 1)
-               if number not in docs and lines[number - 1].strip() and not lines[number - 1].strip().startswith("#"))
+    return sum(
+        1
+        for number in range(first, last + 1)
+        if number not in docs and lines[number - 1].strip() and not lines[number - 1].strip().startswith("#")
+    )
 
 
 def _nodes(tree):
@@ -135,7 +168,9 @@ def switched(env, off):
 def replace_attempt(ctx, configs, runs):
     for off in configs:
         env = switched(ctx["env"], off)
-        replace_bench.playbook(["-i", ctx["inv"], "--graph", "provisioners"], env, command=S.command("ansible-inventory"))
+        replace_bench.playbook(
+            ["-i", ctx["inv"], "--graph", "provisioners"], env, command=S.command("ansible-inventory")
+        )
         runs[off].append(replace_bench.replace_once(ctx, command=S.command("ansible-playbook"), env=env)[0])
 
 
@@ -143,13 +178,19 @@ def inventory_attempt(ctx, configs, runs):
     for off in configs:
         env = switched(ctx["env"], off)
         inventory_bench.edit_one(ctx)
-        runs["changed"][off].append(inventory_bench.timed([*S.command("ansible-playbook"), "-i", ctx["plain"], ctx["play"]], env)[0])
-        runs["unchanged"][off].append(inventory_bench.timed([*S.command("ansible-playbook"), "-i", ctx["plain"], ctx["play"]], env)[0])
+        runs["changed"][off].append(
+            inventory_bench.timed([*S.command("ansible-playbook"), "-i", ctx["plain"], ctx["play"]], env)[0]
+        )
+        runs["unchanged"][off].append(
+            inventory_bench.timed([*S.command("ansible-playbook"), "-i", ctx["plain"], ctx["play"]], env)[0]
+        )
 
 
 def report(systems, repeat, replace, inventory):
-    print("\nspeed mechanisms at %d systems in one segment (seconds, median [min-max] of %d attempt%s; off/on: "
-          "per-attempt ratio)" % (systems, repeat, "" if repeat == 1 else "s"))
+    print(
+        "\nspeed mechanisms at %d systems in one segment (seconds, median [min-max] of %d attempt%s; off/on: "
+        "per-attempt ratio)" % (systems, repeat, "" if repeat == 1 else "s")
+    )
     lines = []
     for off in replace:
         line = [off if off != ON else "(all on)", "%d" % lines_of(off) if off != ON else ""]
@@ -159,14 +200,19 @@ def report(systems, repeat, replace, inventory):
                 continue
             line += [H.spread(runs[off]), H.ratio(runs[off], runs[ON]) if off != ON else "1.00x"]
         lines.append(line)
-    H.table(["mechanism off", "lines", "replace", "off/on", "inventory changed", "off/on", "inventory unchanged", "off/on"], lines)
+    H.table(
+        ["mechanism off", "lines", "replace", "off/on", "inventory changed", "off/on", "inventory unchanged", "off/on"],
+        lines,
+    )
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", type=int, default=10000)
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--only", help="these mechanisms only (comma-separated; default: all of %s)" % ", ".join(S.SWITCHES))
+    parser.add_argument(
+        "--only", help="these mechanisms only (comma-separated; default: all of %s)" % ", ".join(S.SWITCHES)
+    )
     parser.add_argument("--smoke", action="store_true", help="20 systems, one attempt: checks the benchmark runs")
     parser.add_argument("--json", help="also write the runs to this file")
     args = parser.parse_args(argv)
@@ -195,8 +241,16 @@ def main(argv=None):
     report(args.systems, args.repeat, replace, inventory)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump({"systems": args.systems, "replace": replace, "inventory": inventory,
-                       "lines": {m: lines_of(m) for m in mechanisms}}, handle, indent=1)
+            json.dump(
+                {
+                    "systems": args.systems,
+                    "replace": replace,
+                    "inventory": inventory,
+                    "lines": {m: lines_of(m) for m in mechanisms},
+                },
+                handle,
+                indent=1,
+            )
     return 0
 
 

@@ -38,11 +38,6 @@ def ratio(values, baselines):
     return "%.2fx [%.2f-%.2f]" % (median(paired), min(paired), max(paired))
 
 
-def growth(small, large):
-    """Text for the growth of a figure from one size to another: the ratio of the medians."""
-    return "%.2fx" % (median(large) / median(small)) if median(small) > 0 else "n/a"
-
-
 def table(header, rows):
     """Print rows (lists of strings) under header, each column as wide as its widest cell."""
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]

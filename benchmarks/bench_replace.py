@@ -21,8 +21,9 @@ once, --repeat attempts, each of these in turn (interleaved, so a slow spell fal
              is the controller) whose tasks do nothing (set_fact): what Ansible itself costs to run
              a playbook like replace against this inventory here
   ours       replace minus floor of the same attempt: the record edit, the inventory refresh and the render
-Each figure is the median [min-max] of the attempts; x is the median [min-max] of the per-attempt
-ratios. Growth is each layout's median at the largest size over its median at the smallest. The
+Every fleet is set up first; then each attempt runs every fleet in turn. Each figure is the median
+[min-max] of the attempts; x is the median [min-max] of the per-attempt ratios, and so is growth:
+each layout's run at the largest size over its run at the smallest in the same attempt. The
 new MAC's boot file and reservation are checked to be in place after each run.
 """
 
@@ -205,17 +206,33 @@ def replace_once(ctx, command=None, env=None):
     return took
 
 
-def bench_size(size, segments, repeat, tmp):
-    ctx = setup(size, segments, tmp)
-    runs = {"replace": [], "live": [], "baseline": [], "floor": []}
-    for _attempt in range(repeat):
-        took, live = replace_once(ctx)
-        runs["replace"].append(took)
-        runs["live"].append(live)
-        runs["baseline"].append(playbook(["-i", ctx["inv"], ctx["trivial"]], ctx["env"]))
-        runs["floor"].append(playbook(["-i", ctx["inv"], ctx["shape"]], ctx["env"]))
-    runs["ours"] = [r - f for r, f in zip(runs["replace"], runs["floor"])]
-    return {"systems": size, "segments": segments, "site": ctx["site"], "runs": runs}
+def attempt(ctx, runs):
+    """One replace, one baseline and one floor run of this fleet, added to runs."""
+    took, live = replace_once(ctx)
+    runs["replace"].append(took)
+    runs["live"].append(live)
+    runs["baseline"].append(playbook(["-i", ctx["inv"], ctx["trivial"]], ctx["env"]))
+    runs["floor"].append(playbook(["-i", ctx["inv"], ctx["shape"]], ctx["env"]))
+    runs["ours"].append(runs["replace"][-1] - runs["floor"][-1])
+
+
+def bench(sizes, layouts, repeat, tmp):
+    """Every fleet set up first, then each attempt runs every fleet in turn: a slow spell of the
+    machine falls on all sizes alike, so the growth from one size to another is paired too."""
+    rows = []
+    for size in sizes:
+        for segments in layouts:
+            print("... %d systems in %d segment%s: set-up" % (size, segments, "" if segments == 1 else "s"), flush=True)
+            ctx = setup(size, segments, tmp)
+            runs = {key: [] for key in ("replace", "live", "baseline", "floor", "ours")}
+            rows.append({"systems": size, "segments": segments, "site": ctx["site"], "runs": runs, "ctx": ctx})
+    for number in range(repeat):
+        print("... attempt %d of %d" % (number + 1, repeat), flush=True)
+        for row in rows:
+            attempt(row["ctx"], row["runs"])
+    for row in rows:
+        del row["ctx"]
+    return rows
 
 
 def report(rows, repeat):
@@ -261,7 +278,7 @@ def report(rows, repeat):
     print("live: from the command to the new MAC's boot file, the DHCP config and the install index written")
     sizes = sorted({r["systems"] for r in rows})
     if len(sizes) > 1:
-        print("\ngrowth from %d to %d systems (ratio of the medians)" % (sizes[0], sizes[-1]))
+        print("\ngrowth from %d to %d systems (per-attempt ratio, median [min-max])" % (sizes[0], sizes[-1]))
         lines = []
         for segments in sorted({r["segments"] for r in rows}):
             small = next((r for r in rows if r["segments"] == segments and r["systems"] == sizes[0]), None)
@@ -271,7 +288,7 @@ def report(rows, repeat):
                     [
                         "%d" % segments,
                         *(
-                            H.growth(small["runs"][key], large["runs"][key])
+                            H.ratio(large["runs"][key], small["runs"][key])
                             for key in ("replace", "live", "ours", "baseline")
                         ),
                     ]
@@ -291,13 +308,9 @@ def main(argv=None):
     if args.smoke:
         args.sizes, args.repeat = "20", 1
     layouts = [LAYOUTS[name] for name in args.layouts.split(",") if name]
-    rows = []
     with tempfile.TemporaryDirectory(prefix="bm-bench-replace-") as tmp:
         tmp = args.keep or tmp
-        for size in [int(n) for n in args.sizes.split(",") if n]:
-            for segments in layouts:
-                print("... %d systems in %d segment%s" % (size, segments, "" if segments == 1 else "s"), flush=True)
-                rows.append(bench_size(size, segments, args.repeat, tmp))
+        rows = bench([int(n) for n in args.sizes.split(",") if n], layouts, args.repeat, tmp)
     report(rows, args.repeat)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:

@@ -2,28 +2,33 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: the inventory plugin against the same hosts and variables as a static YAML inventory.
 
-    python benchmarks/bench_inventory.py [--sizes 200,2000,10000] [--repeat 1]
+    python benchmarks/bench_inventory.py [--sizes 200,2000,10000] [--segments 5] [--repeat 3] [--smoke]
 
-For each fleet size, in one run on one machine:
-  baseline   ansible-inventory --list on an empty inventory (Ansible's own start-up)
+For each fleet size, in one run on one machine, --repeat attempts of each of these in turn
+(interleaved, so that a slow spell of the machine falls on all alike):
+  ansible    ansible-inventory --list on an empty inventory (Ansible's own start-up)
   static     ansible-inventory --list on a YAML inventory (ansible.builtin.yaml) holding exactly
-             the hosts, groups and variables the plugin produces
-  cold       the plugin with no cache of any kind (every record file parsed and validated)
-  parsed     the plugin with the record parse cache warm, inventory cache cold (a run after a
-             record change: the usual case)
-  warm       the plugin with its inventory cache (ansible.builtin.jsonfile) warm
+             the hosts, groups and variables the plugin produces: the baseline
+  cold       the plugin with no cache of any kind (BAREMETAL_CACHE=off: every record file parsed
+             and validated)
+  changed    the plugin after one record file was rewritten since its last run (a git pull, an
+             edit): its own view of the store is stale, the record parse cache holds the others
+  unchanged  the plugin again, nothing changed: its own cached view of the store is used
+  cache      the plugin with an Ansible inventory cache (ansible.builtin.jsonfile) warm
 and the same for ansible-playbook with a one-task play on localhost (what a job template pays).
-Figures are seconds (best of --repeat) and ratios against static YAML measured in the same run.
+Figures are seconds, median [min-max] of the attempts; x is the median [min-max] of the
+per-attempt ratios to static YAML.
 """
 
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
+
+import _harness as H
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
@@ -42,17 +47,21 @@ PLAY = """\
         msg: "{{ groups['tier_web'] | default([]) | length }}"
 """
 
+BIN = os.path.dirname(sys.executable)
+TOOLS = {"inventory": [os.path.join(BIN, "ansible-inventory")], "playbook": [os.path.join(BIN, "ansible-playbook")]}
+CASES = ("ansible", "static", "cold", "changed", "unchanged", "cache")
 
-def timed(cmd, env, repeat):
-    best = None
-    for _attempt in range(repeat):
-        start = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
-        took = time.perf_counter() - start
-        if proc.returncode != 0:
-            raise SystemExit("%s failed:\n%s%s" % (" ".join(cmd), proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:]))
-        best = took if best is None else min(best, took)
-    return best, proc.stdout
+
+def timed(cmd, env):
+    """(seconds, stdout) of one run of cmd; a failure stops the benchmark."""
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
+    took = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(
+            "%s failed:\n%s%s" % (" ".join(cmd), proc.stdout.decode()[-2000:], proc.stderr.decode()[-2000:])
+        )
+    return took, proc.stdout
 
 
 def static_inventory(listing, path):
@@ -78,75 +87,125 @@ def static_inventory(listing, path):
         yaml.dump({"all": group("all")}, handle, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper))
 
 
-def bench_size(size, repeat, tmp):
-    root = os.path.join(tmp, "n%d" % size)
-    records = write_fleet(os.path.join(root, "records"), size)
-    parse_cache = os.path.join(root, "parse-cache")
-    inv_cache = os.path.join(root, "inventory-cache")
-    plain_cfg = os.path.join(root, "fleet.baremetal.yml")
-    cached_cfg = os.path.join(root, "cached.baremetal.yml")
-    with open(plain_cfg, "w", encoding="utf-8") as handle:
+def setup(size, segments, tmp):
+    """A fleet, the plugin's configs (plain and with an Ansible cache plugin), the play and the
+    static YAML twin of the plugin's inventory, checked to hold the same host variables."""
+    root = os.path.join(tmp, "n%d-s%d" % (size, segments))
+    records = write_fleet(os.path.join(root, "records"), size, segments=segments)
+    ctx = {
+        "systems": size,
+        "root": root,
+        "records": records,
+        "edits": 0,
+        "plain": os.path.join(root, "fleet.baremetal.yml"),
+        "cached": os.path.join(root, "cached.baremetal.yml"),
+        "play": os.path.join(root, "play.yml"),
+        "static": os.path.join(root, "static.yml"),
+    }
+    with open(ctx["plain"], "w", encoding="utf-8") as handle:
         handle.write("plugin: baremetal.provision.records\nrecords_dir: records\n")
-    with open(cached_cfg, "w", encoding="utf-8") as handle:
+    with open(ctx["cached"], "w", encoding="utf-8") as handle:
         handle.write(
             "plugin: baremetal.provision.records\nrecords_dir: records\ncache: true\n"
-            "cache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\n" % inv_cache
+            "cache_plugin: ansible.builtin.jsonfile\ncache_connection: %s\n" % os.path.join(root, "inventory-cache")
         )
-    playbook = os.path.join(root, "play.yml")
-    with open(playbook, "w", encoding="utf-8") as handle:
+    with open(ctx["play"], "w", encoding="utf-8") as handle:
         handle.write(PLAY)
-    env = ansible_env({"BAREMETAL_CACHE_DIR": parse_cache, "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=root)
-    nocache = dict(env, BAREMETAL_CACHE="off")
-    bindir = os.path.dirname(sys.executable)
-    inv = os.path.join(bindir, "ansible-inventory")
-    pb = os.path.join(bindir, "ansible-playbook")
-
-    row = {"systems": size, "files": sum(len(f) for _d, _s, f in os.walk(records))}
-    row["baseline"], _out = timed([inv, "-i", "localhost,", "--list"], env, repeat)
-    row["cold"], out = timed([inv, "-i", plain_cfg, "--list"], nocache, repeat)
+    ctx["env"] = ansible_env(
+        {"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"},
+        tmp=root,
+    )
+    _took, out = timed([*TOOLS["inventory"], "-i", ctx["plain"], "--list"], ctx["env"])  # fills the caches
     listing = plain(json.loads(out))
-    static = os.path.join(root, "static.yml")
-    static_inventory(listing, static)
-    row["static"], static_out = timed([inv, "-i", static, "--list"], env, repeat)
+    static_inventory(listing, ctx["static"])
+    _took, static_out = timed([*TOOLS["inventory"], "-i", ctx["static"], "--list"], ctx["env"])
     if plain(json.loads(static_out))["_meta"] != listing["_meta"]:
         raise SystemExit("the static inventory does not hold the same host variables")
-    timed([inv, "-i", plain_cfg, "--list"], env, 1)  # fill the parse cache
-    row["parsed"], _out = timed([inv, "-i", plain_cfg, "--list"], env, repeat)
-    timed([inv, "-i", cached_cfg, "--list"], env, 1)  # fill the inventory cache
-    row["warm"], _out = timed([inv, "-i", cached_cfg, "--list"], env, repeat)
-    row["pb_baseline"], _out = timed([pb, "-i", "localhost,", playbook], env, repeat)
-    row["pb_static"], _out = timed([pb, "-i", static, playbook], env, repeat)
-    row["pb_cold"], _out = timed([pb, "-i", plain_cfg, playbook], nocache, repeat)
-    row["pb_parsed"], _out = timed([pb, "-i", plain_cfg, playbook], env, repeat)
-    row["pb_warm"], _out = timed([pb, "-i", cached_cfg, playbook], env, repeat)
-    shutil.rmtree(root, ignore_errors=True)
-    return row
+    return ctx
+
+
+def edit_one(ctx):
+    """Rewrite one system's record file with a new value, as a git pull does (a new file put in
+    place): the next run finds the store changed."""
+    number = ctx["edits"]
+    ctx["edits"] += 1
+    systems = os.path.join(ctx["records"], "systems")
+    path = os.path.join(systems, sorted(os.listdir(systems))[number])
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    head, _sep, _rack = text.partition("vars: {rack: ")
+    with open(path + ".tmp", "w", encoding="utf-8") as handle:
+        handle.write("%svars: {rack: edited%d}\nbuild: {generation: 1}\n" % (head, number))
+    os.replace(path + ".tmp", path)
+
+
+def args_of(tool, ctx, inventory):
+    return ["-i", inventory, "--list"] if tool == "inventory" else ["-i", inventory, ctx["play"]]
+
+
+def attempt(ctx, tool):
+    """One run of every case with this tool ("inventory" or "playbook"): {case: seconds}."""
+    env, command = ctx["env"], TOOLS[tool]
+    took = {}
+    took["ansible"], _out = timed([*command, *args_of(tool, ctx, "localhost,")], env)
+    took["static"], _out = timed([*command, *args_of(tool, ctx, ctx["static"])], env)
+    took["cold"], _out = timed([*command, *args_of(tool, ctx, ctx["plain"])], dict(env, BAREMETAL_CACHE="off"))
+    edit_one(ctx)
+    took["changed"], _out = timed([*command, *args_of(tool, ctx, ctx["plain"])], env)
+    took["unchanged"], _out = timed([*command, *args_of(tool, ctx, ctx["plain"])], env)
+    timed([*command, *args_of(tool, ctx, ctx["cached"])], env)  # the cache plugin filled for this store
+    took["cache"], _out = timed([*command, *args_of(tool, ctx, ctx["cached"])], env)
+    return took
+
+
+def bench_size(size, segments, repeat, tmp):
+    ctx = setup(size, segments, tmp)
+    runs = {tool: {case: [] for case in CASES} for tool in TOOLS}
+    for _number in range(repeat):
+        for tool in TOOLS:
+            for case, seconds in attempt(ctx, tool).items():
+                runs[tool][case].append(seconds)
+    return {"systems": size, "segments": segments, "runs": runs}
+
+
+def report(rows, repeat):
+    titles = {
+        "inventory": "ansible-inventory --list",
+        "playbook": "ansible-playbook, one task on localhost, with the inventory loaded",
+    }
+    for tool, title in titles.items():
+        print(
+            "\n%s (seconds, median [min-max] of %d attempt%s; x = per-attempt ratio to static YAML)"
+            % (title, repeat, "" if repeat == 1 else "s")
+        )
+        lines = []
+        for r in rows:
+            runs = r["runs"][tool]
+            line = ["%d" % r["systems"]]
+            for case in CASES:
+                line.append(H.spread(runs[case]))
+                if case not in ("ansible", "static"):
+                    line.append(H.ratio(runs[case], runs["static"]))
+            lines.append(line)
+        H.table(["systems", "ansible", "static", "cold", "x", "changed", "x", "unchanged", "x", "cache", "x"], lines)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default=os.environ.get("BENCH_SIZES", "200,2000,10000"))
-    parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--json", help="also write the rows to this file")
+    parser.add_argument("--segments", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true", help="20 systems, one attempt: checks the benchmark runs")
+    parser.add_argument("--json", help="also write the runs to this file")
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.repeat = "20", 1
     rows = []
     with tempfile.TemporaryDirectory(prefix="bm-bench-inv-") as tmp:
         for size in [int(n) for n in args.sizes.split(",") if n]:
             print("... %d systems" % size, flush=True)
-            rows.append(bench_size(size, args.repeat, tmp))
-    print("\nansible-inventory --list (seconds; x = ratio to static YAML in the same run)")
-    header = "%8s %9s %9s %16s %16s %16s" % ("systems", "ansible", "static", "cold", "parse-cached", "cache warm")
-    print(header)
-    for r in rows:
-        print("%8d %9.2f %9.2f %9.2f %5.2fx %9.2f %5.2fx %9.2f %5.2fx" % (
-            r["systems"], r["baseline"], r["static"], r["cold"], r["cold"] / r["static"],
-            r["parsed"], r["parsed"] / r["static"], r["warm"], r["warm"] / r["static"]))
-    print("\nansible-playbook, one task on localhost, with the inventory loaded (seconds)")
-    print(header)
-    for r in rows:
-        print("%8d %9.2f %9.2f %9.2f %5.2fx %9.2f %5.2fx %9.2f %5.2fx" % (
-            r["systems"], r["pb_baseline"], r["pb_static"], r["pb_cold"], r["pb_cold"] / r["pb_static"],
-            r["pb_parsed"], r["pb_parsed"] / r["pb_static"], r["pb_warm"], r["pb_warm"] / r["pb_static"]))
+            rows.append(bench_size(size, args.segments, args.repeat, tmp))
+    report(rows, args.repeat)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(rows, handle, indent=1)

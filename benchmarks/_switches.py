@@ -1,0 +1,164 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Run an Ansible command-line tool with some of the collection's speed mechanisms turned off.
+
+    BENCH_OFF=parse_cache,bulk_hosts python benchmarks/_switches.py ansible-playbook ARGS...
+
+Each mechanism is turned off from here, by replacing what the collection's code calls, once
+Ansible's collection loader is in place and before any plugin is loaded (Ansible's workers are
+forks of this process and inherit it). The plugin code has no switch of its own. A name a switch
+replaces that is gone from the code stops the run: a switch never silently measures nothing.
+Modules that run as AnsiballZ payloads (in_process off) run the collection's code unchanged.
+"""
+
+import contextlib
+import gc
+import importlib
+import os
+import sys
+import types
+
+PACKAGE = "ansible_collections.baremetal.provision.plugins."
+
+
+def _module(name):
+    return importlib.import_module(PACKAGE + name)
+
+
+def _replace(module, name, value):
+    if not hasattr(module, name):
+        raise SystemExit("benchmarks/_switches.py: %s.%s is gone; update the switch" % (module.__name__, name))
+    setattr(module, name, value)
+
+
+def parse_cache():
+    """The record parse cache (parsed and checked records, the file index): never read nor written."""
+    cache = _module("module_utils._parse_cache")
+    original = cache.ParseCache.__init__
+
+    def init(self, root, parse):
+        enabled = cache.enabled
+        cache.enabled = lambda: False  # what BAREMETAL_CACHE=off does, for this cache alone
+        try:
+            original(self, root, parse)
+        finally:
+            cache.enabled = enabled
+
+    _replace(cache.ParseCache, "__init__", init)
+
+
+def _view_files_off(path_of):
+    """Cache files named like path_of's: never read nor written."""
+    cache = _module("module_utils._parse_cache")
+    views = _module("module_utils._view_cache")
+    inventory = _module("inventory.records")
+    kind = os.path.basename(path_of()).split("-", 1)[0] + "-"
+
+    def skip(path):
+        return os.path.basename(path).startswith(kind)
+
+    def read_cached(path, fingerprint, _read=cache.read_cached):
+        return None if skip(path) else _read(path, fingerprint)
+
+    def write_cached(path, fingerprint, value, _write=cache.write_cached):
+        return None if skip(path) else _write(path, fingerprint, value)
+
+    _replace(views, "read_cached", read_cached)
+    _replace(views, "write_cached", write_cached)
+    _replace(inventory, "write_cached", write_cached)
+
+
+def inventory_view():
+    """The inventory plugin's view file (every host and group): never read nor written."""
+    _view_files_off(lambda: _module("module_utils._view_cache").inventory_path("/"))
+
+
+def provisioner_view():
+    """Each provisioner's view file (what its render takes): never read nor written."""
+    _view_files_off(lambda: _module("module_utils._view_cache").provisioner_path("/", "p"))
+
+
+def notes_vouch():
+    """The inventory notes and the vouch path: a record module does not see the inventory plugin's
+    view, so it runs every rule on the store it locked, builds the whole inventory view and writes
+    it; no note is read or written."""
+    _replace(_module("plugin_utils._inprocess"), "_inventory_views", dict)
+    _view_files_off(lambda: _module("module_utils._view_cache").note_path("/"))
+
+
+def incremental_rules():
+    """The rules run on a change to systems or pools only: every rule runs on every record."""
+    _replace(_module("module_utils._store").RecordStore, "problems_after", lambda self, changed: self.problems())
+
+
+def bulk_hosts():
+    """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
+    _replace(_module("inventory.records"), "_bulk_ready", lambda data: False)
+
+
+def gc_pause():
+    """The garbage collector paused around bulk steps and the inventory frozen: gc as it comes."""
+    bulk = _module("module_utils._bulk")
+    names = ("module_utils._module", "module_utils._provisioner", "inventory.records", "action.provisioner_sync")
+    for name in ("module_utils._bulk", *names):
+        _replace(_module(name), "gc_paused", contextlib.nullcontext)
+    _replace(bulk, "settle_long_lived", lambda: None)
+    _replace(_module("inventory.records"), "settle_long_lived", lambda: None)
+    # run_in_process pauses and freezes around a module's work: the same calls, doing nothing
+    _replace(
+        _module("plugin_utils._inprocess"),
+        "gc",
+        types.SimpleNamespace(isenabled=gc.isenabled, enable=gc.enable, disable=lambda: None, freeze=lambda: None),
+    )
+
+
+def in_process():
+    """Record modules and provisioner_sync run in Ansible's worker: they run as AnsiballZ payloads."""
+    _replace(_module("plugin_utils._inprocess"), "runs_here", lambda action: False)
+    # the action plugin took its own reference when it was imported (above, by gc_pause, or now)
+    _replace(_module("action.provisioner_sync"), "runs_here", lambda action: False)
+
+
+SWITCHES = {
+    f.__name__: f
+    for f in (
+        parse_cache,
+        inventory_view,
+        provisioner_view,
+        notes_vouch,
+        incremental_rules,
+        bulk_hosts,
+        gc_pause,
+        in_process,
+    )
+}
+CLI = {"ansible-playbook": "ansible.cli.playbook", "ansible-inventory": "ansible.cli.inventory"}
+
+
+def command(tool):
+    """The command that runs tool (ansible-playbook, ansible-inventory) with BENCH_OFF's switches."""
+    return [sys.executable, os.path.abspath(__file__), tool]
+
+
+def main():
+    tool, args = sys.argv[1], sys.argv[2:]
+    off = [name for name in os.environ.get("BENCH_OFF", "").split(",") if name]
+    unknown = sorted(set(off) - set(SWITCHES))
+    if unknown:
+        raise SystemExit("BENCH_OFF: unknown mechanism(s) %s; known: %s" % (", ".join(unknown), ", ".join(SWITCHES)))
+    import ansible.cli
+
+    load_plugins = ansible.cli.init_plugin_loader
+
+    def init_plugin_loader(*a, **kw):
+        load_plugins(*a, **kw)
+        for name in off:
+            SWITCHES[name]()
+
+    ansible.cli.init_plugin_loader = init_plugin_loader
+    sys.argv = [tool, *args]
+    return importlib.import_module(CLI[tool]).main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

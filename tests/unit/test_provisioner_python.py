@@ -19,7 +19,10 @@ from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner
 from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
-from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import PROVISIONER_PYTHON, python_refusal
+from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import (
+    PROVISIONER_PYTHON,
+    python_refusal,
+)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, ".build", "collections")

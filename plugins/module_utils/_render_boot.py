@@ -11,7 +11,8 @@ and one file per MAC for each boot loader:
     <tftp>/ipxe/<mac with colons>.ipxe          iPXE (the spelling of ${netX/mac}; kernels over HTTP)
 
 All of them live in the TFTP tree, so the DHCP boot file names are the same for every segment
-and both DHCP servers (an iPXE client fetches ``ipxe/boot.ipxe`` from its next-server).
+and both DHCP servers; nginx serves ``ipxe/`` too (an iPXE client fetches
+``http://<next-server>/ipxe/boot.ipxe``, which chains to its per-MAC script over HTTP).
 
 A MAC whose system has an armed build gets the installer; any other MAC of a system gets
 local boot (never a deleted file, which made Cobbler's machines fall through to menus).

@@ -134,7 +134,18 @@ def test_secure_boot(lab):
         assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[-2000:]
         assert "NBP filename is grub/grubx64.efi" in vm.console() and L.MARK not in vm.console(), vm.console()[-2000:]
         assert "sb02" not in lab.completed()
-        P.record("Secure Boot", "passed", took, "sb01: shim -> signed GRUB -> signed kernel, '%s'; GRUB without shim refused"
+        # and a loader with no signature at all
+        name, _mac, _ip, loader = P.UNSIGNED
+        vm = lab.machines[name]
+        vm.power_on()
+        try:
+            vm.wait(P.SB_DENIED, timeout=180)
+        finally:
+            vm.power_off()
+        assert "NBP filename is %s" % loader in vm.console(), vm.console()[-2000:]
+        assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[-2000:]
+        assert "iPXE" not in vm.console(), vm.console()[-2000:]
+        P.record("Secure Boot", "passed", took, "sb01: shim -> signed GRUB -> signed kernel, '%s'; GRUB without shim and an unsigned loader refused"
                  % P.SB_ENABLED)
     except BaseException:
         P.record("Secure Boot", "FAILED", time.monotonic() - start)

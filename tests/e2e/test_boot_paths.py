@@ -4,7 +4,7 @@
 dhcpd and Kea), UEFI HTTP boot, and Secure Boot enforced (see support/paths.py for the lab).
 
 The tests run in file order on one lab: the ISC phase (relay, HTTP boot, Secure Boot, with a BIOS
-and a UEFI PXE machine in the same run), then the Kea phase (relay again, HTTP boot's DHCP answer).
+and a UEFI PXE machine in the same run), then the Kea phase (relay again, HTTP boot's DHCP answer, an HTTP boot).
 """
 
 import ipaddress
@@ -97,22 +97,29 @@ def test_relay_isc(lab):
         raise
 
 
+def _http_boots(lab, name, ip):
+    """One machine installs by OVMF's HTTP boot: loader, scripts, kernel and initrd all over HTTP."""
+    took, console = _installs(lab, name, ip)
+    assert "Start HTTP Boot over IPv4" in console and "URI: http://192.0.2.1/ipxe/snponly.efi" in console, console[-3000:]
+    assert "Start PXE" not in console, console[-3000:]
+    access = lab.access_log()
+    mac = P.SYSTEMS[name][1]
+    for path in ("/ipxe/snponly.efi", "/ipxe/boot.ipxe", "/ipxe/%s.ipxe" % mac, "/images/standin/vmlinuz", "/images/standin/initrd"):
+        # iPXE escapes the MAC's colons in the request line
+        pattern = re.escape(path).replace(":", "(?::|%3A)")
+        assert re.search(r"^%s .*\"GET %s HTTP/1\.1\" 200 " % (re.escape(ip), pattern), access, re.M), (path, access[-3000:])
+    return took
+
+
 def test_uefi_http_boot(lab):
     start = time.monotonic()
     try:
-        took, console = _installs(lab, "http01", "192.0.2.70")
-        assert "Start HTTP Boot over IPv4" in console and "URI: http://192.0.2.1/ipxe/snponly.efi" in console, console[-3000:]
-        assert "Start PXE" not in console, console[-3000:]
-        access = lab.access_log()
-        mac = P.SYSTEMS["http01"][1]
-        for path in ("/ipxe/snponly.efi", "/ipxe/boot.ipxe", "/ipxe/%s.ipxe" % mac, "/images/standin/vmlinuz", "/images/standin/initrd"):
-            # iPXE escapes the MAC's colons in the request line
-            pattern = re.escape(path).replace(":", "(?::|%3A)")
-            assert re.search(r"^192\.0\.2\.70 .*\"GET %s HTTP/1\.1\" 200 " % pattern, access, re.M), (path, access[-3000:])
+        took = _http_boots(lab, "http01", "192.0.2.70")
         # a UEFI PXE machine in the same run is unaffected (the BIOS one, near01, installed above)
         pxe, console = _installs(lab, "uefi01", "192.0.2.60")
         assert "NBP filename is grub/grubx64.efi" in console, console[-3000:]
-        P.record("UEFI HTTP boot", "passed", took, "http01 over HTTP (ISC); uefi01 UEFI PXE %.1f s, near01 BIOS in the same run" % pxe)
+        _STATE["http"] = (took, "ISC: http01 %.1f s, with uefi01 UEFI PXE %.1f s and near01 BIOS in the same run" % (took, pxe))
+        P.record("UEFI HTTP boot", "passed", took, _STATE["http"][1])
     except BaseException:
         P.record("UEFI HTTP boot", "FAILED", time.monotonic() - start)
         raise
@@ -173,4 +180,17 @@ def test_relay_kea(lab):
         P.record("relay", "passed" if "relay" in _STATE else "FAILED", _STATE.get("relay_time", far), detail)
     except BaseException:
         P.record("relay", "FAILED", time.monotonic() - start, "%s; Kea FAILED" % _STATE.get("relay", "ISC: FAILED"))
+        raise
+
+
+def test_uefi_http_boot_kea(lab):
+    """The same firmware path with Kea answering (the segment's own HTTP class, option 60 back)."""
+    assert lab.server == "kea", "runs after test_relay_kea, on its Kea"
+    took, detail = _STATE.get("http", (None, "ISC: failed or not run"))
+    try:
+        kea = _http_boots(lab, "http02", "192.0.2.71")
+        P.record("UEFI HTTP boot", "passed" if "http" in _STATE else "FAILED", took if took is not None else kea,
+                 "%s; Kea: http02 %.1f s" % (detail, kea))
+    except BaseException:
+        P.record("UEFI HTTP boot", "FAILED", took, "%s; Kea: FAILED" % detail)
         raise

@@ -41,6 +41,7 @@ SYSTEMS = {
     "near02": ("near", "52:54:00:16:00:04", "192.0.2.51", "bios", "standin-bios"),
     "uefi01": ("near", "52:54:00:16:00:05", "192.0.2.60", "uefi", "standin-uefi"),
     "http01": ("near", "52:54:00:16:00:06", "192.0.2.70", "uefi-http", "standin-uefi"),
+    "http02": ("near", "52:54:00:16:00:0a", "192.0.2.71", "uefi-http", "standin-uefi"),
     "sb01": ("near", "52:54:00:16:00:07", "192.0.2.80", "secure-boot", "standin-sb"),
     # Secure Boot firmware, but a profile without secure_boot: it is handed GRUB without shim
     "sb02": ("near", "52:54:00:16:00:08", "192.0.2.81", "secure-boot", "standin-uefi"),

@@ -11,7 +11,8 @@ and one file per MAC for each boot loader:
     <tftp>/ipxe/<mac with colons>.ipxe          iPXE (the spelling of ${netX/mac}; kernels over HTTP)
 
 All of them live in the TFTP tree, so the DHCP boot file names are the same for every segment
-and both DHCP servers (an iPXE client fetches ``ipxe/boot.ipxe`` from its next-server).
+and both DHCP servers; nginx serves ``ipxe/`` too (an iPXE client fetches
+``http://<next-server>/ipxe/boot.ipxe``, which chains to its per-MAC script over HTTP).
 
 A MAC whose system has an armed build gets the installer; any other MAC of a system gets
 local boot (never a deleted file, which made Cobbler's machines fall through to menus).
@@ -35,10 +36,11 @@ GRUB_DEFAULT = (
     "configfile $prefix/grub.cfg-01-$net_default_mac\n"
     "exit\n"
 )
+# An absolute URL: iPXE reads a relative "52:54:...ipxe" as a URI of scheme "52".
 IPXE_DEFAULT = (
     "#!ipxe\n"
     "# baremetal.provision: chain to the per-MAC script; none means local boot\n"
-    "chain --autofree ${netX/mac}.ipxe || exit\n"
+    "chain --autofree http://${next-server}/ipxe/${netX/mac}.ipxe || exit\n"
 )
 
 INSTALL_DIR = "ks"
@@ -117,8 +119,10 @@ def install_files(system, mac, base_url):
             "%sset timeout=0\nmenuentry 'install %s' {\n  linux /%s %s\n  initrd /%s\n}\n"
             % (head, system["name"], kernel, grub_cmdline, initrd)
         ),
+        # initrd=: the kernel's EFI stub loads the initrd by that name from iPXE's image files
+        # (iPXE EFI, as after a UEFI HTTP boot); a BIOS boot ignores it
         ipxe_path(mac): (
-            "#!ipxe\n%skernel %s/%s %s\ninitrd %s/%s\nboot\n"
+            "#!ipxe\n%skernel %s/%s initrd=initrd %s\ninitrd --name initrd %s/%s\nboot\n"
             % (head, base_url, kernel, cmdline, base_url, initrd)
         ),
     }

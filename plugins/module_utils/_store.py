@@ -397,6 +397,11 @@ class RecordStore(object):
                         add(Problem(record.path, field, "%s is outside the segment's network %s" % (addr, net)))
                     elif addr in (net.network_address, net.broadcast_address):
                         add(Problem(record.path, field, "%s is the network or broadcast address of %s" % (addr, net)))
+            if "relay" in seg and "next_server" not in seg:
+                # the relay forwards DHCP only: TFTP, HTTP and the callback need the provisioner's
+                # address, which nothing else in the records gives for a segment it is not on
+                add(Problem(record.path, "next_server", "a segment served through the relay %s needs next_server: the "
+                            "provisioner's address its machines reach through the relay" % seg["relay"]))
             if "dynamic_range" in seg:
                 first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
                 for index, addr in enumerate((first, last)):

@@ -45,7 +45,9 @@ options:
         Required when creating.
     type: str
   next_server:
-    description: The TFTP server address handed to booting machines (DHCP C(next-server)).
+    description:
+      - The provisioner's address handed to booting machines (DHCP C(next-server)); also the host
+        of the HTTP boot, iPXE, kernel, install config and callback URLs.
     type: str
   dynamic_range:
     description:
@@ -55,8 +57,10 @@ options:
     elements: str
   relay:
     description:
-      - The address of the DHCP relay agent in this segment, when the provisioner is on
-        another segment and requests reach it through a relay.
+      - The address of the DHCP relay agent in this segment (the giaddr of the requests it
+        forwards), when the provisioner is on another segment and requests reach it through a
+        relay. Both DHCP servers select the segment's subnet by that address; a relayed segment
+        needs O(next_server), the provisioner's address its machines reach through the router.
     type: str
   boot_loader:
     description: Default boot loader of systems in the segment (inherited unless overridden).

@@ -198,7 +198,7 @@ def test_provisioner_serves_the_records(prov):
     assert bios["ip"] == "192.0.2.50" and bios["siaddr"] == "192.0.2.1", bios
     assert bios["boot_file"] == "pxelinux.0" and bios["hostname"] == "web01" and bios["router"] == "192.0.2.1"
     assert udhcpc(web01, options=["0x5d:0007"])["boot_file"] == "grub/grubx64.efi"
-    assert udhcpc(web01, options=["0x4d:69505845"])["boot_file"] == "ipxe/boot.ipxe"
+    assert udhcpc(web01, options=["0x4d:69505845"])["boot_file"] == "http://192.0.2.1/ipxe/boot.ipxe"
     # a system whose boot loader is fixed gets it even from iPXE
     web02 = prov.client(WEB02_MAC)
     assert udhcpc(web02, options=["0x4d:69505845"]) == dict(udhcpc(web02), boot_file="pxelinux.0")

@@ -4,10 +4,12 @@
 
 A provisioner in a network namespace (Kea, tftpd-hpa, nginx, the callback service, configured by
 the collection's roles), QEMU machines with SeaBIOS+iPXE and OVMF, stand-in BMCs (Redfish and
-IPMI) on loopback. Needs root (namespaces, taps); `make demo` installs the packages it needs.
+IPMI) on loopback; then the other boot paths (tests/e2e/test_boot_paths.py). Needs root
+(namespaces, taps); `make demo` installs the packages it needs.
 """
 
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -64,7 +66,16 @@ def main():
     if error is not None:
         print("\nthe demo stopped: %s" % error)
         return 1
-    return 0 if passed == len(results) else 1
+    return (0 if passed == len(results) else 1) | boot_paths()
+
+
+def boot_paths():
+    """The other boot paths (a relayed segment, UEFI HTTP boot, Secure Boot): their e2e test, with
+    its one line per path."""
+    print("\nBoot paths: a far segment through a DHCP relay (ISC dhcpd, Kea), UEFI HTTP boot, Secure Boot", flush=True)
+    tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "e2e", "test_boot_paths.py")],
+                          cwd=os.path.dirname(tests), check=False).returncode
 
 
 if __name__ == "__main__":

@@ -108,13 +108,14 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
     raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
-def udhcpc(ns, iface="eth0", options=(), timeout=30):
-    """A real DHCP exchange with busybox udhcpc; returns the lease as a dict (empty: no lease)."""
+def udhcpc(ns, iface="eth0", options=(), timeout=30, vendor=None):
+    """A real DHCP exchange with busybox udhcpc; returns the lease as a dict (empty: no lease).
+    vendor: the vendor class (option 60) to send instead of udhcpc's own; the answer's is "vendor"."""
     script = (
         "#!/bin/sh\n"
         'if [ "$1" = bound ] || [ "$1" = renew ]; then\n'
         '  echo "ip=$ip"; echo "siaddr=$siaddr"; echo "boot_file=$boot_file"; echo "router=$router"\n'
-        '  echo "dns=$dns"; echo "domain=$domain"; echo "hostname=$hostname"; echo "subnet=$subnet"\n'
+        '  echo "dns=$dns"; echo "domain=$domain"; echo "hostname=$hostname"; echo "subnet=$subnet"; echo "vendor=$vendor"\n'
         "fi\n"
     )
     fd, path = tempfile.mkstemp(prefix="bm-udhcpc-", suffix=".sh")
@@ -125,12 +126,14 @@ def udhcpc(ns, iface="eth0", options=(), timeout=30):
         args = ["busybox", "udhcpc", "-i", iface, "-f", "-q", "-n", "-t", "4", "-T", "1", "-s", path]
         for opt in options:
             args += ["-x", opt]
+        if vendor:
+            args += ["-V", vendor]
         proc = sh(*args, ns=ns, check=False, timeout=timeout)
     finally:
         os.unlink(path)
     lease = {}
     for line in proc.stdout.splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("ip", "siaddr", "boot_file", "router", "dns", "domain", "hostname", "subnet"):
+        if sep and key in ("ip", "siaddr", "boot_file", "router", "dns", "domain", "hostname", "subnet", "vendor") and (value or key != "vendor"):
             lease[key] = value
     return lease

@@ -103,6 +103,59 @@ def test_kea_config_passes_kea_and_holds_exactly_the_reservations(tmp_path):
     assert bad.returncode != 0
 
 
+NO_NEXT_SERVER = FILES["segments/dmz.yml"].replace("next_server: 192.0.2.1\n", "")
+
+
+@pytest.mark.parametrize("next_server", [True, False])
+def test_isc_boot_files_by_client_follow_the_next_server(tmp_path, next_server):
+    view = _view(tmp_path, extra=None if next_server else {"segments/dmz.yml": NO_NEXT_SERVER})
+    subnet = D.render_isc(view).split("subnet 192.0.2.0 ")[1].split("\n}\n")[0]
+    http = ('  } elsif option arch = 00:10 and substring(option vendor-class-identifier, 0, 10) = "HTTPClient" {\n'
+            '    option vendor-class-identifier "HTTPClient";\n'
+            '    filename "http://192.0.2.1/ipxe/snponly.efi";\n')
+    if next_server:
+        assert '  if exists user-class and option user-class = "iPXE" {\n    filename "http://192.0.2.1/ipxe/boot.ipxe";\n' in subnet
+        assert http in subnet
+    else:  # no address for a URL: iPXE's script over TFTP, and no HTTP boot
+        assert '    filename "ipxe/boot.ipxe";\n' in subnet and "HTTPClient" not in subnet and "http://" not in subnet
+    # the HTTP branch comes before the UEFI PXE one, both before the BIOS default
+    assert subnet.index("user-class") < subnet.index("00:07") < subnet.index('"pxelinux.0"')
+
+
+@pytest.mark.skipif(not shutil.which("kea-dhcp4"), reason="Kea is not installed")
+@pytest.mark.parametrize("next_server", [True, False])
+def test_kea_http_boot_and_ipxe_classes_are_the_segment_own(tmp_path, next_server):
+    view = _view(tmp_path, extra=None if next_server else {"segments/dmz.yml": NO_NEXT_SERVER})
+    text = D.render_kea(view, lease_file=str(tmp_path / "leases.csv"))
+    proc = _daemon_check(["kea-dhcp4", "-t"], text, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    config = json.loads(text)["Dhcp4"]
+    classes = {c["name"]: c for c in config["client-classes"]}
+    subnet = config["subnet4"][0]
+    assert classes["bm-ipxe-dmz"]["only-if-required"] is True
+    assert "not (option[77].hex == 'iPXE')" in classes["bm-uefi"]["test"]
+    if next_server:
+        assert subnet["require-client-classes"] == ["bm-ipxe-dmz", "bm-http-dmz"]
+        assert classes["bm-ipxe-dmz"]["boot-file-name"] == "http://192.0.2.1/ipxe/boot.ipxe"
+        http = classes["bm-http-dmz"]
+        assert http["only-if-required"] is True and http["boot-file-name"] == "http://192.0.2.1/ipxe/snponly.efi"
+        assert "option[93].hex == 0x0010" in http["test"] and "'HTTPClient'" in http["test"]
+        assert http["option-data"] == [{"name": "vendor-class-identifier", "data": "HTTPClient", "always-send": True}]
+    else:
+        assert subnet["require-client-classes"] == ["bm-ipxe-dmz"] and "bm-http-dmz" not in classes
+        assert classes["bm-ipxe-dmz"]["boot-file-name"] == "ipxe/boot.ipxe"
+
+
+def test_ipxe_scripts_chain_by_absolute_url_and_name_the_initrd(tmp_path):
+    view = _view(tmp_path)
+    web01 = next(s for s in view["systems"] if s["name"] == "web01")
+    script = B.system_files(web01, True, [("52:54:00:12:34:56", "http://192.0.2.1")])["ipxe/52:54:00:12:34:56.ipxe"]
+    lines = script.splitlines()
+    assert lines[2].startswith("kernel http://192.0.2.1/images/rocky9/vmlinuz initrd=initrd ")
+    assert lines[3] == "initrd --name initrd http://192.0.2.1/images/rocky9/initrd"
+    assert "chain --autofree http://${next-server}/ipxe/${netX/mac}.ipxe || exit" in B.default_files()["ipxe/boot.ipxe"]
+
+
 def test_kea_released_leases():
     before = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
         {"hw-address": "52:54:00:00:00:01", "ip-address": "192.0.2.50"},

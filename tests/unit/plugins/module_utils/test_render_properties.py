@@ -106,7 +106,8 @@ BOOT_LINES = {
     "grub": [r"# baremetal\.provision: install (?P<name>\S+) generation \d+", "set timeout=0", r"menuentry 'install (?P<name2>\S+)' \{",
              r"  linux /images/rocky9/vmlinuz (?P<args>.*)", r"  initrd /images/rocky9/initrd", r"\}"],
     "ipxe": ["#!ipxe", r"# baremetal\.provision: install (?P<name>\S+) generation \d+",
-             r"kernel http://192\.0\.2\.1/images/rocky9/vmlinuz (?P<args>.*)", r"initrd http://192\.0\.2\.1/images/rocky9/initrd", "boot"],
+             r"kernel http://192\.0\.2\.1/images/rocky9/vmlinuz initrd=initrd (?P<args>.*)",
+             r"initrd --name initrd http://192\.0\.2\.1/images/rocky9/initrd", "boot"],
 }
 
 

@@ -158,6 +158,15 @@ def test_segment_rules(tmp_path, field, value, reason):
     assert any(m.startswith("segments/dmz.yml: %s" % field) and reason in m for m in messages(store)), messages(store)
 
 
+def test_a_relayed_segment_needs_the_provisioner_address(tmp_path):
+    lines = [line for line in FILES["segments/dmz.yml"].splitlines() if not line.startswith("next_server:")]
+    store = load(tmp_path, segments__dmz_yml="\n".join([*lines, "relay: 192.0.2.254"]) + "\n")
+    assert "segments/dmz.yml: next_server: a segment served through the relay 192.0.2.254 needs next_server: the " \
+           "provisioner's address its machines reach through the relay" in messages(store), messages(store)
+    relayed = load(tmp_path / "ok", segments__dmz_yml=FILES["segments/dmz.yml"] + "relay: 192.0.2.254\n")
+    assert not any("relay" in m or "next_server" in m for m in messages(relayed)), messages(relayed)
+
+
 def test_overlapping_segments(tmp_path):
     store = load(tmp_path, segments__app_yml=FILES["segments/app.yml"].replace("198.51.100.0/24", "192.0.2.0/25").replace("198.51.100.1\n", "192.0.2.126\n"))
     assert any(m.startswith("segments/app.yml: network: 192.0.2.0/25 overlaps 192.0.2.0/24 of segments/dmz.yml") for m in messages(store))

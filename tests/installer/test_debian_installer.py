@@ -113,6 +113,14 @@ def installer_claims(syslog, access_log):
           line(download, "download-installer never ran"), line(signature, "no Release.gpg fetched"), *served,
           line(good, "no good signature from the bookworm archive key"), *unsigned)
 
+    index = [entry for entry in access if entry.startswith(IP + " ")
+             and '"GET /mirror/debian/dists/%s/main/debian-installer/binary-amd64/Packages HTTP/1.1" 200 ' % SUITE in entry]
+    pool = [entry for entry in access if entry.startswith(IP + " ") and '"GET /mirror/debian/pool/' in entry]
+    mismatch = [entry for entry in lines if re.search(r"net-retriever: .*(checksum|mismatch|corrupt)", entry, re.I)]
+    claim("the retriever took the mirror's installer index (checked against the signed Release) and went on to fetch "
+          "installer components from the mirror's pool (which holds none: this registry serves few udebs)",
+          index and pool and not mismatch, *(index[:1] + pool[:1] + mismatch))
+
     asked = [entry for entry in lines if entry.endswith(ASKED)]
     question = lines[end - 1] if end < len(lines) else "(no question asked)"
     claim("no question was asked before the mirror step and the retriever; the first one comes after them",

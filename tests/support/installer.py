@@ -9,8 +9,10 @@ its ``linux`` and ``initrd.gz``, downloaded with ``apt-get download`` and cached
 .build/installer). The distro's install_tree is a local mirror served by the provisioner's nginx
 from the role's ``kickstart_mirror_root``: the suite's genuine signed ``InRelease`` and the
 ``main/binary-amd64`` ``Packages`` that ``apt-get update`` left in /var/lib/apt/lists (checked
-here against the archive keyring and the InRelease's SHA256 sums), and that component's
-``Release`` (rebuilt from the InRelease's fields, and refused unless its SHA256 is the one the
+here against the archive keyring and the InRelease's SHA256 sums), the component's
+``debian-installer/binary-amd64/Packages`` (the udebs' index, which those lists lack: fetched
+once by ``apt-get update`` itself, into a private state folder, and checked the same way), and
+``main/binary-amd64/Release`` (rebuilt from the InRelease's fields, and refused unless its SHA256 is the one the
 signed InRelease lists); the suite's ``Release`` and ``Release.gpg`` that choose-mirror and
 net-retriever read are the text the InRelease signs and its signatures detached, checked by gpgv.
 
@@ -97,11 +99,40 @@ def _sha256_of(inrelease, path):
     return match.group(1), int(match.group(2))
 
 
+DI_TARGET = """\
+Acquire::IndexTargets::deb::DebianInstallerPackages {
+  MetaKey "$(COMPONENT)/debian-installer/binary-$(ARCHITECTURE)/Packages";
+  ShortDescription "Packages";
+  Description "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) debian-installer Packages";
+};
+"""
+
+
+def installer_index(suite=SUITE, component="main", arch="amd64", cache=CACHE):
+    """The suite's debian-installer Packages index (the udebs' index, which apt's own lists do not
+    hold), fetched once by apt-get update itself into a private state folder; None if that fails."""
+    state = os.path.join(cache, "apt")
+    found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+    if not found:
+        for sub in ("lists/partial", "cache/archives/partial"):
+            os.makedirs(os.path.join(state, sub), exist_ok=True)
+        with open(os.path.join(state, "apt.conf"), "w", encoding="ascii") as handle:
+            handle.write(DI_TARGET)
+        with open(os.path.join(state, "sources.list"), "w", encoding="ascii") as handle:
+            handle.write("deb [signed-by=%s] http://deb.debian.org/debian %s %s\n" % (KEYRING, suite, component))
+        subprocess.run(["apt-get", "update", "-q", "-o", "Dir::State::Lists=%s/lists" % state, "-o", "Dir::Cache=%s/cache" % state,
+                        "-o", "Dir::Etc::SourceList=%s/sources.list" % state, "-o", "Dir::Etc::SourceParts=/nonexistent",
+                        "-o", "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false",
+                        "-o", "Acquire::IndexTargets::deb::Translations::DefaultEnabled=false", "-o", "APT::Sandbox::User=root"],
+                       env=dict(os.environ, APT_CONFIG=os.path.join(state, "apt.conf")), capture_output=True, check=False)
+        found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+    return _decompressed(found[0]) if found else None
+
+
 def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
     """A local mirror of genuine signed indices under root/debian; returns the mirror's root."""
     dists = os.path.join(root, "debian", "dists", suite)
-    binary = os.path.join(dists, component, "binary-" + arch)
-    os.makedirs(binary, exist_ok=True)
+    os.makedirs(dists, exist_ok=True)
     source = _list_file(suite + "_InRelease")
     check = subprocess.run(["gpgv", "--keyring", KEYRING, source], capture_output=True, text=True, check=False)
     if check.returncode != 0:
@@ -128,13 +159,19 @@ def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
         ("Archive", fields["Suite"]), ("Origin", fields["Origin"]), ("Label", fields["Label"]),
         ("Version", fields["Version"]), ("Acquire-By-Hash", fields.get("Acquire-By-Hash")),
         ("Component", component), ("Architecture", arch)) if item[1]).encode("utf-8")
-    for name, data in (("Packages", packages), ("Release", release)):
-        want, size = _sha256_of(inrelease, "%s/binary-%s/%s" % (component, arch, name))
+    files = [("binary-%s/Packages" % arch, packages), ("binary-%s/Release" % arch, release)]
+    udebs = installer_index(suite, component, arch)
+    if udebs is not None:
+        files.append(("debian-installer/binary-%s/Packages" % arch, udebs))
+    for name, data in files:
+        want, size = _sha256_of(inrelease, "%s/%s" % (component, name))
         got = hashlib.sha256(data).hexdigest()
         if (got, len(data)) != (want, size):
-            raise RuntimeError("%s/binary-%s/%s: sha256 %s (%d bytes), the signed InRelease says %s (%d bytes)"
-                               % (component, arch, name, got, len(data), want, size))
-        with open(os.path.join(binary, name), "wb") as handle:
+            raise RuntimeError("%s/%s: sha256 %s (%d bytes), the signed InRelease says %s (%d bytes)"
+                               % (component, name, got, len(data), want, size))
+        path = os.path.join(dists, component, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
             handle.write(data)
     return root
 

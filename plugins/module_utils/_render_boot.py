@@ -92,8 +92,7 @@ def install_url(system, base_url):
 
 
 # Installers that copy what follows ``---`` on their kernel line into the installed system's
-# boot loader (and, without a ``---``, copy whatever they do not know themselves): Debian's
-# installer and Ubuntu's. Anaconda and AutoYaST take the installed system's options from their
+# boot loader: Debian's installer and Ubuntu's. Anaconda and AutoYaST take the installed system's options from their
 # config (kickstart ``bootloader --append``), so the templates get them as a variable.
 SEPARATED_FORMATS = ("preseed", "autoinstall")
 
@@ -117,7 +116,7 @@ def kernel_command_line(system, base_url, mac=None):
             words.append("domain=" + domain)
     words.append(install_arg)
     if system["install_format"] in SEPARATED_FORMATS:
-        # always written: without it the installer would copy the installer's own options
+        # the installer copies exactly what follows it (its user-params), and nothing without it
         words.extend(["---", system.get("installed_kernel_options") or ""])
     return " ".join(word for word in words if word)
 
@@ -132,8 +131,10 @@ def install_files(system, mac, base_url):
     grub_cmdline = " ".join("'%s'" % word if ";" in word else word for word in cmdline.split())
     head = "# baremetal.provision: install %s generation %d\n" % (system["name"], system["build_generation"])
     return {
+        # initrd= in APPEND, not an INITRD line: pxelinux adds that one at the end of the line,
+        # after ---, and Debian's installer would copy it into the installed system's boot loader.
         pxelinux_path(mac): (
-            "%sDEFAULT install\nPROMPT 0\nTIMEOUT 0\nLABEL install\n  KERNEL /%s\n  INITRD /%s\n  APPEND %s\n"
+            "%sDEFAULT install\nPROMPT 0\nTIMEOUT 0\nLABEL install\n  KERNEL /%s\n  APPEND initrd=/%s %s\n"
             % (head, kernel, initrd, cmdline)
         ),
         grub_path(mac): (

@@ -19,7 +19,7 @@ import os
 import re
 
 import pytest
-from support.installer import CACHE, DOMAIN, IP, MAC, NAME, PROVISIONER_IP, SUITE, InstallerLab
+from support.installer import CACHE, DOMAIN, INSTALLED_OPTIONS, IP, MAC, NAME, PROVISIONER_IP, SUITE, InstallerLab
 from support.netns import have_root
 
 FIRMWARE = [f for f in os.environ.get("INSTALLER_FIRMWARE", "bios,uefi").split(",") if f]
@@ -46,14 +46,21 @@ def _answer(lines, question, start):
     return match.group(1) if match else None
 
 
-def installer_claims(syslog, access_log):
+def installer_claims(syslog, access_log, serial=""):
     """[(claim, holds, the installer's own lines it rests on)] of one run, read from its syslog
-    (log_host, DEBCONF_DEBUG=5) and nginx's access log."""
+    (log_host, DEBCONF_DEBUG=5), nginx's access log and the serial console."""
     lines, access = syslog.splitlines(), access_log.splitlines()
     claims = []
 
     def claim(what, ok, *evidence):
         claims.append((what, bool(ok), [str(e) for e in evidence]))
+
+    # The kernel's own line: Debian's installer copies what follows --- (its user-params) into the
+    # installed system's boot loader, so that part must be the record's installed_kernel_options.
+    booted = re.search(r"Kernel command line: (.*?)\r?$", serial, re.M)
+    copied = booted.group(1).partition(" --- ")[2].strip() if booted else None
+    claim("the kernel line the installer booted with ends with --- and the record's installed_kernel_options only",
+          copied == INSTALLED_OPTIONS, booted.group(0) if booted else "no 'Kernel command line' on the serial console")
 
     def line(index, missing):
         return lines[index] if index is not None else missing
@@ -148,7 +155,7 @@ def test_the_real_debian_installer_takes_the_preseed_and_the_mirror(tmp_path, fi
     for name, text in (("syslog.log", syslog), ("serial.log", serial), ("nginx-access.log", access)):
         with open(os.path.join(keep, name), "w", encoding="utf-8") as handle:
             handle.write(text)
-    claims = installer_claims(syslog, access)
+    claims = installer_claims(syslog, access, serial)
     print("\n== %s: the installer's own words (%.0f s from power-on to its first question) ==" % (firmware, took))
     for what, holds, evidence in claims:
         print("%s %s" % ("*" if holds else "FAILED", what))

@@ -48,6 +48,7 @@ NAME = "inst01"
 DOMAIN = "lab.example.test"
 PROVISIONER_IP = "192.0.2.1"
 SYSLOG_PORT = 514
+INSTALLED_OPTIONS = "console=ttyS0,115200n8"
 
 
 def netboot_images(cache=CACHE):
@@ -191,7 +192,7 @@ distro: debian12
 template: debian12.preseed.j2
 boot_loader: %(boot_loader)s
 kernel_options: {console: ttyS0, log_host: %(provisioner)s, DEBCONF_DEBUG: "5"}
-installed_kernel_options: {console: "ttyS0,115200n8"}
+installed_kernel_options: "%(installed)s"
 vars: {suite: %(suite)s}
 """
 
@@ -231,7 +232,8 @@ class InstallerLab(Story):
             "distros/debian12.yml": "family: debian\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://%s/mirror/debian\n"
                                     % (self.linux, self.initrd, PROVISIONER_IP),
             "profiles/debian12.yml": PRESEED_PROFILE % {"boot_loader": "grub" if self.uefi else "pxelinux",
-                                                        "provisioner": PROVISIONER_IP, "suite": SUITE},
+                                                        "provisioner": PROVISIONER_IP, "suite": SUITE,
+                                                        "installed": INSTALLED_OPTIONS},
             "tiers/lab.yml": "segment: lab\nprofile: debian12\n",
             "templates/debian12.preseed.j2": preseed,
             "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n' % (MAC, IP),

@@ -347,7 +347,7 @@ MAC = "52:54:00:0e:00:05"
 def _lines(system):
     """The kernel line of each per-MAC boot file (pxelinux APPEND, GRUB linux, iPXE kernel)."""
     files = B.install_files(system, MAC, "http://192.0.2.1")
-    pxe = re.search(r"^  APPEND (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M).group(1)
+    pxe = re.search(r"^  APPEND initrd=/images/d12/initrd (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M).group(1)
     grub = re.search(r"^  linux /images/d12/vmlinuz (.*)$", files["grub/grub.cfg-01-" + MAC], re.M).group(1)
     ipxe = re.search(r"^kernel http://192.0.2.1/images/d12/vmlinuz (.*)$", files["ipxe/%s.ipxe" % MAC], re.M).group(1)
     return pxe, grub, ipxe
@@ -365,11 +365,15 @@ def test_debian_kernel_line_interface_name_and_the_installed_systems_options_aft
         assert "inst.repo=http://192.0.2.1/mirror/debian" not in words and "nomodeset" not in words
 
 
-def test_the_separator_is_written_even_with_no_installed_options():
-    # without ---, Debian's installer would copy its own options (BOOTIF, url, ...) to the installed system
+def test_nothing_the_boot_loader_adds_lands_after_the_separator():
+    # Debian's installer copies what follows --- to the installed system: pxelinux's INITRD line would
+    # append initrd= there, so the per-MAC file names the initrd on its APPEND line, before ---
     for line in _lines(_system("preseed", installed_kernel_options="", network={"domain": None})):
         assert line.endswith(" ---") and line.count("---") == 1
         assert "domain=" not in line
+    pxe = B.install_files(_system("preseed"), MAC, "http://192.0.2.1")["pxelinux.cfg/01-52-54-00-0e-00-05"]
+    assert "INITRD" not in pxe and "IPAPPEND" not in pxe
+    assert re.search(r"^  APPEND initrd=/images/d12/initrd \S.* --- console=ttyS0,115200n8 nomodeset$", pxe, re.M), pxe
 
 
 def test_ubuntu_line_has_the_separator_but_no_debian_installer_words():

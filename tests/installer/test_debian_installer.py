@@ -10,9 +10,10 @@ distro's install_tree. Every claim is read from the installer's own syslog (``lo
 console and nginx's access log, and the lines it rests on are printed.
 
 The run stops at the first question the installer asks a person (debconf: ``question will be
-asked``): nothing answers it, so every step before it ran unattended. This archive mirror serves
-no installer components (udebs) to the test's mirror, so that first question comes after the
-mirror step; the test asserts which one, and every step up to it.
+asked``): nothing answers it, so every step before it ran unattended. The package registry this
+machine uses answers 404 for most installer components (udebs), so the test's mirror holds none:
+the first question is the retriever's error on the first udeb, after the mirror, its signature
+and its installer index were accepted. The test asserts that, and every step up to it.
 """
 
 import os

@@ -30,13 +30,13 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server 
 	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
 	dosfstools mtools git
 
-.PHONY: help deps venv collection unit integration compat e2e sanity lint ruff yamllint ansible-lint \
+.PHONY: help deps venv collection unit integration compat e2e e2e-installer sanity lint ruff yamllint ansible-lint \
 	docs build ee changelog-lint test bench bench-mechanisms soak demo clean
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
 	@echo "make test            what CI runs: deps venv lint sanity docs unit integration compat e2e"
-	@echo "make unit | integration | compat | e2e | sanity | lint | docs | bench | bench-mechanisms | soak | clean"
+	@echo "make unit | integration | compat | e2e | e2e-installer | sanity | lint | docs | bench | bench-mechanisms | soak | clean"
 
 # --- installation -------------------------------------------------------------------------
 
@@ -86,6 +86,12 @@ compat: deps venv collection
 
 e2e: deps venv collection
 	@if [ -d tests/e2e ]; then $(BIN)/pytest -q tests/e2e $(PYTEST_ARGS); else echo "tests/e2e: nothing yet"; fi
+
+# The real Debian installer (its netboot package, cached under .build/installer) boots off the
+# provisioner in QEMU and takes the collection's preseed and local mirror. Minutes under TCG,
+# so it runs in make soak, not make test. INSTALLER_FIRMWARE=bios|uefi picks one path.
+e2e-installer: deps venv collection
+	$(BIN)/pytest -q -s -p no:cacheprovider tests/installer $(PYTEST_ARGS)
 
 # ansible-test needs the collection at .../ansible_collections/NS/NAME inside a git tree: test a
 # copy of exactly the files git would ship (tracked and new, not ignored), committed in a
@@ -149,6 +155,7 @@ HARDENING = tests/unit/plugins/module_utils/test_properties.py tests/unit/plugin
 	tests/integration/test_record_modules.py
 soak: deps venv collection
 	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider $(HARDENING) $(PYTEST_ARGS)
+	$(MAKE) e2e-installer
 
 demo: deps venv collection
 	$(BIN)/python tests/support/demo.py

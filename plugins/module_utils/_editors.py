@@ -90,7 +90,7 @@ def edit_system(txn, name, params):
     existing = _current(store, "systems", name)
     data = copy.deepcopy(existing) if existing is not None else {}
     for key in ("description", "tier", "hardware_model", "profile", "boot_loader",
-                "kernel_options", "vars", "bmc"):
+                "kernel_options", "installed_kernel_options", "vars", "bmc"):
         if params.get(key) is not None:
             data[key] = params[key]
     if params.get("interfaces") is not None:

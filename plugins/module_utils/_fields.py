@@ -239,6 +239,11 @@ def parse_kernel_options(value):
     options = {}
     for key, val in items:
         lookup = key[1:] if isinstance(key, str) and key.startswith("~") else key
+        if isinstance(lookup, str) and lookup.strip("-") == "" and lookup:
+            raise ValueError(
+                "%r is not a kernel option: the installer's options and the installed system's are two fields "
+                "(kernel_options, installed_kernel_options); the boot configs put --- between them" % (key,)
+            )
         if not isinstance(lookup, str) or not _KERNEL_KEY.match(lookup):
             raise ValueError(
                 "kernel option name %r is not letters, digits and _ . - (no spaces, quotes or braces)" % (key,)

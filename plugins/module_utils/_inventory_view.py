@@ -31,7 +31,7 @@ VIEW_VERSION = 1
 SYSTEM_VARS = (
     "name", "hostname", "fqdn", "tier", "segment", "provisioner", "profile", "distro", "family", "arch",
     "install_format", "template", "install_tree", "hardware_model", "mac", "ip", "interfaces", "network", "boot_loader",
-    "secure_boot", "kernel_options", "vars", "build_generation", "bmc",
+    "secure_boot", "kernel_options", "installed_kernel_options", "vars", "build_generation", "bmc",
 )
 
 SYSTEMS_GROUP = "systems"

@@ -93,12 +93,34 @@ def install_url(system, base_url):
     return url, "inst.ks=" + url
 
 
-def kernel_command_line(system, base_url):
+# Installers that copy what follows ``---`` on their kernel line into the installed system's
+# boot loader: Debian's installer and Ubuntu's. Anaconda and AutoYaST take the installed system's options from their
+# config (kickstart ``bootloader --append``), so the templates get them as a variable.
+SEPARATED_FORMATS = ("preseed", "autoinstall")
+
+
+def kernel_command_line(system, base_url, mac=None):
+    """The installer's kernel line: the record's installer options, the install tree (Anaconda),
+    the interface it booted from (BOOTIF, known to the per-MAC file), the host name and domain
+    (Debian's installer), the install config; then ``---`` and the installed system's options
+    for the installers that copy them."""
     _url, install_arg = install_url(system, base_url)
-    extra = system.get("kernel_options") or ""
+    words = [system.get("kernel_options") or ""]
     if system.get("install_tree") and system["install_format"] == "kickstart":
-        extra = ("inst.repo=%s %s" % (system["install_tree"], extra)).strip()
-    return ("%s %s" % (extra, install_arg)).strip()
+        words.insert(0, "inst.repo=%s" % system["install_tree"])
+    if mac:
+        # pxelinux's IPAPPEND 2 would add the same, but at the end of the line, after ---.
+        words.append("BOOTIF=01-" + mac.replace(":", "-"))
+    if system["install_format"] == "preseed":
+        words.append("hostname=" + system["name"])
+        domain = (system.get("network") or {}).get("domain")
+        if domain:
+            words.append("domain=" + domain)
+    words.append(install_arg)
+    if system["install_format"] in SEPARATED_FORMATS:
+        # the installer copies exactly what follows it (its user-params), and nothing without it
+        words.extend(["---", system.get("installed_kernel_options") or ""])
+    return " ".join(word for word in words if word)
 
 
 def install_files(system, mac, base_url):
@@ -106,13 +128,15 @@ def install_files(system, mac, base_url):
     distro = system["distro"]
     kernel = "%s/%s/vmlinuz" % (IMAGES_DIR, distro)
     initrd = "%s/%s/initrd" % (IMAGES_DIR, distro)
-    cmdline = kernel_command_line(system, base_url)
+    cmdline = kernel_command_line(system, base_url, mac)
     # GRUB reads ; as a command separator: quote the one argument that carries it.
     grub_cmdline = " ".join("'%s'" % word if ";" in word else word for word in cmdline.split())
     head = "# baremetal.provision: install %s generation %d\n" % (system["name"], system["build_generation"])
     return {
+        # initrd= in APPEND, not an INITRD line: pxelinux adds that one at the end of the line,
+        # after ---, and Debian's installer would copy it into the installed system's boot loader.
         pxelinux_path(mac): (
-            "%sDEFAULT install\nPROMPT 0\nTIMEOUT 0\nLABEL install\n  KERNEL /%s\n  INITRD /%s\n  APPEND %s\n"
+            "%sDEFAULT install\nPROMPT 0\nTIMEOUT 0\nLABEL install\n  KERNEL /%s\n  APPEND initrd=/%s %s\n"
             % (head, kernel, initrd, cmdline)
         ),
         grub_path(mac): (

@@ -10,10 +10,15 @@ Templates run in Jinja2's sandbox with StrictUndefined: a template that names a 
 records do not define fails the render with the template's name and the variable, instead of
 writing a kickstart with a hole in it. The context holds the merged, inherited record of the
 system (``system`` and its keys at top level), ``install_url``, ``callback_url`` (the netboot-once
-callback with its token) and ``secrets`` (from the role, never from the records).
+callback with its token), ``secrets`` (from the role, never from the records),
+``installed_kernel_options`` (the installed system's kernel options, for kickstart's ``bootloader
+--append``) and ``mirror``: the distro's ``install_tree`` split as Debian's installer asks for it
+(``protocol``, ``hostname`` with its port, ``directory``), or None when the distro names none.
 """
 
 from __future__ import annotations
+
+from urllib.parse import urlsplit
 
 try:
     from jinja2 import StrictUndefined, TemplateError
@@ -43,6 +48,15 @@ def install_paths(system):
     if fmt == "autoyast":
         return ["%s/%s.xml" % (INSTALL_DIR, name)]
     return ["%s/%s.cfg" % (INSTALL_DIR, name)]
+
+
+def mirror_of(install_tree):
+    """{protocol, hostname, directory} of an install tree URL (validated by the record store:
+    config-safe characters only), or None."""
+    if not install_tree:
+        return None
+    parts = urlsplit(install_tree)
+    return {"protocol": parts.scheme, "hostname": parts.netloc, "directory": parts.path.rstrip("/") or "/"}
 
 
 class Renderer(object):
@@ -75,6 +89,8 @@ class Renderer(object):
             "callback_url": callback_url,
             "secrets": secrets or {},
             "base_url": base_url,
+            "mirror": mirror_of(system.get("install_tree")),
+            "installed_kernel_options": system.get("installed_kernel_options") or "",
         })
         try:
             text = self._template(system["template"]).render(context)

@@ -271,6 +271,7 @@ FIELDS = {
         ("relay", False, _wrap(_ip)),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),
+        ("installed_kernel_options", False, _kernel_options),
         ("vars", False, _vars),
     ),
     "tiers": (
@@ -280,6 +281,7 @@ FIELDS = {
         ("profiles_by_model", False, _mapping_of(lambda k: F.check_safe_text(k, "hardware model"), F.check_record_name)),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),
+        ("installed_kernel_options", False, _kernel_options),
         ("vars", False, _vars),
     ),
     "distros": (
@@ -299,6 +301,7 @@ FIELDS = {
         ("boot_loader", False, _boot_loader),
         ("secure_boot", False, _bool),
         ("kernel_options", False, _kernel_options),
+        ("installed_kernel_options", False, _kernel_options),
         ("vars", False, _vars),
     ),
     "systems": (
@@ -309,6 +312,7 @@ FIELDS = {
         ("interfaces", True, _record_list(INTERFACE_FIELDS, "interfaces")),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),
+        ("installed_kernel_options", False, _kernel_options),
         ("vars", False, _vars),
         ("bmc", False, lambda v, r, f: _flow(check_fields(v, BMC_FIELDS, r, f))),
         ("build", False, lambda v, r, f: _flow(check_fields(v, (("generation", True, _positive_int),), r, f))),

@@ -556,6 +556,8 @@ class RecordStore(object):
         primary = next((i for i in interfaces if i.get("primary")), interfaces[0])
         network = _network_facts(segment["network"]) if segment else None
         kernel_options = F.merge_kernel_options(*[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers])
+        installed_options = F.merge_kernel_options(
+            *[F.parse_kernel_options(layer.get("installed_kernel_options")) for layer in layers])
         merged_vars = {}
         for layer in layers:
             merged_vars.update(layer.get("vars") or {})
@@ -599,6 +601,7 @@ class RecordStore(object):
             "boot_loader": boot_loader,
             "secure_boot": bool(profile.get("secure_boot", False)),
             "kernel_options": F.format_kernel_options(kernel_options),
+            "installed_kernel_options": F.format_kernel_options(installed_options),
             "vars": merged_vars,
             "build_generation": (system.get("build") or {}).get("generation", 1),
             "bmc": dict(system["bmc"]) if system.get("bmc") else None,

@@ -55,6 +55,12 @@ options:
   kernel_options:
     description: Kernel options for the installer (a mapping or a string).
     type: raw
+  installed_kernel_options:
+    description:
+      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
+      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
+        C(installed_kernel_options) (C(bootloader --append)).
+    type: raw
   vars:
     description: Template variables.
     type: dict
@@ -108,7 +114,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils import _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_edit
 
-FIELDS = ("description", "distro", "template", "format", "boot_loader", "secure_boot", "kernel_options", "vars")
+FIELDS = ("description", "distro", "template", "format", "boot_loader", "secure_boot", "kernel_options", "installed_kernel_options", "vars")
 
 
 SPEC = dict(
@@ -123,6 +129,7 @@ SPEC = dict(
         boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
         secure_boot=dict(type="bool"),
         kernel_options=dict(type="raw"),
+        installed_kernel_options=dict(type="raw"),
         vars=dict(type="dict"),
         description=dict(type="str"),
     ),

@@ -69,6 +69,12 @@ options:
   kernel_options:
     description: Kernel options inherited by every system of the segment (a mapping or a string).
     type: raw
+  installed_kernel_options:
+    description:
+      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
+      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
+        C(installed_kernel_options) (C(bootloader --append)).
+    type: raw
   vars:
     description: Template variables inherited by every system of the segment.
     type: dict
@@ -130,7 +136,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._module import
 )
 
 FIELDS = ("description", "network", "gateway", "dns", "domain", "provisioner", "next_server",
-          "dynamic_range", "relay", "boot_loader", "kernel_options", "vars")
+          "dynamic_range", "relay", "boot_loader", "kernel_options", "installed_kernel_options", "vars")
 
 
 SPEC = dict(
@@ -147,6 +153,7 @@ SPEC = dict(
         relay=dict(type="str"),
         boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
         kernel_options=dict(type="raw"),
+        installed_kernel_options=dict(type="raw"),
         vars=dict(type="dict"),
         description=dict(type="str"),
     ),

@@ -97,6 +97,12 @@ options:
   kernel_options:
     description: Kernel options for this system (a mapping or a string); C(~name) removes an inherited one.
     type: raw
+  installed_kernel_options:
+    description:
+      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
+      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
+        C(installed_kernel_options) (C(bootloader --append)).
+    type: raw
   vars:
     description: Template variables for this system (they win over inherited ones).
     type: dict
@@ -276,6 +282,7 @@ SPEC = dict(
         to_pool=dict(type="str"),
         boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
         kernel_options=dict(type="raw"),
+        installed_kernel_options=dict(type="raw"),
         vars=dict(type="dict"),
         bmc=dict(
             type="dict",

@@ -85,7 +85,10 @@ systems:
       description: network, netmask, prefix, gateway, dns, domain, next_server of the segment.
       type: dict
     kernel_options:
-      description: The merged kernel options, as a kernel command line fragment.
+      description: The merged kernel options of the installer, as a kernel command line fragment.
+      type: str
+    installed_kernel_options:
+      description: The merged kernel options of the installed system, as a kernel command line fragment.
       type: str
     vars:
       description: The merged template variables.

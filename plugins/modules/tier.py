@@ -42,6 +42,12 @@ options:
   kernel_options:
     description: Kernel options inherited by the tier's systems (a mapping or a string).
     type: raw
+  installed_kernel_options:
+    description:
+      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
+      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
+        C(installed_kernel_options) (C(bootloader --append)).
+    type: raw
   vars:
     description: Template variables inherited by the tier's systems.
     type: dict
@@ -92,7 +98,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._module import
     simple_record_module,
 )
 
-FIELDS = ("description", "segment", "profile", "profiles_by_model", "boot_loader", "kernel_options", "vars")
+FIELDS = ("description", "segment", "profile", "profiles_by_model", "boot_loader", "kernel_options", "installed_kernel_options", "vars")
 
 
 SPEC = dict(
@@ -104,6 +110,7 @@ SPEC = dict(
         profiles_by_model=dict(type="dict"),
         boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
         kernel_options=dict(type="raw"),
+        installed_kernel_options=dict(type="raw"),
         vars=dict(type="dict"),
         description=dict(type="str"),
     ),

@@ -239,7 +239,8 @@ def test_provisioner_serves_the_records(prov):
     for path in ("/images/", "/images/rocky9/", "/ks", "/ks/web01.cfg/", "/images/../pxelinux.cfg/default",
                  "/images/../../state/secret", "/ks/../../state/secret", "/ks/..%2f..%2fstate%2fsecret",
                  "/images/..%2f..%2fstate%2fsecret", "/ks/web01.cfg%00.txt", "/ks/WEB01.cfg", "/bm/", "/state/secret",
-                 "/nginx/install-acl.map", "/.baremetal-manifest.json", "/ks/.baremetal-manifest.json"):
+                 "/nginx/install-acl.map", "/.baremetal-manifest.json", "/ks/.baremetal-manifest.json",
+                 "/mirror/", "/mirror/debian/dists/bookworm/InRelease"):  # no mirror unless the role names one
         status = _status(prov, other, "http://192.0.2.1" + path)
         assert status in ("400", "403", "404"), (path, status)
     assert _status(prov, web01, "http://192.0.2.1/ks/../ks/web01.cfg") == "200"  # normalised, still its own
@@ -293,3 +294,29 @@ def test_provisioner_serves_the_records(prov):
     assert udhcpc(prov.client(NEW_MAC))["ip"] == "192.0.2.50"
     old = udhcpc(web01)
     assert old.get("ip") != "192.0.2.50" and old.get("hostname") != "web01"
+
+
+def test_local_mirror_is_served_from_the_directory_the_role_names(tmp_path):
+    prov = Provisioner(tmp_path, "isc")
+    mirror = os.path.join(prov.tmp, "mirror")
+    release = os.path.join(mirror, "debian", "dists", "bookworm", "InRelease")
+    os.makedirs(os.path.dirname(release))
+    with open(release, "w", encoding="utf-8") as handle:
+        handle.write("Origin: Debian\n")
+    os.symlink(os.path.join(prov.paths["state"]), os.path.join(mirror, "state"))
+    try:
+        assert _changed(prov.apply({"kickstart_mirror_root": mirror + "/"})) > 0
+        prov.start_lab()
+        machine = prov.client("52:54:00:99:99:96")
+        sh("ip", "addr", "add", "192.0.2.98/24", "dev", "eth0", ns=machine)
+        got = sh("curl", "-s", "-m", "20", "-w", "\n%{http_code}", "http://192.0.2.1/mirror/debian/dists/bookworm/InRelease",
+                 ns=machine).stdout
+        assert got == "Origin: Debian\n\n200"
+        # no listing, no way out of the mirror, no symlink followed
+        for path in ("/mirror/", "/mirror/debian/", "/mirror/../state/secret", "/mirror/..%2fstate%2fsecret",
+                     "/mirror/state/secret", "/mirror/debian/dists/bookworm/Release"):
+            status = _status(prov, machine, "http://192.0.2.1" + path)
+            assert status in ("400", "403", "404"), (path, status)
+        assert _changed(prov.apply({"kickstart_mirror_root": mirror + "/"})) == 0
+    finally:
+        prov.close()

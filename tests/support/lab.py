@@ -190,16 +190,16 @@ class RouterAdvertiser(object):
 class Machine(object):
     """A QEMU machine on a tap of the lab bridge, with SeaBIOS+iPXE or OVMF, and a disk."""
 
-    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False):
+    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False, memory_mib=512, disk_mib=8):
         self.lab, self.ns, self.bridge, self.name, self.mac, self.uefi = lab, ns, bridge, name, mac, uefi
-        self.workdir = workdir
+        self.workdir, self.memory_mib = workdir, memory_mib
         self.tap = "t%s" % mac.replace(":", "")[-8:]
         self.disk = os.path.join(workdir, "%s.disk" % name)
         self.vars = os.path.join(workdir, "%s.vars.fd" % name)
         self.serial = os.path.join(workdir, "%s.serial.log" % name)
         self.proc = None
         with open(self.disk, "wb") as handle:
-            handle.truncate(8 * 1024 * 1024)
+            handle.truncate(disk_mib * 1024 * 1024)  # sparse
         if uefi:
             shutil.copy(OVMF_VARS, self.vars)
         sh("ip", "tuntap", "add", self.tap, "mode", "tap", ns=ns)
@@ -207,7 +207,7 @@ class Machine(object):
         sh("ip", "link", "set", self.tap, "up", ns=ns)
 
     def command(self):
-        cmd = ["qemu-system-x86_64", "-nographic", "-m", "512", "-no-reboot", "-monitor", "none", "-display", "none",
+        cmd = ["qemu-system-x86_64", "-nographic", "-m", str(self.memory_mib), "-no-reboot", "-monitor", "none", "-display", "none",
                "-serial", "file:" + self.serial,
                "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
                "-drive", "file=%s,format=raw,if=virtio" % self.disk]

@@ -135,6 +135,9 @@ def test_kernel_options_string_and_mapping_forms_agree():
     ({"console": "tty\"S0"}, "contains"),
     ({"x": "}"}, "contains"),
     (["console=ttyS0"], "mapping or a string"),
+    ("console=ttyS0 --- console=ttyS0", "installed_kernel_options"),
+    ({"--": None}, "installed_kernel_options"),
+    ("~---", "installed_kernel_options"),
 ])
 def test_kernel_options_refusals(bad, reason):
     with pytest.raises(ValueError, match=reason):

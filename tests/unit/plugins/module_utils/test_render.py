@@ -384,3 +384,69 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
         handle.write("tier: nope\n")
     broken = RecordStore.load(root)
     assert broken.problems() and C.warm(root, broken, ["systems/web09.yml"]) is None
+
+
+def _system(fmt, **extra):
+    system = {"name": "inst01", "distro": "d12", "install_format": fmt, "kernel_options": "console=ttyS0 log_host=192.0.2.1",
+              "installed_kernel_options": "console=ttyS0,115200n8 nomodeset", "build_generation": 2,
+              "install_tree": "http://192.0.2.1/mirror/debian", "network": {"domain": "dmz.example.test"}}
+    system.update(extra)
+    return system
+
+
+MAC = "52:54:00:0e:00:05"
+
+
+def _lines(system):
+    """The kernel line of each per-MAC boot file (pxelinux APPEND, GRUB linux, iPXE kernel)."""
+    files = B.install_files(system, MAC, "http://192.0.2.1")
+    pxe = re.search(r"^  APPEND initrd=/images/d12/initrd (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M).group(1)
+    grub = re.search(r"^  linux /images/d12/vmlinuz (.*)$", files["grub/grub.cfg-01-" + MAC], re.M).group(1)
+    ipxe = re.search(r"^kernel http://192.0.2.1/images/d12/vmlinuz (.*)$", files["ipxe/%s.ipxe" % MAC], re.M).group(1)
+    return pxe, grub, ipxe
+
+
+def test_debian_kernel_line_interface_name_and_the_installed_systems_options_after_the_separator():
+    for line in _lines(_system("preseed")):
+        installer, sep, installed = line.partition(" --- ")
+        assert sep and installed == "console=ttyS0,115200n8 nomodeset"
+        words = installer.split()
+        assert words[:2] == ["console=ttyS0", "log_host=192.0.2.1"]
+        assert "BOOTIF=01-52-54-00-0e-00-05" in words                  # the NIC this file was served for
+        assert "hostname=inst01" in words and "domain=dmz.example.test" in words
+        assert "url=http://192.0.2.1/ks/inst01.cfg" in words
+        assert "inst.repo=http://192.0.2.1/mirror/debian" not in words and "nomodeset" not in words
+
+
+def test_nothing_the_boot_loader_adds_lands_after_the_separator():
+    # Debian's installer copies what follows --- to the installed system: pxelinux's INITRD line would
+    # append initrd= there, so the per-MAC file names the initrd on its APPEND line, before ---
+    for line in _lines(_system("preseed", installed_kernel_options="", network={"domain": None})):
+        assert line.endswith(" ---") and line.count("---") == 1
+        assert "domain=" not in line
+    pxe = B.install_files(_system("preseed"), MAC, "http://192.0.2.1")["pxelinux.cfg/01-52-54-00-0e-00-05"]
+    assert "INITRD" not in pxe and "IPAPPEND" not in pxe
+    assert re.search(r"^  APPEND initrd=/images/d12/initrd \S.* --- console=ttyS0,115200n8 nomodeset$", pxe, re.M), pxe
+
+
+def test_ubuntu_line_has_the_separator_but_no_debian_installer_words():
+    for line in _lines(_system("autoinstall")):
+        assert line.endswith(" --- console=ttyS0,115200n8 nomodeset")
+        assert "BOOTIF=01-52-54-00-0e-00-05" in line and "hostname=" not in line
+
+
+def test_kickstart_line_keeps_the_installed_systems_options_for_the_template():
+    for line in _lines(_system("kickstart")):
+        assert "---" not in line and "nomodeset" not in line
+        assert line.startswith("inst.repo=http://192.0.2.1/mirror/debian console=ttyS0 log_host=192.0.2.1 BOOTIF=01-52-54-00-0e-00-05")
+        assert line.endswith("inst.ks=http://192.0.2.1/ks/inst01.cfg")
+
+
+def test_install_context_splits_the_install_tree_into_the_mirror():
+    assert I.mirror_of("http://192.0.2.1:8080/mirror/debian/") == {
+        "protocol": "http", "hostname": "192.0.2.1:8080", "directory": "/mirror/debian"}
+    assert I.mirror_of("https://deb.example.test")["directory"] == "/"
+    assert I.mirror_of(None) is None
+    out = I.Renderer({"t": "{{ mirror.hostname }} {{ mirror.directory }} [{{ installed_kernel_options }}]"}).render(
+        dict(_system("preseed"), template="t"), "http://192.0.2.1", "http://192.0.2.1/bm/callback/x", {})
+    assert out == {"ks/inst01.cfg": "192.0.2.1 /mirror/debian [console=ttyS0,115200n8 nomodeset]"}

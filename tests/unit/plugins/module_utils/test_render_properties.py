@@ -102,7 +102,7 @@ def _check(command, text):
 TOKEN = re.compile(r"^[A-Za-z0-9._:/=,+@%~?-]+$")
 BOOT_LINES = {
     "pxelinux": [r"# baremetal\.provision: install (?P<name>\S+) generation \d+", "DEFAULT install", "PROMPT 0", "TIMEOUT 0", "LABEL install",
-                 r"  KERNEL /images/rocky9/vmlinuz", r"  INITRD /images/rocky9/initrd", r"  APPEND (?P<args>.*)"],
+                 r"  KERNEL /images/rocky9/vmlinuz", r"  APPEND initrd=/images/rocky9/initrd (?P<args>.*)"],
     "grub": [r"# baremetal\.provision: install (?P<name>\S+) generation \d+", "set timeout=0", r"menuentry 'install (?P<name2>\S+)' \{",
              r"  linux /images/rocky9/vmlinuz (?P<args>.*)", r"  initrd /images/rocky9/initrd", r"\}"],
     "ipxe": ["#!ipxe", r"# baremetal\.provision: install (?P<name>\S+) generation \d+",

@@ -457,3 +457,29 @@ def test_cache_files_are_trusted_only_when_private_to_the_user(tmp_path, monkeyp
         write_cached(path, "fp", {"a": 3})
         os.chown(str(folder), 0, 0)
         assert read_cached(path, "fp") == {"a": 2}
+
+
+def test_installed_kernel_options_inherit_apart_from_the_installers(tmp_path):
+    store = load(tmp_path, changes={
+        "segments/dmz.yml": FILES["segments/dmz.yml"] + "installed_kernel_options: {console: tty0, nomodeset: null}\n",
+        "profiles/rocky9-web.yml": FILES["profiles/rocky9-web.yml"] + "installed_kernel_options: console=ttyS0,115200n8\n",
+        "systems/web01.yml": FILES["systems/web01.yml"] + "installed_kernel_options: {~nomodeset: null}\n",
+    })
+    web = store.resolve_system("web01")
+    assert web["installed_kernel_options"] == "console=ttyS0,115200n8"   # profile wins, the system removes one
+    assert web["kernel_options"] == "console=ttyS0 inst.text"             # the installer's are untouched
+    assert store.resolve_system("app01")["installed_kernel_options"] == "console=ttyS0,115200n8"  # no segment layer
+    assert load(tmp_path / "plain").resolve_system("web01")["installed_kernel_options"] == ""
+
+
+@pytest.mark.parametrize("field", ["kernel_options", "installed_kernel_options"])
+def test_the_separator_is_refused_in_either_field_with_the_field_named(tmp_path, field):
+    store = load(tmp_path, changes={
+        "profiles/rocky9-legacy.yml": FILES["profiles/rocky9-legacy.yml"] + "%s: console=ttyS0 --- quiet\n" % field,
+    })
+    found = messages(store)
+    assert any(m.startswith("profiles/rocky9-legacy.yml: %s: '---' is not a kernel option" % field) for m in found), found
+    bad = load(tmp_path / "b", changes={
+        "systems/web01.yml": FILES["systems/web01.yml"] + 'installed_kernel_options: {console: "ttyS0;reboot"}\n',
+    })
+    assert any(m.startswith("systems/web01.yml: installed_kernel_options:") and "';'" in m for m in messages(bad))

@@ -1,0 +1,299 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The real Debian installer on the embedded lab (make e2e-installer).
+
+The provisioner of the story (Kea, tftpd-hpa, nginx and the callback service on the files the
+roles rendered, in a network namespace) serves one system whose profile is the example preseed
+and whose distro is Debian's own netboot installer (package debian-installer-12-netboot-amd64:
+its ``linux`` and ``initrd.gz``, downloaded with ``apt-get download`` and cached under
+.build/installer). The distro's install_tree is a local mirror served by the provisioner's nginx
+from the role's ``kickstart_mirror_root``: the suite's genuine signed ``InRelease`` and the
+``main/binary-amd64`` ``Packages`` that ``apt-get update`` left in /var/lib/apt/lists (checked
+here against the archive keyring and the InRelease's SHA256 sums), the component's
+``debian-installer/binary-amd64/Packages`` (the udebs' index, which those lists lack: fetched
+once by ``apt-get update`` itself, into a private state folder, and checked the same way), and
+``main/binary-amd64/Release`` (rebuilt from the InRelease's fields, and refused unless its SHA256 is the one the
+signed InRelease lists); the suite's ``Release`` and ``Release.gpg`` that choose-mirror and
+net-retriever read are the text the InRelease signs and its signatures detached, checked by gpgv.
+
+The installer's syslog reaches a UDP receiver in the lab (``log_host=`` on its kernel line); its
+serial console is a file. Tests follow both and stop on the installer's own messages.
+"""
+
+import glob
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+from support import lab as L
+from support.netns import Lab
+from support.story import Story
+
+REPO = L.REPO
+CACHE = os.path.join(REPO, ".build", "installer")
+PACKAGE = "debian-installer-12-netboot-amd64"
+IMAGES = "usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64"
+APT_LISTS = "/var/lib/apt/lists"
+KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
+SUITE = "bookworm"
+MAC = "52:54:00:0f:00:01"
+IP = "192.0.2.70"
+NAME = "inst01"
+DOMAIN = "lab.example.test"
+PROVISIONER_IP = "192.0.2.1"
+SYSLOG_PORT = 514
+INSTALLED_OPTIONS = "console=ttyS0,115200n8"
+
+
+def netboot_images(cache=CACHE):
+    """(linux, initrd.gz) of Debian's netboot installer, downloaded once and cached."""
+    linux, initrd = os.path.join(cache, "linux"), os.path.join(cache, "initrd.gz")
+    if os.path.exists(linux) and os.path.exists(initrd):
+        return linux, initrd
+    work = os.path.join(cache, "work")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    subprocess.run(["apt-get", "download", PACKAGE], cwd=work, check=True, capture_output=True)
+    deb = glob.glob(os.path.join(work, "*.deb"))[0]
+    tree = os.path.join(work, "tree")
+    subprocess.run(["dpkg-deb", "-x", deb, tree], check=True)
+    shutil.copy(os.path.join(tree, IMAGES, "linux"), linux + ".tmp")
+    shutil.copy(os.path.join(tree, IMAGES, "initrd.gz"), initrd + ".tmp")
+    os.replace(linux + ".tmp", linux)
+    os.replace(initrd + ".tmp", initrd)
+    shutil.rmtree(work, ignore_errors=True)
+    return linux, initrd
+
+
+def _list_file(suffix):
+    """The file apt keeps for a dists/ path (possibly compressed: Acquire::GzipIndexes)."""
+    found = sorted(glob.glob(os.path.join(APT_LISTS, "*_debian_dists_" + suffix + "*")))
+    if not found:
+        raise RuntimeError("no %s in %s: run apt-get update with a bookworm source first" % (suffix, APT_LISTS))
+    return found[0]
+
+
+def _decompressed(path):
+    tools = {".lz4": ["lz4", "-dc"], ".gz": ["gzip", "-dc"], ".xz": ["xz", "-dc"], ".zst": ["zstd", "-dc"]}
+    for ext, tool in tools.items():
+        if path.endswith(ext):
+            return subprocess.run([*tool, path], check=True, capture_output=True).stdout
+    with open(path, "rb") as handle:
+        return handle.read()
+
+
+def _release_fields(inrelease):
+    body = inrelease.split("\n\n", 1)[1]
+    return dict(re.findall(r"^([A-Za-z-]+): (.*)$", body.split("\nMD5Sum:", 1)[0], re.M))
+
+
+def _sha256_of(inrelease, path):
+    match = re.search(r"^ ([0-9a-f]{64}) +(\d+) %s$" % re.escape(path), inrelease.split("\nSHA256:", 1)[1], re.M)
+    if not match:
+        raise RuntimeError("the InRelease lists no %s" % path)
+    return match.group(1), int(match.group(2))
+
+
+DI_TARGET = """\
+Acquire::IndexTargets::deb::DebianInstallerPackages {
+  MetaKey "$(COMPONENT)/debian-installer/binary-$(ARCHITECTURE)/Packages";
+  ShortDescription "Packages";
+  Description "$(RELEASE)/$(COMPONENT) $(ARCHITECTURE) debian-installer Packages";
+};
+"""
+
+
+def installer_index(suite=SUITE, component="main", arch="amd64", cache=CACHE):
+    """The suite's debian-installer Packages index (the udebs' index, which apt's own lists do not
+    hold), fetched once by apt-get update itself into a private state folder; None if that fails."""
+    state = os.path.join(cache, "apt")
+    found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+    if not found:
+        for sub in ("lists/partial", "cache/archives/partial"):
+            os.makedirs(os.path.join(state, sub), exist_ok=True)
+        with open(os.path.join(state, "apt.conf"), "w", encoding="ascii") as handle:
+            handle.write(DI_TARGET)
+        with open(os.path.join(state, "sources.list"), "w", encoding="ascii") as handle:
+            handle.write("deb [signed-by=%s] http://deb.debian.org/debian %s %s\n" % (KEYRING, suite, component))
+        subprocess.run(["apt-get", "update", "-q", "-o", "Dir::State::Lists=%s/lists" % state, "-o", "Dir::Cache=%s/cache" % state,
+                        "-o", "Dir::Etc::SourceList=%s/sources.list" % state, "-o", "Dir::Etc::SourceParts=/nonexistent",
+                        "-o", "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false",
+                        "-o", "Acquire::IndexTargets::deb::Translations::DefaultEnabled=false", "-o", "APT::Sandbox::User=root"],
+                       env=dict(os.environ, APT_CONFIG=os.path.join(state, "apt.conf")), capture_output=True, check=False)
+        found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+    return _decompressed(found[0]) if found else None
+
+
+def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
+    """A local mirror of genuine signed indices under root/debian; returns the mirror's root."""
+    dists = os.path.join(root, "debian", "dists", suite)
+    os.makedirs(dists, exist_ok=True)
+    source = _list_file(suite + "_InRelease")
+    check = subprocess.run(["gpgv", "--keyring", KEYRING, source], capture_output=True, text=True, check=False)
+    if check.returncode != 0:
+        raise RuntimeError("%s does not verify against %s:\n%s" % (source, KEYRING, check.stderr))
+    with open(source, encoding="utf-8") as handle:
+        inrelease = handle.read()
+    shutil.copy(source, os.path.join(dists, "InRelease"))
+    # choose-mirror and net-retriever read Release and its detached Release.gpg, not InRelease:
+    # Release is exactly the text the InRelease signs (without the line end before the signature
+    # block), and the InRelease's own signatures, detached, are Release.gpg; gpgv must accept them.
+    signed = subprocess.run(["gpgv", "--keyring", KEYRING, "--output", "-", source], check=True, capture_output=True).stdout
+    with open(os.path.join(dists, "Release"), "wb") as handle:
+        handle.write(signed[:-1] if signed.endswith(b"\n") else signed)
+    signature = re.search(r"^-----BEGIN PGP SIGNATURE-----$.*?^-----END PGP SIGNATURE-----$", inrelease, re.M | re.S)
+    with open(os.path.join(dists, "Release.gpg"), "w", encoding="ascii") as handle:
+        handle.write(signature.group(0) + "\n")
+    check = subprocess.run(["gpgv", "--keyring", KEYRING, os.path.join(dists, "Release.gpg"), os.path.join(dists, "Release")],
+                           capture_output=True, text=True, check=False)
+    if check.returncode != 0:
+        raise RuntimeError("Release.gpg made from %s does not verify its Release:\n%s" % (source, check.stderr))
+    packages = _decompressed(_list_file("%s_%s_binary-%s_Packages" % (suite, component, arch)))
+    fields = _release_fields(inrelease)
+    release = "".join("%s: %s\n" % item for item in (
+        ("Archive", fields["Suite"]), ("Origin", fields["Origin"]), ("Label", fields["Label"]),
+        ("Version", fields["Version"]), ("Acquire-By-Hash", fields.get("Acquire-By-Hash")),
+        ("Component", component), ("Architecture", arch)) if item[1]).encode("utf-8")
+    files = [("binary-%s/Packages" % arch, packages), ("binary-%s/Release" % arch, release)]
+    udebs = installer_index(suite, component, arch)
+    if udebs is not None:
+        files.append(("debian-installer/binary-%s/Packages" % arch, udebs))
+    for name, data in files:
+        want, size = _sha256_of(inrelease, "%s/%s" % (component, name))
+        got = hashlib.sha256(data).hexdigest()
+        if (got, len(data)) != (want, size):
+            raise RuntimeError("%s/%s: sha256 %s (%d bytes), the signed InRelease says %s (%d bytes)"
+                               % (component, name, got, len(data), want, size))
+        path = os.path.join(dists, component, name)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(data)
+    return root
+
+
+def syslog_receiver(address, port, path):
+    """Append every syslog datagram to path, one line each (run inside the lab namespace)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((address, int(port)))
+    with open(path, "ab", buffering=0) as out:
+        while True:
+            data, _peer = sock.recvfrom(65535)
+            out.write(data.rstrip(b"\n") + b"\n")
+
+
+PRESEED_PROFILE = """\
+distro: debian12
+template: debian12.preseed.j2
+boot_loader: %(boot_loader)s
+kernel_options: {console: ttyS0, log_host: %(provisioner)s, DEBCONF_DEBUG: "5"}
+installed_kernel_options: "%(installed)s"
+vars: {suite: %(suite)s}
+"""
+
+
+class InstallerLab(Story):
+    """The story's provisioner with one system installing the real Debian installer."""
+
+    def __init__(self, workdir, narrate=None, uefi=False):
+        super().__init__(workdir, narrate)
+        self.uefi = uefi
+        self.paths["mirror"] = os.path.join(self.work, "mirror")
+        self.syslog = os.path.join(self.paths["run"], "installer-syslog.log")
+
+    def setup(self):
+        with self.step("Build the lab: Debian's netboot installer, a local mirror, a 1 GiB machine with an 8 GiB disk"):
+            self.linux, self.initrd = netboot_images()
+            local_mirror(self.paths["mirror"])
+            self.lab = Lab("bmi")
+            self.ns = self.lab.namespace("prov")
+            self.lab.bridge(self.ns, "br0", PROVISIONER_IP + "/24")
+            self.machine = L.Machine(self.lab, self.ns, "br0", "installer", MAC, self.paths["vm"], uefi=self.uefi,
+                                     memory_mib=1024, disk_mib=8192)
+            self.machines["installer"] = self.machine
+            env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__)))
+            self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"), env=env)
+            self.lab.start(self.ns, [sys.executable, __file__, "syslog", PROVISIONER_IP, SYSLOG_PORT, self.syslog],
+                           os.path.join(self.paths["run"], "syslog-receiver.log"), env=env)
+            self.write_records()
+            self.write_inventory()
+
+    def write_records(self):
+        with open(os.path.join(REPO, "examples", "templates", "debian12.preseed.j2"), encoding="utf-8") as handle:
+            preseed = handle.read()
+        files = {
+            "segments/lab.yml": "network: 192.0.2.0/24\ngateway: %s\ndns: [%s]\ndomain: %s\nprovisioner: prov-lab\n"
+                                "next_server: %s\n" % (PROVISIONER_IP, PROVISIONER_IP, DOMAIN, PROVISIONER_IP),
+            "distros/debian12.yml": "family: debian\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://%s/mirror/debian\n"
+                                    % (self.linux, self.initrd, PROVISIONER_IP),
+            "profiles/debian12.yml": PRESEED_PROFILE % {"boot_loader": "grub" if self.uefi else "pxelinux",
+                                                        "provisioner": PROVISIONER_IP, "suite": SUITE,
+                                                        "installed": INSTALLED_OPTIONS},
+            "tiers/lab.yml": "segment: lab\nprofile: debian12\n",
+            "templates/debian12.preseed.j2": preseed,
+            "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n' % (MAC, IP),
+        }
+        for rel, text in files.items():
+            path = os.path.join(self.paths["records"], rel)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w", encoding="utf-8") as handle:
+                handle.write(text)
+
+    def write_inventory(self):
+        super().write_inventory()
+        host_vars = os.path.join(self.paths["inventory"], "host_vars", "prov-lab.yml")
+        with open(host_vars, encoding="utf-8") as handle:
+            values = json.load(handle)
+        values["kickstart_mirror_root"] = self.paths["mirror"]
+        with open(host_vars, "w", encoding="utf-8") as handle:
+            json.dump(values, handle, indent=1)
+
+    # ------------------------------------------------------------------ following the installer
+    def logs(self):
+        return _read(self.syslog), self.machine.console()
+
+    def follow(self, until, fatal=(), deadline_s=2400):
+        """Wait until ``until(syslog, serial)`` is true; fail at once on a fatal pattern in either, or
+        when the machine stops. The deadline only bounds a hung run: progress is the installer's
+        messages, never a fixed sleep."""
+        deadline = time.monotonic() + deadline_s
+        while time.monotonic() < deadline:
+            syslog, serial = self.logs()
+            if until(syslog, serial):
+                return time.monotonic() - self.machine.started
+            for pattern in ("Kernel panic", "No bootable device", *fatal):
+                if pattern in serial or pattern in syslog:
+                    raise AssertionError("installer: %r\n--- syslog ---\n%s\n--- serial ---\n%s"
+                                         % (pattern, syslog[-6000:], _printable(serial)[-3000:]))
+            if not self.machine.is_on():
+                raise AssertionError("the machine stopped\n--- syslog ---\n%s\n--- serial ---\n%s"
+                                     % (syslog[-6000:], _printable(serial)[-3000:]))
+            time.sleep(1)
+        raise AssertionError("no progress within %d s\n--- syslog ---\n%s" % (deadline_s, _read(self.syslog)[-6000:]))
+
+    def access_log(self):
+        return _read(os.path.join(self.paths["run"], "access.log"))
+
+
+def _printable(text):
+    """The serial console without its terminal escapes (d-i draws with newt)."""
+    return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|[\x00-\x08\x0e-\x1f]", "", text)
+
+
+def _read(path):
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 5 and sys.argv[1] == "syslog":
+        syslog_receiver(*sys.argv[2:])
+    raise SystemExit("usage: installer.py syslog ADDRESS PORT FILE")

@@ -402,7 +402,7 @@ def _lines(system):
     files = B.install_files(system, MAC, "http://192.0.2.1")
     pxe = re.search(r"^  APPEND initrd=/images/d12/initrd (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M).group(1)
     grub = re.search(r"^  linux /images/d12/vmlinuz (.*)$", files["grub/grub.cfg-01-" + MAC], re.M).group(1)
-    ipxe = re.search(r"^kernel http://192.0.2.1/images/d12/vmlinuz (.*)$", files["ipxe/%s.ipxe" % MAC], re.M).group(1)
+    ipxe = re.search(r"^kernel http://192.0.2.1/images/d12/vmlinuz initrd=initrd (.*)$", files["ipxe/%s.ipxe" % MAC], re.M).group(1)
     return pxe, grub, ipxe
 
 

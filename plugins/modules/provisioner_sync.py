@@ -77,6 +77,20 @@ options:
         type: list
         elements: str
         default: ['*']
+      derive_interfaces:
+        description:
+          - Ignore O(dhcp.interfaces) and listen on the provisioner's interfaces that have an address
+            inside a segment it serves (not relayed); fail, before anything is written, when there is
+            none. The result's C(interfaces) says which.
+        type: bool
+        default: false
+      stale_configs:
+        description:
+          - Config files of the DHCP server this host no longer runs; each is removed when this
+            collection wrote it (its header says so), and listed in C(removed).
+        type: list
+        elements: path
+        default: []
       kea_lease_file:
         description: Kea's memfile lease file.
         type: path
@@ -191,6 +205,10 @@ components:
       description: Generated files removed (their MAC no longer belongs to a system here).
       type: list
       elements: str
+    interfaces:
+      description: dhcp only, the interfaces the config is for (given, or derived from the host's addresses).
+      type: list
+      elements: str
     reloaded:
       description: dhcp with Kea only, true when Kea took the new config through its control socket.
       type: bool
@@ -237,6 +255,8 @@ SPEC = dict(
             check_command=dict(type="list", elements="str"),
             extra=dict(type="raw"),
             interfaces=dict(type="list", elements="str", default=["*"]),
+            derive_interfaces=dict(type="bool", default=False),
+            stale_configs=dict(type="list", elements="path", default=[]),
             kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
             kea_control_socket=dict(type="path"),
             kea_hooks=dict(type="list", elements="path"),

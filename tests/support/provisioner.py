@@ -39,7 +39,7 @@ MIRRORS = (
 BASE = ("systemd-sysv", "dbus", "openssh-server", "python3", "iproute2", "ca-certificates")
 # Ansible's apt module installs python3-apt itself when it is missing; its .deb must be there.
 ANSIBLE_NEEDS = ("python3-apt",)
-BUILD_VERSION = "1"  # raise when the build steps below change
+BUILD_VERSION = "3"  # raise when the build steps below change
 
 
 def role_packages():
@@ -77,8 +77,9 @@ def build(log=sys.stderr):
     os.makedirs(os.path.dirname(root), exist_ok=True)
     download = " ".join(role_packages() + list(ANSIBLE_NEEDS))
     hooks = [
-        # the packages the roles will install, downloaded only (nothing of them is installed)
-        'chroot "$1" apt-get install --download-only -y --no-install-recommends %s' % download,
+        # the packages the roles will install, with their recommends as apt installs them on a
+        # stock server: downloaded only, nothing of them is installed
+        'chroot "$1" env -u APT_CONFIG apt-get install --download-only -y -o APT::Install-Recommends=true %s' % download,
         'mkdir -p -m 0700 "$1/root/.ssh"',
         'chroot "$1" systemctl enable systemd-networkd.service ssh.service',
         # a stock server: no policy-rc.d, so package installs start their services as on real hosts
@@ -152,8 +153,9 @@ def _tail(path, lines=40):
 
 
 @contextlib.contextmanager
-def booted(lab, ns, bridge, address, tmp, name=None, timeout=120):
-    """Boot the provisioner in namespace ns, plugged into bridge, at address (CIDR); yield a Server."""
+def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
+    """Boot the provisioner in namespace ns, plugged into bridge, at address (CIDR); yield a Server.
+    binds: (host folder, path in the container) pairs, bound read-only."""
     root = build()
     tmp = str(tmp)
     name = name or "%s-prov" % lab.prefix
@@ -170,6 +172,7 @@ def booted(lab, ns, bridge, address, tmp, name=None, timeout=120):
            "--resolv-conf=off", "--timezone=off", "--volatile=overlay",
            "--bind-ro=%s:/root/.ssh/authorized_keys" % (key + ".pub"),
            "--bind-ro=%s:/etc/systemd/network/10-host0.network" % network]
+    cmd += ["--bind-ro=%s:%s" % (source, target) for source, target in binds]
     server.proc = lab.start(None, cmd, log)
     try:
         _wait(lambda: server.ssh("true", check=False, timeout=30).returncode == 0, timeout, "SSH on %s" % server.host,

@@ -269,6 +269,46 @@ def sync_dhcp(view, options, check_mode):
     return result
 
 
+def _read_bytes(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def place_files(root, wanted, check_mode, label):
+    """Put files that are not generated from the records into a folder: wanted is {relpath:
+    (bytes, mode)}; a file is written only when its content differs. They are not in the tree's
+    manifest, so a sync never removes them. Returns the relpaths written."""
+    written = []
+    for relpath in sorted(wanted):
+        if relpath.startswith("/") or ".." in relpath.split("/") or "\x00" in relpath:
+            raise SyncFailed("%s: %r is not a path inside %s" % (label, relpath, root))
+        data, mode = wanted[relpath]
+        if _read_bytes(os.path.join(root, relpath)) == data:
+            continue
+        written.append(relpath)
+        if not check_mode:
+            T.write_file(root, relpath, data, mode)
+    return written
+
+
+def _tftp_copies(view, options):
+    """{relpath: (bytes, mode)} of the boot loaders and the kernels and initrds given by path,
+    every source read before anything is written (a missing one fails the sync first)."""
+    sources = dict(options.get("copies") or {})
+    if options.get("copy_artifacts"):
+        sources.update({a["dest"]: a["path"] for a in artifacts(view) if "path" in a})
+    wanted = {}
+    for relpath, source in sorted(sources.items()):
+        data = _read_bytes(source)
+        if data is None:
+            raise SyncFailed("tftp: %s: %s does not exist on the provisioner (or is not a file)" % (relpath, source))
+        wanted[relpath] = (data, 0o644)
+    return wanted
+
+
 def tftp_files(view, armed):
     files = B.default_files()
     for system in view["systems"]:
@@ -279,8 +319,13 @@ def tftp_files(view, armed):
 def sync_tftp(view, options, check_mode):
     state_dir = options.get("state_dir") or DEFAULT_STATE_DIR
     armed = _armed_map(view, state_dir)
+    copies = _tftp_copies(view, options)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         result = T.sync_tree(options["root"], tftp_files(view, armed), check_mode=check_mode)
+        result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]
+        if not check_mode:  # the folders the URL downloads go into
+            for item in artifacts(view):
+                os.makedirs(os.path.dirname(os.path.join(options["root"], item["dest"])), mode=0o755, exist_ok=True)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
     result["artifacts"] = artifacts(view)
     return result
@@ -325,6 +370,10 @@ def sync_web(view, options, check_mode):
             N.write_json(index_path, index)
     result["written"] += ["conf:" + p for p in conf["written"]]
     result["removed"] += ["conf:" + p for p in conf["removed"]]
+    callback = {name: (text.encode("utf-8"), 0o755 if name.endswith("callback.py") else 0o644)
+                for name, text in (options.get("callback_files") or {}).items()}
+    if callback:
+        result["written"] += ["callback:" + p for p in place_files(options["callback_dir"], callback, check_mode, "web.callback_files")]
     result["conf_changed"] = bool(conf["written"] or conf["removed"])
     if index_changed:
         result["written"].append("state:" + N.INDEX)

@@ -117,6 +117,19 @@ options:
         description: Where the netboot state lives (secret, index, completed generations).
         type: path
         default: /var/lib/baremetal-provision
+      copies:
+        description:
+          - Files copied into the root from paths on the provisioner (the boot loaders), as
+            C({path in the root: path on the provisioner}); written only when their content differs,
+            listed in C(written) with a C(copy:) prefix, never removed.
+        type: dict
+        default: {}
+      copy_artifacts:
+        description:
+          - Copy the kernels and initrds the distros give by path on the provisioner into the root
+            like O(tftp.copies), and create the folders of those given by URL.
+        type: bool
+        default: false
   web:
     description: Render the install configs, the access map and the netboot index, with these settings.
     type: dict
@@ -141,6 +154,16 @@ options:
           - Values given to install templates as C(secrets) (root password hash, keys). Use Ansible
             Vault; they are never logged.
         type: dict
+      callback_dir:
+        description: Where the callback service's files go (with O(web.callback_files)).
+        type: path
+        default: /usr/local/lib/baremetal-provision
+      callback_files:
+        description:
+          - The callback service's files, C({file name: content}), written into O(web.callback_dir)
+            when their content differs and listed in C(written) with a C(callback:) prefix.
+        type: dict
+        default: {}
 attributes:
   action:
     support: full
@@ -264,6 +287,8 @@ SPEC = dict(
         tftp=dict(type="dict", options=dict(
             root=dict(type="path", required=True),
             state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+            copies=dict(type="dict", default={}),
+            copy_artifacts=dict(type="bool", default=False),
         )),
         web=dict(type="dict", options=dict(
             root=dict(type="path", required=True),
@@ -271,6 +296,8 @@ SPEC = dict(
             state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
             callback_base=dict(type="str"),
             secrets=dict(type="dict", no_log=True),
+            callback_dir=dict(type="path", default="/usr/local/lib/baremetal-provision"),
+            callback_files=dict(type="dict", default={}),
         )),
     ),
     required_one_of=[("dhcp", "tftp", "web")],

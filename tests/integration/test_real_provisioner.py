@@ -1,6 +1,6 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""site, replace and a DHCP server switch on a real provisioning server, reached over SSH.
+"""site, replace, a failed run and a DHCP server switch on a real provisioning server, over SSH.
 
 The provisioner is a Debian 12 container with systemd as PID 1 and nothing of the roles
 installed (tests/support/provisioner.py); the roles run with their defaults (service manager
@@ -121,11 +121,6 @@ def site(request, tmp_path):
     yield from _booted(tmp_path, request.param)
 
 
-@pytest.fixture
-def isc_site(tmp_path):
-    yield from _booted(tmp_path, "isc")
-
-
 def _tftp(site, ns, path):
     out = os.path.join(site.tmp, "got-" + path.replace("/", "_"))
     if os.path.exists(out):
@@ -184,6 +179,9 @@ def test_site_and_replace_on_a_real_provisioner(site):
     starts = {name: site.journal(name, r"^(Starting|Reloading|Stopping) {unit} ") for name in (unit, "tftpd-hpa", "nginx", "bm-callback")}
     second = site.ok("site")
     assert second["changed"] == 0 and second["failed"] == 0, second
+    # few tasks: no per-file loops (16 of these run a module on the provisioner, the rest are
+    # argument checks and asserts on the controller)
+    assert second["ok"] <= 21, second
     assert {name: site.journal(name, r"^(Starting|Reloading|Stopping) {unit} ") for name in starts} == starts
     assert "LOCALBOOT" in (_tftp(site, web01, "pxelinux.cfg/01-52-54-00-12-34-56") or "")
 
@@ -211,11 +209,12 @@ def test_site_and_replace_on_a_real_provisioner(site):
     sh("ip", "addr", "add", "192.0.2.50/24", "dev", "eth0", ns=new)
     assert "generation 2" in (_tftp(site, new, "pxelinux.cfg/01-52-54-00-aa-bb-01") or "")
     assert _get(new, "http://%s/ks/web01.cfg" % PROV_IP)[0] == "200"
+    if site.backend == "isc":  # on the same server, rather than a third one from empty
+        _failed_run_then_switch_to_kea(site)
 
 
-def test_a_restart_survives_a_failed_run_and_a_switch_stops_the_other_server(isc_site):
-    site = isc_site
-    site.ok("site")
+def _failed_run_then_switch_to_kea(site):
+    """A restart notified before a later task fails is not lost; moving to Kea stops ISC."""
     web02 = site.client("52:54:00:12:34:57")
     assert udhcpc(web02).get("ip") == "192.0.2.51"
     # web02 moves to another IP, and a later task of the same run fails (a boot loader that is not there)

@@ -119,9 +119,9 @@ options:
         default: /var/lib/baremetal-provision
       copies:
         description:
-          - Files copied into the root from paths on the provisioner (the boot loaders), as
-            C({path in the root: path on the provisioner}); written only when their content differs,
-            listed in C(written) with a C(copy:) prefix, never removed.
+          - Files copied into the root from paths on the provisioner (the boot loaders), a mapping of
+            the path in the root to the path on the provisioner; each written only when its content
+            differs, listed in C(written) with a C(copy:) prefix, never removed.
         type: dict
         default: {}
       copy_artifacts:
@@ -160,8 +160,8 @@ options:
         default: /usr/local/lib/baremetal-provision
       callback_files:
         description:
-          - The callback service's files, C({file name: content}), written into O(web.callback_dir)
-            when their content differs and listed in C(written) with a C(callback:) prefix.
+          - The callback service's files, a mapping of file name to content, each written into
+            O(web.callback_dir) when its content differs and listed in C(written) with a C(callback:) prefix.
         type: dict
         default: {}
 attributes:

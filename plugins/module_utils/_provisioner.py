@@ -189,7 +189,7 @@ def remove_stale_configs(options, check_mode):
                 head = handle.read(4096)
         except FileNotFoundError:
             continue
-        if D.HEADER.split(" for ")[0] not in head:
+        if D.HEADER.split(" for ", maxsplit=1)[0] not in head:
             continue  # the operator's own file, or the package's sample: left alone
         if not check_mode:
             os.unlink(path)

@@ -35,7 +35,7 @@ def test_no_interface_in_a_served_segment_is_a_clear_refusal():
     message = str(err.value)
     assert "prov-lab" in message and "dmz (192.0.2.0/24)" in message and "app (198.51.100.0/24)" in message
     assert "eth0 10.0.0.5/8" in message and "dhcp_interfaces" in message
-    assert "far" not in message.split("its addresses")[0]
+    assert "far" not in message.split("its addresses", maxsplit=1)[0]
 
 
 def test_derive_refuses_before_any_write(tmp_path, monkeypatch):

@@ -210,26 +210,37 @@ def test_site_and_replace_on_a_real_provisioner(site):
     assert "generation 2" in (_tftp(site, new, "pxelinux.cfg/01-52-54-00-aa-bb-01") or "")
     assert _get(new, "http://%s/ks/web01.cfg" % PROV_IP)[0] == "200"
     if site.backend == "isc":  # on the same server, rather than a third one from empty
-        _failed_run_then_switch_to_kea(site)
+        _failed_run_then_switch_to_kea(site, new)
 
 
-def _failed_run_then_switch_to_kea(site):
-    """A restart notified before a later task fails is not lost; moving to Kea stops ISC."""
+def _failed_run_then_switch_to_kea(site, web01):
+    """A restart or reload notified before a later task fails is not lost; moving to Kea stops ISC.
+    web01: the client namespace with web01's (new) MAC."""
     web02 = site.client("52:54:00:12:34:57")
     assert udhcpc(web02).get("ip") == "192.0.2.51"
-    # web02 moves to another IP, and a later task of the same run fails (a boot loader that is not there)
+    # web02 moves to another IP (a new reservation, a new owner of its install config) in a run
+    # that fails after the kickstart render notified nginx's reload: the unit folder is read-only
+    # and the callback port changes, so writing the callback unit fails
     record = os.path.join(site.records, "systems", "web02.yml")
     with open(record, encoding="utf-8") as handle:
         text = handle.read()
     with open(record, "w", encoding="utf-8") as handle:
         handle.write(text.replace("192.0.2.51", "192.0.2.52"))
     restarts = site.journal("isc-dhcp-server", r"^Starting {unit} ")
-    site.set_vars(tftp_boot_loaders={"pxelinux.0": "/nonexistent/pxelinux.0"})
+    reloads = site.journal("nginx", r"^Reloading {unit} ")
+    site.on("mount --bind /etc/systemd/system /etc/systemd/system && mount -o remount,bind,ro /etc/systemd/system")
+    site.set_vars(kickstart_callback_port=8088)
     failed = site.play("site")
-    assert failed.returncode != 0 and "Put the boot loaders in the TFTP root" in failed.stdout, failed.stdout[-4000:]
-    # the restart the DHCP change notified ran all the same: the running dhcpd has the new config
+    site.on("umount /etc/systemd/system")
+    assert failed.returncode != 0, failed.stdout[-4000:]
+    after = failed.stdout.partition("TASK [baremetal.provision.kickstart : Install the callback unit]")[2]
+    assert "fatal: [prov-lab]" in after.split("RUNNING HANDLER")[0], failed.stdout[-4000:]
+    # the DHCP restart and the nginx reload ran all the same, once each: both serve the new records
     assert site.journal("isc-dhcp-server", r"^Starting {unit} ") == restarts + 1
+    assert site.journal("nginx", r"^Reloading {unit} ") == reloads + 1
     assert udhcpc(web02).get("ip") == "192.0.2.52"
+    sh("ip", "addr", "add", "192.0.2.52/24", "dev", "eth0", ns=web02)
+    assert _get(web02, "http://%s/ks/web02.cfg" % PROV_IP)[0] == "200"
     site.set_vars()
     assert site.ok("site")["failed"] == 0
 
@@ -243,6 +254,6 @@ def _failed_run_then_switch_to_kea(site):
     assert site.on("systemctl is-active kea-dhcp4-server", check=False).strip() == "active"
     assert site.on("systemctl --failed --no-legend --plain") == ""
     assert "kea-dhcp4" in site.on("ss -H -l -n -u -p sport = :67")
-    lease = udhcpc(site.client("52:54:00:12:34:56"))
+    lease = udhcpc(web01)
     assert lease.get("ip") == "192.0.2.50" and lease.get("boot_file") == "pxelinux.0", lease
     assert site.ok("site")["changed"] == 0

@@ -128,11 +128,16 @@ class Server(object):
             raise RuntimeError("on %s: %s failed (%d): %s%s" % (self.name, command, proc.returncode, proc.stdout, proc.stderr))
         return proc
 
-    def inventory_vars(self):
-        """What an Ansible inventory needs to reach the server over SSH."""
+    def inventory_vars(self, proxy=False):
+        """What an Ansible inventory needs to reach the server over SSH: from inside the lab
+        namespace, or (proxy) from the host, SSH's connection carried by busybox nc run in the
+        namespace (then plays on localhost still reach what listens on the host's loopback)."""
+        common = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=%s" % self.known_hosts
+        if proxy:
+            common += " -o 'ProxyCommand=ip netns exec %s busybox nc %%h %%p'" % self.ns
         return {"ansible_host": self.host, "ansible_port": self.port, "ansible_user": self.user,
                 "ansible_ssh_private_key_file": self.key, "ansible_python_interpreter": "/usr/bin/python3",
-                "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=%s" % self.known_hosts}
+                "ansible_ssh_common_args": common}
 
 
 def _wait(predicate, timeout, what, proc, log):

@@ -57,13 +57,16 @@ def inventory(root, name, records, host_vars):
 def bench_size(size, repeat, tmp):
     root = os.path.join(tmp, "n%d" % size)
     images = os.path.join(root, "images")  # the same path on the controller and, bound, on the provisioner
+    # the same fleet twice (the same seed, the same bytes): each path edits its own store, so that
+    # neither finds the other's edits and its caches stale
     records = write_fleet(os.path.join(root, "records"), size, images=images)
+    local_records = write_fleet(os.path.join(root, "records-local"), size, images=images)
     for rel in ("rocky9/vmlinuz", "rocky9/initrd.img", "ubuntu24/vmlinuz", "ubuntu24/initrd"):
         os.makedirs(os.path.dirname(os.path.join(images, rel)), exist_ok=True)
         with open(os.path.join(images, rel), "wb") as handle:
             handle.write(b"bench stand-in\n")
     out = os.path.join(root, "local")
-    local = inventory(root, "local", records, {
+    local = inventory(root, "local", local_records, {
         "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
         "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
         "dhcp_config": os.path.join(out, "dhcpd.conf"), "tftp_root": os.path.join(out, "tftp"),
@@ -72,9 +75,13 @@ def bench_size(size, repeat, tmp):
         "kickstart_state_dir": os.path.join(out, "state"), "kickstart_callback_dir": os.path.join(out, "cb"),
         "kickstart_tftp_root": os.path.join(out, "tftp"),
     })
-    env = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache"), "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore",
-                       "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts")},
-                      tmp=root)
+    # a fact cache, as AWX keeps one (site gathers, replace reuses): one per path, since both
+    # provisioners are called prov-dmz
+    env = {}
+    for path in ("local", "remote"):
+        env[path] = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache-" + path),
+                                 "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts-" + path)}, tmp=os.path.join(root, "tmp-" + path))
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     lab = Lab("bmb")
     try:
@@ -87,18 +94,19 @@ def bench_size(size, repeat, tmp):
                 kickstart_install_packages=True))
             ssh = ["ip", "netns", "exec", ns, playbook]
             row = {"systems": size}
-            row["site"] = timed([*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env)
-            row["again"] = timed([*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env)
-            timed([playbook, "-i", local, "baremetal.provision.site", "--limit", "prov-dmz"], env)
+            row["site"] = timed([*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env["remote"])
+            row["again"] = timed([*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env["remote"])
+            timed([playbook, "-i", local, "baremetal.provision.site", "--limit", "prov-dmz"], env["local"])
             systems = sorted(n[:-4] for n in os.listdir(os.path.join(records, "systems")) if n.startswith("web"))
             over_ssh, here = [], []
             for attempt in range(repeat):  # interleaved: a slow spell of the machine falls on both
                 mac = "52:54:0f:00:01:%02x" % attempt
-                over_ssh.append(timed([*ssh, "-i", remote, "baremetal.provision.replace", "-e", "system=" + systems[2 * attempt], "-e", "mac=" + mac], env))
+                over_ssh.append(timed([*ssh, "-i", remote, "baremetal.provision.replace", "-e", "system=" + systems[2 * attempt],
+                                       "-e", "mac=" + mac], env["remote"]))
                 grep = server.ssh("grep -c 'hardware ethernet %s;' /etc/dhcp/dhcpd.conf" % mac, check=False)
                 assert grep.stdout.strip() == "1", "the new MAC is not in the provisioner's dhcpd.conf"
                 here.append(timed([playbook, "-i", local, "baremetal.provision.replace", "-e", "system=" + systems[2 * attempt + 1],
-                                   "-e", "mac=52:54:0f:00:02:%02x" % attempt], env))
+                                   "-e", "mac=52:54:0f:00:02:%02x" % attempt], env["local"]))
             row["ssh"], row["local"] = min(over_ssh), min(here)
     finally:
         lab.close()

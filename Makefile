@@ -28,15 +28,16 @@ export ANSIBLE_PYTHON_INTERPRETER := $(abspath $(BIN)/python)
 DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server tftpd-hpa tftp-hpa \
 	nginx-light pxelinux syslinux-common grub-efi-amd64-bin grub-efi-amd64-signed shim-signed \
 	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
-	dosfstools mtools git
+	dosfstools mtools git systemd-container mmdebstrap openssh-client
 
-.PHONY: help deps venv collection unit integration compat e2e e2e-installer sanity lint ruff yamllint ansible-lint \
-	docs build ee changelog-lint test bench bench-mechanisms soak demo clean
+.PHONY: help deps venv collection provisioner unit integration compat e2e e2e-installer sanity lint ruff yamllint \
+	ansible-lint docs build ee changelog-lint test bench bench-mechanisms soak demo clean
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
 	@echo "make test            what CI runs: deps venv lint sanity docs unit integration compat e2e"
-	@echo "make unit | integration | compat | e2e | e2e-installer | sanity | lint | docs | bench | bench-mechanisms | soak | clean"
+	@echo "make unit | integration | compat | e2e | e2e-installer | sanity | lint | docs | bench | bench-mechanisms"
+	@echo "     | soak | provisioner | clean"
 
 # --- installation -------------------------------------------------------------------------
 
@@ -75,7 +76,12 @@ collection: $(COLLECTION_LINK)
 unit: venv collection
 	$(BIN)/pytest -q tests/unit $(PYTEST_ARGS)
 
-integration: deps venv collection
+# The lab provisioner's root (Debian 12, systemd, sshd; the roles' packages in its apt cache),
+# built once with mmdebstrap and cached under $(BUILD)/provisioner/<key of what goes in it>.
+provisioner: deps venv
+	$(BIN)/python tests/support/provisioner.py
+
+integration: deps venv collection provisioner
 	$(BIN)/pytest -q tests/integration $(PYTEST_ARGS)
 
 # The other ansible-core lines (tests/support/compat.py: 2.16, 2.17, 2.18, 2.20, 2.21), each in its

@@ -21,6 +21,7 @@ Components and what they own:
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import subprocess
@@ -131,6 +132,71 @@ def _armed_map(view, state_dir):
 
 
 # Each sync_* takes the view and its component's options (the module's dhcp, tftp or web dict).
+def local_addresses():
+    """[(interface, IPv4 address with prefix)] of this host, from iproute2."""
+    try:
+        proc = subprocess.run(["ip", "-json", "-4", "address", "show"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, check=False)
+    except OSError as exc:
+        raise SyncFailed("dhcp.interfaces: cannot list this host's addresses (%s): set dhcp_interfaces" % exc) from exc
+    if proc.returncode != 0:
+        raise SyncFailed("dhcp.interfaces: ip -json address failed: %s: set dhcp_interfaces"
+                         % proc.stderr.decode("utf-8", "replace").strip())
+    out = []
+    for link in json.loads(proc.stdout.decode("utf-8") or "[]"):
+        for info in link.get("addr_info", []):
+            if info.get("family") == "inet":
+                out.append((link["ifname"], "%s/%s" % (info["local"], info["prefixlen"])))
+    return out
+
+
+def served_interfaces(view, addresses):
+    """The interfaces DHCP listens on when none are set: those with an address inside a segment
+    this provisioner serves on its own link (a relayed segment's requests come in through one of
+    them). Raises SyncFailed, naming the segments and the variable to set, when there is none."""
+    direct = {name: ipaddress.ip_network(seg["network"]) for name, seg in sorted(view["segments"].items())
+              if not seg.get("relay")}
+    found = []
+    for ifname, address in addresses:
+        ip = ipaddress.ip_interface(address).ip
+        if any(ip in network for network in direct.values()) and ifname not in found:
+            found.append(ifname)
+    if not found:
+        wanted = ", ".join("%s (%s)" % (name, net) for name, net in direct.items()) or "none on this host's own link"
+        have = ", ".join("%s %s" % pair for pair in addresses) or "none"
+        raise SyncFailed("dhcp.interfaces: no interface of provisioner %s has an address in the segments it serves: %s; "
+                         "its addresses: %s. Set dhcp_interfaces to the interfaces DHCP must listen on"
+                         % (view["provisioner"], wanted, have))
+    return found
+
+
+def dhcp_interfaces(view, options):
+    """The interfaces of the DHCP config: the ones given, or derived from this host's addresses."""
+    if options.get("derive_interfaces"):
+        return served_interfaces(view, local_addresses())
+    return options.get("interfaces") or ["*"]
+
+
+def remove_stale_configs(options, check_mode):
+    """The config files of the DHCP server this host no longer runs, when this collection wrote
+    them (their first lines carry its header); returns the paths removed."""
+    removed = []
+    for path in options.get("stale_configs") or ():
+        if os.path.abspath(path) == os.path.abspath(options["config"]):
+            continue
+        try:
+            with open(path, "r", encoding="utf-8", errors="replace") as handle:
+                head = handle.read(4096)
+        except FileNotFoundError:
+            continue
+        if D.HEADER.split(" for ", maxsplit=1)[0] not in head:
+            continue  # the operator's own file, or the package's sample: left alone
+        if not check_mode:
+            os.unlink(path)
+        removed.append(path)
+    return removed
+
+
 def render_dhcp(view, options):
     if options.get("server", "isc") == "kea":
         return D.render_kea(view, interfaces=options.get("interfaces") or ["*"],
@@ -174,14 +240,16 @@ def check_dhcp_config(text, options):
 
 def sync_dhcp(view, options, check_mode):
     path = options["config"]
-    text = render_dhcp(view, options)
+    interfaces = dhcp_interfaces(view, options)  # a refusal here comes before any write
+    text = render_dhcp(view, dict(options, interfaces=interfaces))
     root, name = os.path.split(path)
     try:
         with open(path, "r", encoding="utf-8") as handle:
             before = handle.read()
     except FileNotFoundError:
         before = None
-    result = {"written": [], "removed": [], "before": before, "after": text}
+    stale = remove_stale_configs(options, check_mode)
+    result = {"written": [], "removed": stale, "before": before, "after": text, "interfaces": interfaces}
     if before == text:
         return result
     check_dhcp_config(text, options)
@@ -201,6 +269,46 @@ def sync_dhcp(view, options, check_mode):
     return result
 
 
+def _read_bytes(path):
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+
+
+def place_files(root, wanted, check_mode, label):
+    """Put files that are not generated from the records into a folder: wanted is {relpath:
+    (bytes, mode)}; a file is written only when its content differs. They are not in the tree's
+    manifest, so a sync never removes them. Returns the relpaths written."""
+    written = []
+    for relpath in sorted(wanted):
+        if relpath.startswith("/") or ".." in relpath.split("/") or "\x00" in relpath:
+            raise SyncFailed("%s: %r is not a path inside %s" % (label, relpath, root))
+        data, mode = wanted[relpath]
+        if _read_bytes(os.path.join(root, relpath)) == data:
+            continue
+        written.append(relpath)
+        if not check_mode:
+            T.write_file(root, relpath, data, mode)
+    return written
+
+
+def _tftp_copies(view, options):
+    """{relpath: (bytes, mode)} of the boot loaders and the kernels and initrds given by path,
+    every source read before anything is written (a missing one fails the sync first)."""
+    sources = dict(options.get("copies") or {})
+    if options.get("copy_artifacts"):
+        sources.update({a["dest"]: a["path"] for a in artifacts(view) if "path" in a})
+    wanted = {}
+    for relpath, source in sorted(sources.items()):
+        data = _read_bytes(source)
+        if data is None:
+            raise SyncFailed("tftp: %s: %s does not exist on the provisioner (or is not a file)" % (relpath, source))
+        wanted[relpath] = (data, 0o644)
+    return wanted
+
+
 def tftp_files(view, armed):
     files = B.default_files()
     for system in view["systems"]:
@@ -211,8 +319,13 @@ def tftp_files(view, armed):
 def sync_tftp(view, options, check_mode):
     state_dir = options.get("state_dir") or DEFAULT_STATE_DIR
     armed = _armed_map(view, state_dir)
+    copies = _tftp_copies(view, options)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         result = T.sync_tree(options["root"], tftp_files(view, armed), check_mode=check_mode)
+        result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]
+        if not check_mode:  # the folders the URL downloads go into
+            for item in artifacts(view):
+                os.makedirs(os.path.dirname(os.path.join(options["root"], item["dest"])), mode=0o755, exist_ok=True)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
     result["artifacts"] = artifacts(view)
     return result
@@ -257,6 +370,10 @@ def sync_web(view, options, check_mode):
             N.write_json(index_path, index)
     result["written"] += ["conf:" + p for p in conf["written"]]
     result["removed"] += ["conf:" + p for p in conf["removed"]]
+    callback = {name: (text.encode("utf-8"), 0o755 if name.endswith("callback.py") else 0o644)
+                for name, text in (options.get("callback_files") or {}).items()}
+    if callback:
+        result["written"] += ["callback:" + p for p in place_files(options["callback_dir"], callback, check_mode, "web.callback_files")]
     result["conf_changed"] = bool(conf["written"] or conf["removed"])
     if index_changed:
         result["written"].append("state:" + N.INDEX)

@@ -77,6 +77,20 @@ options:
         type: list
         elements: str
         default: ['*']
+      derive_interfaces:
+        description:
+          - Ignore O(dhcp.interfaces) and listen on the provisioner's interfaces that have an address
+            inside a segment it serves (not relayed); fail, before anything is written, when there is
+            none. The result's C(interfaces) says which.
+        type: bool
+        default: false
+      stale_configs:
+        description:
+          - Config files of the DHCP server this host no longer runs; each is removed when this
+            collection wrote it (its header says so), and listed in C(removed).
+        type: list
+        elements: path
+        default: []
       kea_lease_file:
         description: Kea's memfile lease file.
         type: path
@@ -103,6 +117,19 @@ options:
         description: Where the netboot state lives (secret, index, completed generations).
         type: path
         default: /var/lib/baremetal-provision
+      copies:
+        description:
+          - Files copied into the root from paths on the provisioner (the boot loaders), a mapping of
+            the path in the root to the path on the provisioner; each written only when its content
+            differs, listed in C(written) with a C(copy:) prefix, never removed.
+        type: dict
+        default: {}
+      copy_artifacts:
+        description:
+          - Copy the kernels and initrds the distros give by path on the provisioner into the root
+            like O(tftp.copies), and create the folders of those given by URL.
+        type: bool
+        default: false
   web:
     description: Render the install configs, the access map and the netboot index, with these settings.
     type: dict
@@ -127,6 +154,16 @@ options:
           - Values given to install templates as C(secrets) (root password hash, keys). Use Ansible
             Vault; they are never logged.
         type: dict
+      callback_dir:
+        description: Where the callback service's files go (with O(web.callback_files)).
+        type: path
+        default: /usr/local/lib/baremetal-provision
+      callback_files:
+        description:
+          - The callback service's files, a mapping of file name to content, each written into
+            O(web.callback_dir) when its content differs and listed in C(written) with a C(callback:) prefix.
+        type: dict
+        default: {}
 attributes:
   action:
     support: full
@@ -191,6 +228,10 @@ components:
       description: Generated files removed (their MAC no longer belongs to a system here).
       type: list
       elements: str
+    interfaces:
+      description: dhcp only, the interfaces the config is for (given, or derived from the host's addresses).
+      type: list
+      elements: str
     reloaded:
       description: dhcp with Kea only, true when Kea took the new config through its control socket.
       type: bool
@@ -237,6 +278,8 @@ SPEC = dict(
             check_command=dict(type="list", elements="str"),
             extra=dict(type="raw"),
             interfaces=dict(type="list", elements="str", default=["*"]),
+            derive_interfaces=dict(type="bool", default=False),
+            stale_configs=dict(type="list", elements="path", default=[]),
             kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
             kea_control_socket=dict(type="path"),
             kea_hooks=dict(type="list", elements="path"),
@@ -244,6 +287,8 @@ SPEC = dict(
         tftp=dict(type="dict", options=dict(
             root=dict(type="path", required=True),
             state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
+            copies=dict(type="dict", default={}),
+            copy_artifacts=dict(type="bool", default=False),
         )),
         web=dict(type="dict", options=dict(
             root=dict(type="path", required=True),
@@ -251,6 +296,8 @@ SPEC = dict(
             state_dir=dict(type="path", default=DEFAULT_STATE_DIR),
             callback_base=dict(type="str"),
             secrets=dict(type="dict", no_log=True),
+            callback_dir=dict(type="path", default="/usr/local/lib/baremetal-provision"),
+            callback_files=dict(type="dict", default={}),
         )),
     ),
     required_one_of=[("dhcp", "tftp", "web")],

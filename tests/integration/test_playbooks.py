@@ -73,6 +73,21 @@ def test_replace_refuses_bad_variables_before_changing_anything(lab, args, expec
     assert "prov-dmz" not in playbook_recap(proc.stdout), "the provisioner must not be reached"
 
 
+def test_site_fails_when_the_inventory_did_not_load(lab, tmp_path):
+    """An invalid store is only a parse warning to Ansible: site must not call that success."""
+    files = dict(FILES)
+    files["systems/web02.yml"] = files["systems/web01.yml"]  # the same MAC and IP twice
+    records = write_store(tmp_path / "records", files)
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    write_config(inventory, records_dir=records)
+    proc = run("ansible-playbook", ["-i", str(inventory), "baremetal.provision.site"], env=lab["env"])
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "The inventory has no host in the group provisioners" in proc.stdout, proc.stdout
+    assert "is also used by systems/web01.yml" in proc.stdout + proc.stderr, "the store's problems are shown"
+    assert "Configure the provisioners" not in proc.stdout
+
+
 def test_replace_check_diff_shows_the_change_and_writes_nothing(lab):
     before = _state(lab)
     proc = _play(lab, "replace", "-e", "system=web01", "-e", "mac=52:54:00:12:34:99", "--check", "--diff")

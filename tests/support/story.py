@@ -2,12 +2,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The hardware-replacement story on the embedded lab, step by step (make e2e and make demo).
 
-A provisioner (prov-lab) serves the segment dmz (192.0.2.0/24) from a network namespace: Kea,
-tftpd-hpa, nginx and the callback service run on the files the roles rendered (service manager
-"none": this harness starts the daemons, as systemd would). QEMU machines with SeaBIOS+iPXE or
-OVMF boot off it. Each machine has a stand-in Redfish BMC on loopback.
+A provisioner (prov-lab, 192.0.2.10) serves the segment dmz (192.0.2.0/24): the lab's Debian 12
+server with systemd (tests/support/provisioner.py), configured by the roles with their defaults
+over SSH, so Kea, tftpd-hpa, nginx and the callback service run as its systemd units. QEMU
+machines with SeaBIOS+iPXE or OVMF boot off it. Each machine has a stand-in Redfish BMC on
+loopback.
 """
 
+import contextlib
 import json
 import os
 import re
@@ -18,6 +20,7 @@ import threading
 import time
 
 from support import lab as L
+from support import provisioner as P
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
 from support.netns import Lab, sh, udhcpc, wait_for
@@ -28,6 +31,9 @@ MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
 MAC_U = "52:54:00:0e:00:03"   # uefi01 (UEFI)
 MAC_V = "52:54:00:0e:00:04"   # the UEFI spare in pool spares-dmz, with an IPMI BMC
 BMC_PASSWORD = "lab-password"
+PROV_IP = "192.0.2.10"
+STATE_DIR = "/var/lib/baremetal-provision"
+TFTP_ROOT = "/srv/tftp"
 
 
 class Story(object):
@@ -38,6 +44,8 @@ class Story(object):
         self.lab = None
         self.bmcs = {}
         self.machines = {}
+        self.server = None
+        self.stack = contextlib.ExitStack()
         self.paths = {k: os.path.join(self.work, k) for k in ("records", "inventory", "tftp", "www", "nginx", "state", "cb", "run", "vm")}
         for key, path in self.paths.items():
             if key != "records":
@@ -54,6 +62,9 @@ class Story(object):
             self.lab = Lab("bme")
             self.ns = self.lab.namespace("prov")
             self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
+            # the provisioner: kernels and initrds given by path, bound at the same path
+            self.server = self.stack.enter_context(P.booted(self.lab, self.ns, "br0", PROV_IP + "/24", self.work, name="%s-prov" % self.lab.prefix,
+                                                            binds=[(os.path.dirname(self.vmlinuz), os.path.dirname(self.vmlinuz))]))
             for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True),
                                     ("machine-v", MAC_V, True)):
                 self.machines[name] = L.Machine(self.lab, self.ns, "br0", name, mac, self.paths["vm"], uefi=uefi)
@@ -71,8 +82,8 @@ class Story(object):
 
         files = {
             "segments/dmz.yml": "network: 192.0.2.0/24\ngateway: 192.0.2.1\ndns: [192.0.2.1]\ndomain: dmz.example.test\n"
-                                "provisioner: prov-lab\nnext_server: 192.0.2.1\n",
-            "distros/standin.yml": "family: redhat\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://192.0.2.1/repo/standin\n"
+                                "provisioner: prov-lab\nnext_server: %s\n" % PROV_IP,
+            "distros/standin.yml": "family: redhat\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://192.0.2.10/repo/standin\n"
                                    % (self.vmlinuz, self.initrd),
             "profiles/standin-bios.yml": "distro: standin\ntemplate: standin.ks.j2\nboot_loader: pxelinux\n"
                                          "kernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
@@ -105,21 +116,9 @@ class Story(object):
         with open(os.path.join(inv, "lab.baremetal.yml"), "w", encoding="utf-8") as handle:
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
-        host_vars = {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-            "dhcp_server": "kea", "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
-            "dhcp_interfaces": ["br0"],
-            # the daemon runs in the lab namespace, so its checker must see br0 there too
-            "dhcp_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp4", "-t"],
-            "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
-            "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
-            "kickstart_tftp_root": self.paths["tftp"],
-            "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
-        }
+        # a real server over SSH, the roles' defaults: only the DHCP server and the secrets are set
+        host_vars = dict(self.server.inventory_vars(proxy=True), dhcp_server="kea",
+                         kickstart_secrets={"root_password_hash": "$6$labsalt$" + "x" * 86})
         with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
             json.dump(host_vars, handle, indent=1)
         # the machines' BMC password, as a vaulted variable would be in production
@@ -140,24 +139,17 @@ class Story(object):
 
     # ------------------------------------------------------------------ daemons
     def start_daemons(self):
-        run_dir = self.paths["run"]
-        env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
-        log = os.path.join(run_dir, "kea.log")
-        self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
-        wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
-        self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
-        conf = os.path.join(run_dir, "nginx.conf")
-        with open(conf, "w", encoding="utf-8") as handle:
-            handle.write(
-                "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
-                "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
-                "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
-                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths)
-        self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
-        self.lab.start(self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
-                                 "--tftp-root", self.paths["tftp"]], os.path.join(run_dir, "callback.log"))
-        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://192.0.2.1/", ns=self.ns, check=False).returncode == 0,
-                 what="nginx")
+        """systemd runs them on the provisioner: wait until nginx answers on its address."""
+        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROV_IP, ns=self.ns, check=False).returncode == 0,
+                 what="nginx on the provisioner")
+
+    def on_provisioner(self, command):
+        return self.server.ssh(command, check=False).stdout
+
+    def tftp_file(self, rel):
+        """A file of the provisioner's TFTP root, None when it is not there."""
+        proc = self.server.ssh("cat %s/%s" % (TFTP_ROOT, rel), check=False)
+        return proc.stdout if proc.returncode == 0 else None
 
     # ------------------------------------------------------------------ helpers
     def install(self, machine, system, generation, power_on=True, timeout=180):
@@ -171,13 +163,14 @@ class Story(object):
         return took, console
 
     def completed(self):
-        return json.loads(_read(os.path.join(self.paths["state"], "completed.json")) or "{}")
+        return json.loads(self.on_provisioner("cat %s/completed.json 2>/dev/null" % STATE_DIR) or "{}")
 
     def close(self):
         for bmc in self.bmcs.values():
             bmc.close()
         if getattr(self, "ipmi", None):
             self.ipmi.close()
+        self.stack.close()  # the provisioner, by its nspawn PID
         if self.lab:
             self.lab.close()
 
@@ -268,7 +261,7 @@ def run_story(story, checks):
     with story.step("4. site again: nothing changes, nothing is re-armed"):
         proc, _took = story.playbook("site")
         checks("site re-run changed nothing", playbook_recap(proc.stdout)["prov-lab"]["changed"] == 0, proc.stdout[-3000:])
-        pxe = _read(os.path.join(story.paths["tftp"], "pxelinux.cfg", "01-" + MAC_A.replace(":", "-")))
+        pxe = story.tftp_file("pxelinux.cfg/01-" + MAC_A.replace(":", "-")) or ""
         checks("web01 stays on local boot", "LOCALBOOT" in pxe, pxe)
     with story.step("5. MAC A fails: replace -e system=web01 -e from_pool=spares-dmz -e wait=true"):
         start = time.monotonic()
@@ -294,7 +287,7 @@ def run_story(story, checks):
         lease = udhcpc(story.lab.client(story.ns, "br0", MAC_A))
         checks("MAC A gets no lease", lease == {}, lease)
         for rel in ("pxelinux.cfg/01-" + MAC_A.replace(":", "-"), "grub/grub.cfg-01-" + MAC_A, "ipxe/%s.ipxe" % MAC_A):
-            checks("MAC A has no %s" % rel, not os.path.exists(os.path.join(story.paths["tftp"], rel)), rel)
+            checks("MAC A has no %s" % rel, story.tftp_file(rel) is None, rel)
     with story.step("7. uefi01 (UEFI, OVMF's own PXE client, GRUB) installs itself"):
         took, console = story.install("machine-u", "uefi01", 1, timeout=240)
         checks("uefi01 got its reserved IP", "lease 192.0.2.60/24" in console, console[-1500:])

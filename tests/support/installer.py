@@ -32,7 +32,7 @@ import sys
 import time
 
 from support import lab as L
-from support.netns import Lab
+from support.netns import Lab, sh, wait_for
 from support.story import Story
 
 REPO = L.REPO
@@ -244,14 +244,53 @@ class InstallerLab(Story):
             with open(path, "w", encoding="utf-8") as handle:
                 handle.write(text)
 
+    # The installer lab's provisioner is the controller itself, its daemons started here in the lab
+    # namespace (service manager "none"): d-i's minutes under TCG leave no room for the systemd
+    # server the story boots (tests/support/provisioner.py).
     def write_inventory(self):
-        super().write_inventory()
-        host_vars = os.path.join(self.paths["inventory"], "host_vars", "prov-lab.yml")
-        with open(host_vars, encoding="utf-8") as handle:
-            values = json.load(handle)
-        values["kickstart_mirror_root"] = self.paths["mirror"]
-        with open(host_vars, "w", encoding="utf-8") as handle:
-            json.dump(values, handle, indent=1)
+        inv = self.paths["inventory"]
+        with open(os.path.join(inv, "lab.baremetal.yml"), "w", encoding="utf-8") as handle:
+            handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
+        os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
+        host_vars = {
+            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
+            "dhcp_server": "kea", "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
+            "dhcp_interfaces": ["br0"],
+            # the daemon runs in the lab namespace, so its checker must see br0 there too
+            "dhcp_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp4", "-t"],
+            "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
+            "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
+            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
+            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
+            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
+            "kickstart_tftp_root": self.paths["tftp"], "kickstart_mirror_root": self.paths["mirror"],
+            # the lab namespace's address: the controller's own (its facts) are not in the namespace
+            "kickstart_listen_addresses": [PROVISIONER_IP],
+            "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
+        }
+        with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
+            json.dump(host_vars, handle, indent=1)
+
+    def start_daemons(self):
+        run_dir = self.paths["run"]
+        env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
+        log = os.path.join(run_dir, "kea.log")
+        self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
+        wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
+        self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
+        conf = os.path.join(run_dir, "nginx.conf")
+        with open(conf, "w", encoding="utf-8") as handle:
+            handle.write(
+                "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
+                "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
+                "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
+                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths)
+        self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
+        self.lab.start(self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
+                                 "--tftp-root", self.paths["tftp"]], os.path.join(run_dir, "callback.log"))
+        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER_IP, ns=self.ns, check=False).returncode == 0,
+                 what="nginx")
 
     # ------------------------------------------------------------------ following the installer
     def logs(self):

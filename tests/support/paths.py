@@ -177,6 +177,8 @@ class PathsLab(object):
             "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
             "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
             "kickstart_tftp_root": self.paths["tftp"],
+            # the lab namespace's address: the controller's own (its facts) are not in the namespace
+            "kickstart_listen_addresses": [PROVISIONER],
             "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
         }
         with open(os.path.join(inv, "host_vars", "prov-paths.yml"), "w", encoding="utf-8") as handle:

@@ -32,7 +32,8 @@ import sys
 import time
 
 from support import lab as L
-from support.netns import Lab, sh, wait_for
+from support.netns import Lab, read_log, sh, wait_for
+from support.store import write_store
 from support.story import Story
 
 REPO = L.REPO
@@ -238,11 +239,7 @@ class InstallerLab(Story):
             "templates/debian12.preseed.j2": preseed,
             "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n' % (MAC, IP),
         }
-        for rel, text in files.items():
-            path = os.path.join(self.paths["records"], rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        write_store(self.paths["records"], files=files)
 
     # The installer lab's provisioner is the controller itself, its daemons started here in the lab
     # namespace (service manager "none"): d-i's minutes under TCG leave no room for the systemd
@@ -277,7 +274,7 @@ class InstallerLab(Story):
         env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
         log = os.path.join(run_dir, "kea.log")
         self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
-        wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
+        wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
         self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
         conf = os.path.join(run_dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as handle:
@@ -294,7 +291,7 @@ class InstallerLab(Story):
 
     # ------------------------------------------------------------------ following the installer
     def logs(self):
-        return _read(self.syslog), self.machine.console()
+        return read_log(self.syslog), self.machine.console()
 
     def follow(self, until, fatal=(), deadline_s=2400):
         """Wait until ``until(syslog, serial)`` is true; fail at once on a fatal pattern in either, or
@@ -313,23 +310,15 @@ class InstallerLab(Story):
                 raise AssertionError("the machine stopped\n--- syslog ---\n%s\n--- serial ---\n%s"
                                      % (syslog[-6000:], _printable(serial)[-3000:]))
             time.sleep(1)
-        raise AssertionError("no progress within %d s\n--- syslog ---\n%s" % (deadline_s, _read(self.syslog)[-6000:]))
+        raise AssertionError("no progress within %d s\n--- syslog ---\n%s" % (deadline_s, read_log(self.syslog)[-6000:]))
 
     def access_log(self):
-        return _read(os.path.join(self.paths["run"], "access.log"))
+        return read_log(os.path.join(self.paths["run"], "access.log"))
 
 
 def _printable(text):
     """The serial console without its terminal escapes (d-i draws with newt)."""
     return re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|[\x00-\x08\x0e-\x1f]", "", text)
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
 
 
 if __name__ == "__main__":

@@ -29,6 +29,15 @@ def sh(*args, check=True, ns=None, timeout=60, **kwargs):
     return proc
 
 
+def read_log(path):
+    """The text of a log or state file a lab process writes; "" while it does not exist yet."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        return ""
+
+
 class Lab(object):
     """A set of namespaces: ``bridge_ns`` holds bridges (one per segment); clients hang off them."""
 

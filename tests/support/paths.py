@@ -24,8 +24,8 @@ import time
 
 from support import lab as L
 from support.ansible_cli import ansible_env, run
-from support.netns import Lab, sh, wait_for
-from support.store import KICKSTART
+from support.netns import Lab, read_log, sh, wait_for
+from support.store import KICKSTART, write_store
 
 PROVISIONER = "192.0.2.1"
 ROUTER_NEAR = "192.0.2.254"
@@ -156,11 +156,7 @@ class PathsLab(object):
         for name, (segment, mac, ip, _firmware, profile) in SYSTEMS.items():
             files["systems/%s.yml" % name] = ("tier: %s\nprofile: %s\ninterfaces:\n  - {name: eth0, mac: \"%s\", ip: %s, primary: true}\n"
                                               % (segment, profile, mac, ip))
-        for rel, text in files.items():
-            path = os.path.join(self.paths["records"], rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        write_store(self.paths["records"], files=files)
 
     def write_inventory(self):
         inv = self.paths["inventory"]
@@ -230,13 +226,13 @@ class PathsLab(object):
         if server == "kea":
             env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
             self.dhcp = self.lab.start(self.ns, ["kea-dhcp4", "-c", self.dhcp_config(server)], log, env=env)
-            wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
+            wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
         else:
             leases = os.path.join(run_dir, "dhcpd.leases")
             open(leases, "a", encoding="ascii").close()
             self.dhcp = self.lab.start(self.ns, ["dhcpd", "-4", "-f", "-d", "-cf", self.dhcp_config(server), "-lf", leases,
                                                  "-pf", os.path.join(run_dir, "dhcpd.pid"), "br0"], log)
-            wait_for(lambda: "Sending on   Socket/fallback" in _read(log) or "Server starting service" in _read(log), what="dhcpd")
+            wait_for(lambda: "Sending on   Socket/fallback" in read_log(log) or "Server starting service" in read_log(log), what="dhcpd")
         self.server = server
         return log
 
@@ -251,22 +247,14 @@ class PathsLab(object):
         return took, vm.console()
 
     def completed(self):
-        return json.loads(_read(os.path.join(self.paths["state"], "completed.json")) or "{}")
+        return json.loads(read_log(os.path.join(self.paths["state"], "completed.json")) or "{}")
 
     def access_log(self):
-        return _read(os.path.join(self.paths["run"], "access.log"))
+        return read_log(os.path.join(self.paths["run"], "access.log"))
 
     def close(self):
         if self.lab:
             self.lab.close()
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
 
 
 def tftp_get(ns, server, path):

@@ -23,8 +23,8 @@ from support import lab as L
 from support import provisioner as P
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
-from support.netns import Lab, sh, udhcpc, wait_for
-from support.store import KICKSTART
+from support.netns import Lab, read_log, sh, udhcpc, wait_for
+from support.store import KICKSTART, write_store
 
 MAC_A = "52:54:00:0e:00:01"   # web01's original hardware (BIOS)
 MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
@@ -100,11 +100,7 @@ class Story(object):
                                     'port: %d, username: admin, password_var: lab_bmc_password}}\n'
                                     % (MAC_B, bmc("machine-b"), MAC_V, self.ipmi.port),
         }
-        for rel, text in files.items():
-            path = os.path.join(self.paths["records"], rel)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "w", encoding="utf-8") as handle:
-                handle.write(text)
+        write_store(self.paths["records"], files=files)
         subprocess.run(["git", "init", "-q", self.paths["records"]], check=True)
         subprocess.run(["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test",
                         "add", "-A"], check=True)
@@ -200,7 +196,7 @@ class IpmiStandIn(object):
     def _follow(self):
         seen = 0
         while not self.stop.is_set():
-            lines = _read(self.control).splitlines()
+            lines = read_log(self.control).splitlines()
             for line in lines[seen:]:
                 _stamp, what, boot = [*line.split(), "", "", ""][:3]
                 self.requests.append((what, boot))
@@ -229,14 +225,6 @@ class _Timer(object):
         self.story.timings.append((self.title, took, "ok" if kind is None else "FAILED"))
         self.story.say("   %s in %.1f s" % ("done" if kind is None else "FAILED", took))
         return False
-
-
-def _read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return ""
 
 
 def run_story(story, checks):

@@ -78,19 +78,6 @@ def provisioner_view():
     _view_files_off(lambda: _module("module_utils._view_cache").provisioner_path("/", "p"))
 
 
-def notes_vouch():
-    """The inventory notes and the vouch path: a record module does not see the inventory plugin's
-    view, so it runs every rule on the store it locked, builds the whole inventory view and writes
-    it; no note is read or written."""
-    _replace(_module("plugin_utils._inprocess"), "_inventory_views", dict)
-    _view_files_off(lambda: _module("module_utils._view_cache").note_path("/"))
-
-
-def incremental_rules():
-    """The rules run on a change to systems or pools only: every rule runs on every record."""
-    _replace(_module("module_utils._store").RecordStore, "problems_after", lambda self, changed: self.problems())
-
-
 def bulk_hosts():
     """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
     _replace(_module("inventory.records"), "_bulk_ready", lambda data: False)
@@ -125,8 +112,6 @@ SWITCHES = {
         parse_cache,
         inventory_view,
         provisioner_view,
-        notes_vouch,
-        incremental_rules,
         bulk_hosts,
         gc_pause,
         in_process,

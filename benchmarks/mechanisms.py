@@ -69,21 +69,6 @@ CODE = {
             ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"],
         ),
     ],
-    "notes_vouch": [
-        (
-            "plugins/module_utils/_view_cache.py",
-            ["Held", "Base", "NOTE_HOSTS", "NOTE_KEYS", "note_path", "warm", "held_view"],
-        ),
-        (
-            "plugins/module_utils/_inventory_view.py",
-            ["StoreScan.of_load", "StoreScan._stat", "StoreScan.after_writing", "patch_view", "apply_note"],
-        ),
-        ("plugins/module_utils/_module.py", ["_inventory_base"]),
-        ("plugins/plugin_utils/_inprocess.py", ["_inventory_views"]),
-    ],
-    "incremental_rules": [
-        ("plugins/module_utils/_store.py", ["LEAF_KINDS", "RecordStore.problems_after"]),
-    ],
     "bulk_hosts": [
         ("plugins/inventory/records.py", ["_add_hosts_bulk", "_new_host", "_HOST_NEW", "_READY", "_bulk_ready"]),
     ],
@@ -91,7 +76,7 @@ CODE = {
         ("plugins/module_utils/_bulk.py", ["*"]),
     ],
     "in_process": [
-        ("plugins/plugin_utils/_inprocess.py", ["*", "-_inventory_views"]),
+        ("plugins/plugin_utils/_inprocess.py", ["*"]),
         *[
             ("plugins/action/%s" % name, ["*"])
             for name in sorted(os.listdir(os.path.join(REPO, "plugins", "action")))

@@ -102,9 +102,9 @@ from ansible.utils.vars import get_unique_id
 from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused, settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import write_cached
+from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, write_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
-from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import Held, held_view, inventory_path
+from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import inventory_path, inventory_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_data
 
 
@@ -128,22 +128,21 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         fingerprint = store_fingerprint(root, on_invalid)
         memo_key = (os.path.abspath(path), root)
         with gc_paused():  # a view and its hosts are a few hundred thousand objects, all kept: see _bulk
-            held, how = self._view(root, path, memo_key, fingerprint, cache)
-            view = held.view
+            view, how = self._view(root, path, memo_key, fingerprint, cache)
             self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
-            _MEMO[memo_key] = {fingerprint: held}
+            _MEMO[memo_key] = (fingerprint, view)
             self._populate(view)
             # Playbooks run with this inventory find the store without being told again.
             self.inventory.set_variable("all", "bm_records_dir", root)
             settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache):
-        """The view of the store under ``fingerprint`` as a _view_cache.Held, and where it came from."""
+        """The view of the store under ``fingerprint``, and where it came from."""
         # Every cache below is used only while the fingerprint matches, so it is safe even when
         # Ansible asks for a fresh read (cache=False: meta refresh_inventory).
-        held = _MEMO.get(memo_key, {}).get(fingerprint)
-        if held is not None:
-            return held, "unchanged since the last read"
+        held = _MEMO.get(memo_key)
+        if held is not None and held[0] == fingerprint:
+            return held[1], "unchanged since the last read"
         if self.get_option("cache"):
             cache_key = self.get_cache_key(path)
             if cache:
@@ -152,18 +151,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     cached = None
                 if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
-                    return Held(cached.get("view"), None, frozenset()), "from the inventory cache plugin"
+                    return cached.get("view"), "from the inventory cache plugin"
             view = self._load_view(root)
             self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
-            return Held(view, None, frozenset()), "built"
-        # a record edit run by this playbook (meta: refresh_inventory) patched a copy of the view
-        # held here and left a note of its patch: the whole view is not read again
-        found = held_view(root, fingerprint, _MEMO.get(memo_key))
-        if found is not None:
-            return found
+            return view, "built"
+        # a record edit run by this playbook (meta: refresh_inventory) left the new view behind
+        view = inventory_view(root, fingerprint)
+        if view is not None:
+            return view, "from the cache folder " + cache_dir()
         view = self._load_view(root)
         write_cached(inventory_path(root), fingerprint, view)
-        return Held(view, fingerprint, frozenset()), "built"
+        return view, "built"
 
     def _load_view(self, root):
         try:
@@ -324,5 +322,5 @@ def _bulk_ready(data):
 
 
 # One ansible-playbook process reads the inventory at start and again at each refresh_inventory;
-# the view built from an unchanged store is kept here ({(config, records_dir): {fingerprint: view}}).
+# the view built from an unchanged store is kept here ({(config, records_dir): (fingerprint, view)}).
 _MEMO = {}

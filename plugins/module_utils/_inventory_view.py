@@ -15,13 +15,12 @@ The view is plain JSON data::
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
-from ansible_collections.baremetal.provision.plugins.module_utils._store import rules_digest, split_record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._store import rules_digest
 from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
 
 PREFIX = "bm_"
@@ -64,11 +63,8 @@ def _line(relpath, size, mtime_ns, inode):
 class StoreScan(object):
     """One scan of a store's files (name, size, modification time, inode) and the fingerprints it gives."""
 
-    def __init__(self, root, _lines=None):
+    def __init__(self, root):
         self.root = root
-        if _lines is not None:
-            self.lines = _lines
-            return
         self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
         for kind in SCANNED:
             self._scan_dir(kind)
@@ -93,39 +89,6 @@ class StoreScan(object):
                 lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
         finally:
             os.close(folder)
-
-    @classmethod
-    def of_load(cls, store):
-        """The scan that loading ``store`` made of its record folders (RecordStore.seen), with its
-        templates folder scanned now: what StoreScan(store.root) gives when nothing changed since."""
-        scan = cls(store.root, {})
-        lines = scan.lines
-        for kind in KINDS:
-            seen = store.seen.get(kind, {})
-            for name in sorted(seen):
-                relpath = kind + "/" + name
-                lines[relpath] = _line(relpath, *seen[name])
-        scan._scan_dir("templates")
-        return scan
-
-    def _stat(self, relpath):
-        try:
-            found = os.stat(os.path.join(self.root, relpath))
-        except OSError:
-            self.lines.pop(relpath, None)
-            return
-        self.lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
-
-    def after_writing(self, relpaths):
-        """The scan of the store after this process wrote (or removed) ``relpaths`` and nothing
-        else changed: only those are looked at again. Had anything else changed, the fingerprint
-        would differ from a full scan's, and a view cached under it is then never found."""
-        scan = StoreScan(self.root, dict(self.lines))
-        for relpath in relpaths:
-            scan._stat(relpath)
-        if any(relpath not in self.lines for relpath in relpaths):  # a new file: into its place in the order
-            scan.lines = dict(sorted(scan.lines.items(), key=lambda item: (SCANNED.index(item[0].partition("/")[0]), item[0])))
-        return scan
 
     def fingerprint(self, extra=""):
         lines = list(self.lines.values())
@@ -226,67 +189,3 @@ def _in_order(groups):
         fixed = {SYSTEMS_GROUP: 0, PROVISIONERS_GROUP: 2, SPARES_GROUP: 3}
         return (fixed.get(name, 4 if name.startswith("pool_") else 1), name)
     return {name: groups[name] for name in sorted(groups, key=rank)}
-
-
-def patch_view(view, store, changed_paths, note=None):
-    """The view of ``store``, made from ``view`` (the view of the store before a change that wrote
-    only ``changed_paths``) by redoing the systems and pools the change wrote, in place. Returns
-    None, and ``view`` is then of no further use, when the change is one a patch cannot follow
-    exactly (another kind of record, a system named like a provisioner, a pool that is not valid):
-    the caller builds the view instead. What it returns equals build_view(store), group order
-    included.
-
-    note: a dict that receives what apply_note() needs to make the same view from another copy of
-    ``view``: the hosts removed, the hosts added (in order) and the groups.
-    """
-    hosts, groups = view["hosts"], view["groups"]
-    systems, pools = [], []
-    for relpath in sorted(changed_paths):
-        kind, name = split_record_path(relpath)
-        if kind == "systems" and name not in groups[PROVISIONERS_GROUP]["hosts"]:
-            systems.append(name)  # (a system named like a provisioner shares its host entry: a build)
-        elif kind == "pools" and "pool_" + name in groups and store.data("pools", name) is not None:
-            pools.append(name)
-        else:
-            return None
-    # every old entry goes first, then the new ones: a spare can move from one pool to another
-    removed, added = [], {}
-    for name in systems:
-        for members in groups.values():
-            if name in members["hosts"]:
-                members["hosts"].remove(name)
-        removed.append(name)
-    for name in pools:
-        removed.extend(groups["pool_" + name]["hosts"])
-    for name in removed:
-        hosts.pop(name, None)
-    for name in systems:
-        if store.data("systems", name) is not None:
-            added[name], system_groups = _system_host(store, name)
-            for group in (SYSTEMS_GROUP, *system_groups):
-                bisect.insort(groups.setdefault(group, {"hosts": [], "children": []})["hosts"], name)
-    for name in pools:
-        spares = _spare_hosts(name, store.data("pools", name))
-        added.update(spares)
-        groups["pool_" + name]["hosts"] = list(spares)
-    hosts.update(added)
-    # a system group the change emptied: a full build would not have it
-    emptied = [group for group, members in groups.items() if not members["hosts"] and not members["children"]
-               and group not in (SYSTEMS_GROUP, PROVISIONERS_GROUP, SPARES_GROUP) and not group.startswith("pool_")]
-    for group in emptied:
-        del groups[group]
-    view["groups"] = _in_order(groups)
-    if note is not None:
-        note.update(removed=removed, added=added, groups=view["groups"])
-    return view
-
-
-def apply_note(view, note):
-    """What patch_view() made of its copy of ``view``, made here of this one (in place), from
-    the note it filled in."""
-    hosts = view["hosts"]
-    for name in note["removed"]:
-        hosts.pop(name, None)
-    hosts.update(note["added"])
-    view["groups"] = note["groups"]
-    return view

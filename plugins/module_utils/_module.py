@@ -42,22 +42,6 @@ def _plain(value):
     return value
 
 
-def _inventory_base(module, store):
-    """The inventory view of the store as it is now (just loaded under the edit's lock), when the
-    module runs inside Ansible's process and the inventory plugin holds it (``inventory_views``,
-    by the fingerprint of the store each was built from), as a ``_view_cache.Base``; else None."""
-    views = getattr(module, "inventory_views", None)
-    if not views:
-        return None
-    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import StoreScan
-    from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import INVENTORY_FINGERPRINT_EXTRA, Base
-
-    scan = StoreScan.of_load(store)
-    fingerprint = scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
-    held = views.get(fingerprint)
-    return None if held is None else Base(held, scan, fingerprint)
-
-
 def run_edit(module, edit, refresh_caches=False):
     """Run edit(txn) in one locked transaction and exit the module with the outcome.
 
@@ -72,18 +56,14 @@ def run_edit(module, edit, refresh_caches=False):
     refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
-        # the inventory plugin's view of the store as the lock finds it, when this process holds it:
-        # a view is only cached for a store without problems, so it vouches for the store
-        vouch = (lambda store: _inventory_base(module, store)) if refresh_caches else None
-        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode,
-                                      vouch=vouch) as txn:
+        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None
             if refresh_caches and pending:
                 from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
 
-                warmed = warm(root, txn.store, pending, base=txn.voucher)
+                warmed = warm(root, txn.store, pending)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:

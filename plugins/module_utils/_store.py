@@ -304,18 +304,6 @@ class RecordStore(object):
         if problems:
             raise StoreError(problems)
 
-    def problems_after(self, changed):
-        """What problems() returns, for a store that had no problem before the records in
-        ``changed`` ((kind, name) pairs) were set or removed. When they are all systems and pools,
-        which no other record refers to, only the rules that can involve them run: their own
-        rules, their references, and the uniqueness of their MACs and IPs against every other
-        record. Otherwise every rule runs. The result is kept as problems()'s."""
-        if any(kind not in LEAF_KINDS for kind, _name in changed):
-            return self.problems()
-        records = {kind: [self.records[kind][name] for k, name in changed if k == kind and name in self.records[kind]]
-                   for kind in LEAF_KINDS}
-        return self._remembered(lambda: self._rules(records, only=records["systems"] + records["pools"]))
-
     def _remembered(self, compute):
         """compute()'s problems, sorted and kept until a record or the set of templates changes."""
         templates = frozenset(self.templates)
@@ -323,10 +311,9 @@ class RecordStore(object):
             self._problems = (templates, tuple(sorted(set(compute()))))
         return list(self._problems[1])
 
-    def _rules(self, records, only=None):
+    def _rules(self, records):
         """The load's problems, and those of ``records`` ({kind: [Record]}): their own rules and
-        every rule between records that involves them. only: the records whose MACs and IPs are
-        looked for among all the others (None: every record's)."""
+        every rule between records that involves them."""
         problems = list(self.load_problems)
         for kind_records in records.values():
             for record in kind_records:
@@ -338,7 +325,7 @@ class RecordStore(object):
         self._check_profiles(add, missing, records.get("profiles", ()))
         self._check_pools(missing, records.get("pools", ()))
         self._check_systems(add, missing, networks, records.get("systems", ()))
-        self._check_unique(add, only=only)
+        self._check_unique(add)
         return problems
 
     def _missing(self, add):
@@ -476,23 +463,15 @@ class RecordStore(object):
             if _ip_int(low) <= value <= _ip_int(high):
                 add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
-    def _check_unique(self, add, only=None):
-        """MACs across systems and pools; IPs across interfaces. Both sides are reported. only:
-        records whose MACs and IPs are the only ones looked for (the others are known unique)."""
-        wanted = None
-        if only is not None:
-            wanted = set()
-            for record in only:
-                if record.data is not None:
-                    wanted.update(value for _kind, value, _field in _addresses(record))
+    def _check_unique(self, add):
+        """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
         owners = {"MAC": {}, "IP": {}}
         for kind in LEAF_KINDS:
             for record in self.records[kind].values():
                 if record.data is None:
                     continue
                 for what, value, field in _addresses(record):
-                    if wanted is None or value in wanted:
-                        owners[what].setdefault(value, []).append((record.path, field))
+                    owners[what].setdefault(value, []).append((record.path, field))
         macs, ips = owners["MAC"], owners["IP"]
         for what, owners in (("MAC", macs), ("IP", ips)):
             for value, places in owners.items():

@@ -184,16 +184,10 @@ class Transaction(object):
             diff = txn.commit(check_mode=False)
     """
 
-    def __init__(self, root, timeout=120.0, create=False, vouch=None):
-        """vouch: called with the store under the lock once it is loaded; what it returns is kept as
-        ``voucher``. When that is not None the caller vouches that the store has no problem (it
-        holds a view cached only for a valid store under the store's current fingerprint) and the
-        rules are not run on the old store."""
+    def __init__(self, root, timeout=120.0, create=False):
         self.root = root
         self.timeout = timeout
         self.create = create
-        self.vouch = vouch
-        self.voucher = None
         self.lock = None
         self.store = None
         self.before_problems = frozenset()
@@ -214,9 +208,7 @@ class Transaction(object):
                 _apply_journal(self.root, journal)
             _remove_stale_temps(self.root)
             self.store = RecordStore.load(self.root)
-            self.voucher = self.vouch(self.store) if self.vouch else None
-            if self.voucher is None:
-                self.before_problems = frozenset(self.store.problems())
+            self.before_problems = frozenset(self.store.problems())
         except BaseException:
             self.lock.__exit__(None, None, None)
             raise
@@ -261,8 +253,6 @@ class Transaction(object):
         return {p: tuple(ba) for p, ba in sorted(self.changes.items()) if ba[0] != ba[1]}
 
     def new_problems(self):
-        if not self.before_problems:  # a valid store: the rules that can involve the changed records
-            return self.store.problems_after([split_record_path(relpath) for relpath in self.changes])
         return sorted(set(self.store.problems()) - self.before_problems)
 
     def diff(self):

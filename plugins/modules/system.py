@@ -196,12 +196,11 @@ RETURN = r"""
 cached_views:
   description:
     - With O(refresh_caches), what was cached for the steps that follow.
-    - C(inventory) is V(patched) when the new inventory view was made from the one the inventory
-      plugin held (the module ran inside Ansible's process), V(built) when it was built from the
-      whole store. C(provisioners) are the provisioners whose views were cached.
+    - C(inventory) is V(built) (the new inventory view was built from the whole store and cached).
+      C(provisioners) are the provisioners whose views were cached.
   returned: when refresh_caches is true, the store changed and has no problems
   type: dict
-  sample: {"inventory": "patched", "provisioners": [prov-dmz]}
+  sample: {"inventory": "built", "provisioners": [prov-dmz]}
 record:
   description: The system record as written (null after removal).
   returned: success

@@ -117,17 +117,6 @@ def fast_path_ready():
     return _READY[0]
 
 
-def _inventory_views():
-    """{store fingerprint: _view_cache.Held} of the inventory views the records inventory plugin
-    holds in this process (the worker is a fork of the process that read the inventory). A record
-    edit that refreshes the caches patches the new inventory view from the one of the store it changed."""
-    plugin = sys.modules.get("ansible_collections.baremetal.provision.plugins.inventory.records")
-    views = {}
-    for entry in getattr(plugin, "_MEMO", {}).values():
-        views.update(entry)
-    return views
-
-
 def runs_here(action):
     """Whether an action plugin's task can run in this very process: connection local, no
     become, no task environment, not async, and an ansible-core whose argument validator gives
@@ -186,9 +175,5 @@ class RecordModuleAction(ActionBase):
                                                task_vars=task_vars))
             return result
 
-        def work(module):
-            module.inventory_views = _inventory_views()
-            module_code(self.MODULE).run(module)
-
-        result.update(run_in_process(self, self.MODULE, self._task.args, work))
+        result.update(run_in_process(self, self.MODULE, self._task.args, module_code(self.MODULE).run))
         return result

@@ -32,8 +32,6 @@ EXPECTED = {
                 "parse_cache",
                 "inventory_view",
                 "provisioner_view",
-                "notes_vouch",
-                "incremental_rules",
                 "bulk_hosts",
                 "gc_pause",
                 "in_process",

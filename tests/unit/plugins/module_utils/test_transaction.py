@@ -261,21 +261,3 @@ def test_first_record_in_check_mode_needs_no_directory(tmp_path):
         E.set_fields(txn, "segments", "dmz", {"network": "192.0.2.0/24", "provisioner": "prov-dmz"})
         assert list(txn.commit(check_mode=True)) == ["segments/dmz.yml"]
     assert not os.path.exists(target)
-
-
-def test_a_store_vouched_valid_is_not_checked_before_the_edit_but_the_edit_still_is(root, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _store
-
-    runs = []
-    real_problems, real_after = _store.RecordStore.problems, _store.RecordStore.problems_after
-    monkeypatch.setattr(_store.RecordStore, "problems", lambda self: runs.append("all") or real_problems(self))
-    monkeypatch.setattr(_store.RecordStore, "problems_after", lambda self, changed: runs.append(changed) or real_after(self, changed))
-    with Transaction(root, vouch=lambda store: "a view of this store") as txn:
-        assert runs == [] and txn.before_problems == frozenset()
-        E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:60"})  # db01's MAC: a problem the edit adds
-        with pytest.raises(StoreError, match="52:54:00:12:34:60"):
-            txn.commit()
-    assert runs == [[("systems", "web01")]]  # the rules that can involve the edit ran on the store after it
-    del runs[:]
-    with Transaction(root, vouch=lambda store: None) as txn:
-        assert len(runs) == 1 and txn.before_problems == frozenset()

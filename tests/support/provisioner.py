@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 import yaml
@@ -112,6 +113,10 @@ class Server(object):
         self.user = "root"
         self.key = key
         self.known_hosts = os.path.join(tmp, "known_hosts")
+        # Ansible's SSH masters are keyed by user, address and port: two labs at 192.0.2.10 at
+        # once (concurrent test runs) would share one and run each other's tasks. A folder of its
+        # own per server, short enough for a socket path.
+        self.control_dir = tempfile.mkdtemp(prefix="bmcp-", dir="/tmp")
         self.proc = None
 
     @property
@@ -137,7 +142,7 @@ class Server(object):
             common += " -o 'ProxyCommand=ip netns exec %s busybox nc %%h %%p'" % self.ns
         return {"ansible_host": self.host, "ansible_port": self.port, "ansible_user": self.user,
                 "ansible_ssh_private_key_file": self.key, "ansible_python_interpreter": "/usr/bin/python3",
-                "ansible_ssh_common_args": common}
+                "ansible_ssh_common_args": common, "ansible_control_path_dir": self.control_dir}
 
 
 def _wait(predicate, timeout, what, proc, log):
@@ -189,6 +194,7 @@ def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
         yield server
     finally:
         lab.stop(server.proc, timeout=30)
+        shutil.rmtree(server.control_dir, ignore_errors=True)
         # nspawn leaves its propagation folder behind (see LAB.md)
         shutil.rmtree("/run/systemd/nspawn/propagate/%s" % name, ignore_errors=True)
 

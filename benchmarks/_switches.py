@@ -33,7 +33,7 @@ def _replace(module, name, value):
 
 def parse_cache():
     """The record parse cache (parsed and checked records, the file index): never read nor written."""
-    cache = _module("module_utils._parse_cache")
+    cache = _module("module_utils._records.parse_cache")
     original = cache.ParseCache.__init__
 
     def init(self, root, parse):
@@ -49,8 +49,8 @@ def parse_cache():
 
 def _view_files_off(path_of):
     """Cache files named like path_of's: never read nor written."""
-    cache = _module("module_utils._parse_cache")
-    views = _module("module_utils._view_cache")
+    cache = _module("module_utils._records.cache_files")
+    views = _module("module_utils._views.cache")
     inventory = _module("inventory.records")
     kind = os.path.basename(path_of()).split("-", 1)[0] + "-"
 
@@ -70,12 +70,12 @@ def _view_files_off(path_of):
 
 def inventory_view():
     """The inventory plugin's view file (every host and group): never read nor written."""
-    _view_files_off(lambda: _module("module_utils._view_cache").inventory_path("/"))
+    _view_files_off(lambda: _module("module_utils._views.cache").inventory_path("/"))
 
 
 def provisioner_view():
     """Each provisioner's view file (what its render takes): never read nor written."""
-    _view_files_off(lambda: _module("module_utils._view_cache").provisioner_path("/", "p"))
+    _view_files_off(lambda: _module("module_utils._views.cache").provisioner_path("/", "p"))
 
 
 def bulk_hosts():
@@ -85,9 +85,9 @@ def bulk_hosts():
 
 def gc_pause():
     """The garbage collector paused around bulk steps and the inventory frozen: gc as it comes."""
-    bulk = _module("module_utils._bulk")
-    names = ("module_utils._module", "module_utils._provisioner", "inventory.records", "action.provisioner_sync")
-    for name in ("module_utils._bulk", *names):
+    bulk = _module("module_utils._runner.collector")
+    names = ("module_utils._runner.records", "module_utils._runner.provisioner", "inventory.records", "action.provisioner_sync")
+    for name in ("module_utils._runner.collector", *names):
         _replace(_module(name), "gc_paused", contextlib.nullcontext)
     _replace(bulk, "settle_long_lived", lambda: None)
     _replace(_module("inventory.records"), "settle_long_lived", lambda: None)

@@ -55,11 +55,12 @@ def options(out, backend):
 
 
 def phase(root, out, backend):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-    from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+    from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+    from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
     start = time.perf_counter()
-    view = P.build_view(RecordStore.load(os.path.join(root, "records")), "prov-dmz")
+    view = build_view(RecordStore.load(os.path.join(root, "records")), "prov-dmz")
     loaded = time.perf_counter()
     params = options(out, backend)
     results = {c: P.sync(c, view, params[c]) for c in P.COMPONENTS}

@@ -38,20 +38,20 @@ INVENTORY_USES = ("parse_cache", "inventory_view", "bulk_hosts", "gc_pause")
 # A part two mechanisms share is counted once, with the first.
 CODE = {
     "parse_cache": [
-        ("plugins/module_utils/_parse_cache.py", ["_json_safe", "SHARDS", "ParseCache"]),
+        ("plugins/module_utils/_records/parse_cache.py", ["_json_safe", "SHARDS", "ParseCache"]),
         (
-            "plugins/module_utils/_store.py",
+            "plugins/module_utils/_records/store.py",
             ["_checked_label", "rules_digest", "Record.checked", "RecordStore._add_known", "RecordStore._add_checked"],
         ),
     ],
     "inventory_view": [
         (
-            "plugins/module_utils/_parse_cache.py",
+            "plugins/module_utils/_records/cache_files.py",
             ["enabled", "cache_dir", "VIEW_FORMAT", "read_cached", "write_cached"],
         ),
-        ("plugins/module_utils/_view_cache.py", ["_path", "inventory_path"]),
+        ("plugins/module_utils/_views/cache.py", ["_path", "inventory_path"]),
         (
-            "plugins/module_utils/_inventory_view.py",
+            "plugins/module_utils/_records/scan.py",
             [
                 "store_fingerprint",
                 "SCANNED",
@@ -65,7 +65,7 @@ CODE = {
     ],
     "provisioner_view": [
         (
-            "plugins/module_utils/_view_cache.py",
+            "plugins/module_utils/_views/cache.py",
             ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"],
         ),
     ],
@@ -73,7 +73,7 @@ CODE = {
         ("plugins/inventory/records.py", ["_add_hosts_bulk", "_new_host", "_HOST_NEW", "_READY", "_bulk_ready"]),
     ],
     "gc_pause": [
-        ("plugins/module_utils/_bulk.py", ["*"]),
+        ("plugins/module_utils/_runner/collector.py", ["*"]),
     ],
     "in_process": [
         ("plugins/plugin_utils/_inprocess.py", ["*"]),

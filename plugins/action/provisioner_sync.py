@@ -10,11 +10,11 @@ import json
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
-from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
-from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import cached_provisioner_view
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import cached_provisioner_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import module_code, run_in_process, runs_here
 from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import python_refusal
 

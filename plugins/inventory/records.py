@@ -99,12 +99,13 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 from ansible.utils.path import basedir
 from ansible.utils.vars import get_unique_id
 
-from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused, settle_long_lived
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import build_view, store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, write_cached
-from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
-from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import inventory_path, inventory_view
+from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import cache_dir, write_cached
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import store_fingerprint
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused, settle_long_lived
+from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import inventory_path, inventory_view
+from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import build_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_data
 
 

@@ -97,7 +97,7 @@ records_dir:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils._module import (
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
     records_argument_spec,
     simple_record_module,
 )

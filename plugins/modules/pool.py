@@ -104,8 +104,8 @@ records_dir:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _editors
-from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_edit
+from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
 
 MACHINE = dict(
     mac=dict(type="str", required=True),

@@ -111,8 +111,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _editors
-from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_edit
+from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
 
 FIELDS = ("description", "distro", "template", "format", "boot_loader", "secure_boot", "kernel_options", "installed_kernel_options", "vars")
 

@@ -265,7 +265,8 @@ segments:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import DEFAULT_STATE_DIR, run_module_sync
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import DEFAULT_STATE_DIR
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.provisioner import run_module_sync
 
 SPEC = dict(
     argument_spec=dict(

@@ -53,9 +53,9 @@ counts:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_read
-from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import KINDS
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_read
 
 SPEC = dict(
     argument_spec=records_argument_spec(fail_on_problems=dict(type="bool", default=True)),

@@ -113,9 +113,9 @@ systems:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._module import records_argument_spec, run_read
-from ansible_collections.baremetal.provision.plugins.module_utils._store import record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_read
 
 SPEC = dict(
     argument_spec=records_argument_spec(

@@ -19,9 +19,9 @@ from support import report
 from support.ansible_cli import REPO
 from support.netns import wait_for
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
-from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
 
 MAC = "52:54:00:12:34:56"
 BURST = 3000 if os.environ.get("BAREMETAL_SOAK") else 300
@@ -31,9 +31,11 @@ BURST = 3000 if os.environ.get("BAREMETAL_SOAK") else 300
 def service(tmp_path):
     code = tmp_path / "cb"
     code.mkdir()
-    for src in ("roles/kickstart/files/bm_callback.py", "plugins/module_utils/_netboot.py",
-                "plugins/module_utils/_render_boot.py", "plugins/module_utils/_atomic.py", "plugins/module_utils/_tree_sync.py"):
-        shutil.copy(os.path.join(REPO, src), str(code))
+    # what the kickstart role installs: the script, and the provisioner-side modules it imports as a package
+    shutil.copy(os.path.join(REPO, "roles/kickstart/files/bm_callback.py"), str(code))
+    (code / "bm_provisioner").mkdir()
+    for name in ("__init__", "atomic", "netboot", "render_boot", "tree_sync"):
+        shutil.copy(os.path.join(REPO, "plugins/module_utils/_provisioner", name + ".py"), str(code / "bm_provisioner"))
     state, tftp = str(tmp_path / "state"), str(tmp_path / "tftp")
     secret = N.load_secret(state)
     N.write_json(os.path.join(state, N.INDEX), {"web01": {"generation": 2, "macs": [MAC], "ip": "127.0.0.1"}})

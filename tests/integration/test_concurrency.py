@@ -18,7 +18,7 @@ from support import report
 from support.fleet import write_fleet
 from support.modules import run_module
 
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 
 ROUNDS = int(os.environ.get("BAREMETAL_CONCURRENCY_ROUNDS", "40" if os.environ.get("BAREMETAL_SOAK") else "3"))
 RUNS = 50

@@ -27,10 +27,11 @@ from support.fleet import write_fleet
 from support.modules import module_command, module_input
 from support.store import tree_digest, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
-from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction, load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction, load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 SOAK = bool(os.environ.get("BAREMETAL_SOAK"))
 KILLS = int(os.environ.get("BAREMETAL_CRASH_KILLS", "300" if SOAK else "25"))
@@ -86,7 +87,7 @@ def _changed_macs(view):
 
 def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
     records = write_fleet(tmp_path / "records", 600, segments=1)
-    view_old = P.build_view(RecordStore.load(records), "prov-dmz")
+    view_old = build_view(RecordStore.load(records), "prov-dmz")
     view_new = _changed_macs(view_old)
     state = str(tmp_path / "state")
     root = str(tmp_path / "tftp")

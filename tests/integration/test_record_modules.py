@@ -11,7 +11,7 @@ from support.ansible_cli import REPO, ansible_env, playbook_recap, run
 from support.modules import run_module
 from support.store import tree_digest, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 
 PLAY = """\
 - name: Records for the DMZ

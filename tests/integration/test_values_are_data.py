@@ -18,7 +18,7 @@ from support.inventory import write_config
 from support.lines import ANSIBLE_CORE_VERSION
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 
 ARITHMETIC = "{{ 6007 * 7 }}"
 EVALUATED = "42049"  # what the arithmetic gives if anything evaluates it

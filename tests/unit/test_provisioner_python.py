@@ -17,8 +17,8 @@ import sys
 import pytest
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import (
     PROVISIONER_PYTHON,
     python_refusal,
@@ -28,13 +28,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
 # what Ansible ships to the provisioner for provisioner_sync, and the callback service
 SHIPPED = [os.path.join(REPO, "plugins", "modules", "provisioner_sync.py"), os.path.join(REPO, "roles", "kickstart", "files", "bm_callback.py")]
-SHIPPED += [os.path.join(REPO, "plugins", "module_utils", "_%s.py" % name) for name in (
-    "atomic", "bulk", "errors", "kea", "netboot", "provisioner", "render_boot", "render_dhcp", "render_install", "tree_sync")]
+SHIPPED += sorted(glob.glob(os.path.join(REPO, "plugins", "module_utils", "_provisioner", "*.py")))
+SHIPPED += [os.path.join(REPO, "plugins", "module_utils", "_runner", name + ".py") for name in ("__init__", "collector", "provisioner")]
 
 RENDER = r"""
 import hashlib, json, os, sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
 view = json.load(open(sys.argv[2]))
 out = sys.argv[3]
 state = os.path.join(out, "state")
@@ -71,7 +71,7 @@ def view_file(tmp_path_factory):
     base = tmp_path_factory.mktemp("floor")
     store = RecordStore.load(write_store(base / "records", extra={"templates/rocky9.ks.j2": FILES["templates/rocky9.ks.j2"]}))
     path = base / "view.json"
-    path.write_text(json.dumps(_provisioner.build_view(store, "prov-dmz")))
+    path.write_text(json.dumps(build_view(store, "prov-dmz")))
     return str(path)
 
 

@@ -9,11 +9,11 @@ secret, for the generation currently requested, not yet completed, from the syst
 records the completion and switches every MAC of the system to local boot at once. Anything
 else is answered 403 or 400, logged, and changes nothing.
 
-It also finishes a render of the TFTP tree that was killed half-way (see _tree_sync.py): at
+It also finishes a render of the TFTP tree that was killed half-way (see tree_sync.py): at
 start, every --recover-interval seconds, and before every switch to local boot.
 
-Standard library only; _atomic.py, _netboot.py, _render_boot.py and _tree_sync.py are installed
-next to this file.
+Standard library only; the collection's provisioner-side modules it imports are installed next to
+this file as the package bm_provisioner (atomic, netboot, render_boot, tree_sync).
 
     bm_callback.py --state-dir DIR --tftp-root DIR [--listen 127.0.0.1] [--port 8087] [--recover-interval 2]
 """
@@ -29,9 +29,9 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import _netboot as N
-import _render_boot as B
-import _tree_sync as T
+from bm_provisioner import netboot as N
+from bm_provisioner import render_boot as B
+from bm_provisioner import tree_sync as T
 
 MAX_PATH = 512
 LOG = logging.getLogger("bm-callback")

@@ -12,7 +12,7 @@ from support.inventory import _install_finder, group_hosts, host_vars, manager, 
 from support.lines import NATIVE_TYPES, TRUST_TAGS, tags_of, template_text, wrap_for_parse
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view
+from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory as _inventory_view
 
 
 @pytest.fixture
@@ -215,7 +215,7 @@ def test_cache_is_used_while_the_store_is_unchanged(tmp_path, store, monkeypatch
 
 def test_own_view_cache_and_process_memo_follow_every_edit(tmp_path, store, monkeypatch):
     from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
-    from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache
+    from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as _view_cache
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "own-cache"))
     config = write_config(tmp_path, records_dir="records")

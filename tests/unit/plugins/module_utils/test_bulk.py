@@ -5,7 +5,7 @@
 import gc
 import weakref
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _bulk
+from ansible_collections.baremetal.provision.plugins.module_utils._runner import collector as _bulk
 
 
 class _Node(object):

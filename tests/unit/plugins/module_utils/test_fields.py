@@ -4,7 +4,7 @@
 
 import pytest
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 
 
 @pytest.mark.parametrize("spelling", [

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 
 SECRET = b"k" * 32
 INDEX = {"web01": {"generation": 2, "macs": ["52:54:00:12:34:56"], "ip": "192.0.2.50"}}

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from support import report
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
-from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import dump_text
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import dump_text
 
 settings.register_profile("default", max_examples=150, deadline=None,
                           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

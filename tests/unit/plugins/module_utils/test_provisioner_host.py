@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
 
 VIEW = {
     "provisioner": "prov-lab",

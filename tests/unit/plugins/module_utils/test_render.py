@@ -11,14 +11,15 @@ import subprocess
 import pytest
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
-from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
-from ansible_collections.baremetal.provision.plugins.module_utils import _view_cache as C
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as C
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 SECURE = """\
 distro: rocky9
@@ -30,7 +31,7 @@ secure_boot: true
 def _view(tmp_path, provisioner="prov-dmz", extra=None):
     files = dict(FILES)
     files.update(extra or {})
-    return P.build_view(RecordStore.load(write_store(tmp_path / "records", files)), provisioner)
+    return build_view(RecordStore.load(write_store(tmp_path / "records", files)), provisioner)
 
 
 def _hosts_isc(text):
@@ -164,7 +165,7 @@ def test_kea_released_leases():
     after = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
         {"hw-address": "52:54:00:00:00:09", "ip-address": "192.0.2.50"},
         {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"}]}]}})
-    from ansible_collections.baremetal.provision.plugins.module_utils import _kea as K
+    from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import kea as K
 
     assert K.released(before, after) == [{"ip": "192.0.2.50", "mac": "52:54:00:00:00:01"},
                                          {"ip": "192.0.2.52", "mac": "52:54:00:00:00:03"}]
@@ -361,10 +362,11 @@ def test_cached_view_is_reused_until_a_record_changes(tmp_path, monkeypatch):
 
 
 def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _editors as E
-    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
-    from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached
-    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import read_cached
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import store_fingerprint
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction
+    from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory as V
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records")
@@ -373,12 +375,12 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
         pending = txn.commit()
         assert C.warm(root, txn.store, pending) == {"inventory": "built", "provisioners": ["prov-dmz"]}
     fresh = RecordStore.load(root)
-    inventory = read_cached(C.inventory_path(root), V.store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
+    inventory = read_cached(C.inventory_path(root), store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
     assert inventory == json.loads(json.dumps(V.build_view(fresh)))
     assert inventory["hosts"]["web01"]["bm_mac"] == "52:54:00:00:00:01"
     # the render steps find the provisioner's view without loading the store
     view = C.cached_provisioner_view(root, "prov-dmz", lambda path: pytest.fail("the warmed view was not used"))
-    assert view == json.loads(json.dumps(P.build_view(fresh, "prov-dmz")))
+    assert view == json.loads(json.dumps(build_view(fresh, "prov-dmz")))
     # a store with problems leaves nothing behind
     with open(os.path.join(root, "systems", "web09.yml"), "w", encoding="utf-8") as handle:
         handle.write("tier: nope\n")

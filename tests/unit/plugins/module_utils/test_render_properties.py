@@ -25,12 +25,13 @@ from hypothesis import strategies as st
 from support import report
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
-from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_boot as B
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_dhcp as D
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 HOSTILE = st.one_of(
     st.sampled_from([
@@ -177,7 +178,7 @@ def test_accepted_stores_render_files_their_daemons_accept_holding_exactly_the_r
         assert all((p.path.endswith(".yml") or p.path.endswith("/")) and p.message for p in problems), problems
         return
     _count(tried=1, accepted=1)
-    view = P.build_view(store, "prov-dmz")
+    view = build_view(store, "prov-dmz")
     expected = {}
     for system in view["systems"]:
         for iface in system["interfaces"]:

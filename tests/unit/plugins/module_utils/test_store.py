@@ -7,8 +7,8 @@ import os
 import pytest
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 
 
 def load(tmp_path, changes=None, **kwargs):
@@ -226,7 +226,7 @@ def test_referrers(tmp_path):
 
 
 def test_parse_cache_serves_a_second_load_and_follows_every_edit(tmp_path, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _parse_cache
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import parse_cache as _parse_cache
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records")
@@ -258,7 +258,7 @@ def test_parse_cache_serves_a_second_load_and_follows_every_edit(tmp_path, monke
 
 
 def test_a_record_checked_once_is_not_checked_again_until_a_rule_changes(tmp_path, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _store
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import store as _store
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     # web09 breaks a rule of its own (a bad MAC): it is never remembered as checked
@@ -287,7 +287,8 @@ def test_a_record_checked_once_is_not_checked_again_until_a_rule_changes(tmp_pat
 
 
 def test_a_file_unchanged_since_it_was_read_is_not_read_again_and_any_write_is_seen(tmp_path, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils import _parse_cache, _store
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import parse_cache as _parse_cache
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import store as _store
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setattr(_parse_cache.ParseCache, "RACY_NS", 0)  # the files here were written a moment ago
@@ -336,8 +337,8 @@ def test_a_system_cannot_take_a_name_the_inventory_uses_itself(tmp_path, name):
 
 
 def test_the_inventory_own_names_are_the_reserved_ones():
-    from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
-    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+    from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory as V
 
     assert {V.SYSTEMS_GROUP, V.SPARES_GROUP, V.PROVISIONERS_GROUP} <= F.INVENTORY_NAMES
     with pytest.raises(ValueError):
@@ -351,7 +352,9 @@ def test_rules_digest_covers_the_rules_between_records(monkeypatch):
     # records (uniqueness, references: the store module) as much as those of one record
     import inspect
 
-    from ansible_collections.baremetal.provision.plugins.module_utils import _fields, _schema, _store
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as _fields
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import schema as _schema
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import store as _store
 
     real = inspect.getsource
     digests = {}
@@ -365,7 +368,10 @@ def test_rules_digest_covers_the_rules_between_records(monkeypatch):
 
 
 def test_cache_files_are_trusted_only_when_private_to_the_user(tmp_path, monkeypatch):
-    from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import read_cached, write_cached
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import (
+        read_cached,
+        write_cached,
+    )
 
     monkeypatch.delenv("BAREMETAL_CACHE", raising=False)
     folder = tmp_path / "cache"

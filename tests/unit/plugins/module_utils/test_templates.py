@@ -11,8 +11,9 @@ from pykickstart.version import RHEL9, makeVersion
 from support.ansible_cli import REPO
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import sync as P
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 EXAMPLES = os.path.join(REPO, "examples", "templates")
 SECRETS = {"root_password_hash": "$6$rounds=4096$salt$" + "A" * 86, "ssh_authorized_keys": "ssh-ed25519 AAAAC3Nza test@example"}
@@ -29,7 +30,7 @@ def _render(tmp_path, template, family, fmt, install_tree=True, profile_extra=""
     files["profiles/rocky9-web.yml"] = ("distro: rocky9\ntemplate: %s\nformat: %s\nvars: {timezone: Europe/Paris%s}\n%s"
                                         % (template, fmt, more_vars, profile_extra))
     files["templates/" + template] = text
-    view = P.build_view(RecordStore.load(write_store(tmp_path / "records", files)), "prov-app")
+    view = build_view(RecordStore.load(write_store(tmp_path / "records", files)), "prov-app")
     files_out, _owners, _index = P.web_files(view, b"s" * 32, SECRETS)
     return files_out
 

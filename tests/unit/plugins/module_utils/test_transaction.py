@@ -11,10 +11,10 @@ import textwrap
 import pytest
 from support.store import FILES, tree_digest, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _editors as E
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import LockTimeout, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import RecordStore
-from ansible_collections.baremetal.provision.plugins.module_utils._transaction import (
+from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import LockTimeout, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import (
     JOURNAL_NAME,
     StoreLock,
     Transaction,

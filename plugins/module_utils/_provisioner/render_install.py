@@ -29,8 +29,8 @@ except ImportError:  # pragma: no cover - ansible-core requires jinja2
     HAS_JINJA2 = False
     TemplateError = Exception
 
-from ansible_collections.baremetal.provision.plugins.module_utils._render_boot import INSTALL_DIR
-from ansible_collections.baremetal.provision.plugins.module_utils._render_boot import install_url as install_url_of
+from .render_boot import INSTALL_DIR
+from .render_boot import install_url as install_url_of
 
 CALLBACK_PATH = "/bm/callback/"
 ACL_MAP = "install-acl.map"

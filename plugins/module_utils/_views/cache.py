@@ -5,10 +5,9 @@
 
 The controller-side caches of views built from a record store: the inventory plugin's view (every
 host and group) and each provisioner's view (what its dhcp, tftp and web steps render). Each is
-one file (in marshal's format, see ``_parse_cache``) in the cache folder of ``_parse_cache``,
-valid only under the fingerprint of the store it was built from (every record file's name, size,
-modification time and inode, and the journal of an interrupted edit), so a stale entry is never
-used.
+one file of the cache folder (``_records.cache_files``), valid only under the fingerprint of the
+store it was built from (``_records.scan``: every record file's name, size, modification time and
+inode, and the journal of an interrupted edit), so a stale entry is never used.
 
 ``warm`` lets a record module that has just validated a store under its lock leave these views
 behind for the steps that follow it in a playbook (refresh_inventory, the render steps), so
@@ -20,8 +19,19 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import cache_dir, read_cached, write_cached
-from ansible_collections.baremetal.provision.plugins.module_utils._store import split_record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import (
+    cache_dir,
+    read_cached,
+    write_cached,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan, store_fingerprint
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import split_record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import (
+    build_view as build_inventory_view,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import (
+    build_view as build_provisioner_view,
+)
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
 
@@ -41,15 +51,11 @@ def provisioner_path(root, provisioner):
 def cached_provisioner_view(root, provisioner, load):
     """The provisioner's view through its cache: the dhcp, tftp and web steps of one run share one
     load of the store. ``load(root)`` returns a RecordStore."""
-    # imported here: the inventory plugin and the record modules need only the paths and warm()
-    from ansible_collections.baremetal.provision.plugins.module_utils._inventory_view import store_fingerprint
-    from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import build_view
-
     path = provisioner_path(root, provisioner)
     fingerprint = store_fingerprint(root, provisioner)
     view = read_cached(path, fingerprint)
     if not isinstance(view, dict):
-        view = build_view(load(root), provisioner)
+        view = build_provisioner_view(load(root), provisioner)
         write_cached(path, fingerprint, view)
     return view
 
@@ -78,16 +84,13 @@ def warm(root, store, changed_paths):
     provisioners the change touched from ``store`` (which now equals the files) and cache them
     under the store's new fingerprint. Returns {"inventory": "built", "provisioners": [...]}, or
     None for a store with problems (nothing is cached for it)."""
-    from ansible_collections.baremetal.provision.plugins.module_utils import _inventory_view as V
-    from ansible_collections.baremetal.provision.plugins.module_utils import _provisioner as P
-
     if store.problems():
         return None
     provisioners = _touched_provisioners(store, changed_paths)
-    scan = V.StoreScan(root)
-    write_cached(inventory_path(root), scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA), V.build_view(store))
+    scan = StoreScan(root)
+    write_cached(inventory_path(root), scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
     for provisioner in provisioners:
-        write_cached(provisioner_path(root, provisioner), scan.fingerprint(provisioner), P.build_view(store, provisioner))
+        write_cached(provisioner_path(root, provisioner), scan.fingerprint(provisioner), build_provisioner_view(store, provisioner))
     return {"inventory": "built", "provisioners": provisioners}
 
 

@@ -5,16 +5,16 @@
 
 What the record modules do to the store, independent of Ansible: each function takes an open
 Transaction and the module's options, stages the change and returns facts for the result.
-Validation of the outcome is the Transaction's job (every rule, once, in _store.py).
+Validation of the outcome is the Transaction's job (every rule, once, in store.py).
 """
 
 from __future__ import annotations
 
 import copy
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
 
 
 def _current(store, kind, name):

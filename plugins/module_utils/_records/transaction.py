@@ -24,9 +24,13 @@ import json
 import os
 import time
 
-from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import LockTimeout, Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import (
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.atomic import write_atomic
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import (
+    LockTimeout,
+    Problem,
+    StoreError,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import (
     TEMPLATES,
     RecordStore,
     record_path,

@@ -19,7 +19,7 @@ local boot (never a deleted file, which made Cobbler's machines fall through to 
 Every value written here was validated by the record store (no whitespace, quote, brace,
 semicolon, hash or dollar can reach these files); this module adds only fixed text.
 
-Standard library only: the provisioner's callback service imports this file as it is.
+Standard library only: the provisioner's callback service imports it (see the package).
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@
 """Private to baremetal.provision: not a public API, may change without notice.
 
 DHCP configs for one provisioner, ISC dhcpd and Kea, from the same data (the provisioner view
-of _provisioner.py). Both hand out the same leases and the same boot files:
+of sync.py). Both hand out the same leases and the same boot files:
 
 - every interface of every system in a served segment gets a reservation (fixed address,
   host name); an unknown MAC gets an address only from the segment's ``dynamic_range``, if it

@@ -6,16 +6,16 @@
 The fields of each record kind, their types and their single-record rules. A checker takes
 the raw YAML value and returns the normalised one, or reports a problem (naming the field,
 down to the list index) and returns INVALID. Rules that involve two records (references,
-uniqueness, addresses inside a segment) live in _store.py.
+uniqueness, addresses inside a segment) live in store.py.
 """
 
 from __future__ import annotations
 
 import re
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem
-from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import FlowList, FlowMap
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem
+from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import FlowList, FlowMap
 
 INVALID = object()
 

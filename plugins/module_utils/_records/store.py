@@ -5,7 +5,7 @@
 
 The record store: a directory of one YAML file per record, ``<root>/<kind>/<name>.yml``,
 plus ``<root>/templates/`` for install templates. This module loads a whole store, checks
-every rule (single records in _schema.py, rules between records here) and reports every
+every rule (single records in schema.py, rules between records here) and reports every
 problem at once, each naming its file and field. It also computes the inherited view of a
 system (segment -> tier -> profile -> system, the nearest wins).
 
@@ -17,22 +17,24 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import inspect
 import ipaddress
 import os
 import socket
 import sys
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._parse_cache import ParseCache
-from ansible_collections.baremetal.provision.plugins.module_utils._schema import (
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records import schema as _schema
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.parse_cache import ParseCache
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import (
     FORMAT_BY_FAMILY,
     INVALID,
     KINDS,
     canonical,
     check_record,
 )
-from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import (
+from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import (
     RecordSyntaxError,
     dump_text,
     load_text,
@@ -102,10 +104,6 @@ def rules_digest():
     the schema) and those between records (this module's store). Caches of checked records and
     views of a valid store carry it, so an upgrade that changes any rule checks everything again.
     None when the source cannot be read, and then no check is reused."""
-    import inspect
-
-    from ansible_collections.baremetal.provision.plugins.module_utils import _schema
-
     try:
         source = "".join(inspect.getsource(part) for part in (F, _schema, sys.modules[__name__]))
     except (OSError, TypeError, KeyError):

@@ -6,7 +6,7 @@
 The one way this collection replaces a file: a temporary file in the same directory, then a
 rename, so a reader (or a crash) sees the old file or the new one, never half of either.
 
-Standard library only: the provisioner's callback service imports this file as it is.
+Standard library only: the provisioner's callback service imports it (see the package).
 """
 
 from __future__ import annotations

@@ -3,12 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Private to baremetal.provision: not a public API, may change without notice.
 
-One provisioner's share of the record store, and the one pass that turns it into files.
-
-``build_view`` runs on the controller, where the records are: it keeps the segments the
-provisioner serves and the systems with an interface in them, merged and inherited. ``sync``
-runs on the provisioner (the view is the module's argument): it reads the netboot state there,
-renders every file of one component in memory and writes only the files whose content changed.
+The one pass that turns a provisioner's view (``_views.provisioner``, built on the controller)
+into files. ``sync`` runs on the provisioner (the view is the module's argument): it reads the
+netboot state there, renders every file of one component in memory and writes only the files
+whose content changed.
 
 Components and what they own:
 
@@ -27,14 +25,12 @@ import os
 import subprocess
 import tempfile
 
-from ansible_collections.baremetal.provision.plugins.module_utils import _kea as K
-from ansible_collections.baremetal.provision.plugins.module_utils import _netboot as N
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_boot as B
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_dhcp as D
-from ansible_collections.baremetal.provision.plugins.module_utils import _render_install as I
-from ansible_collections.baremetal.provision.plugins.module_utils import _tree_sync as T
-from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import Problem, StoreError
+from . import kea as K
+from . import netboot as N
+from . import render_boot as B
+from . import render_dhcp as D
+from . import render_install as I
+from . import tree_sync as T
 
 COMPONENTS = ("dhcp", "tftp", "web")  # the order a run renders them in
 DEFAULT_STATE_DIR = "/var/lib/baremetal-provision"
@@ -42,41 +38,6 @@ DEFAULT_STATE_DIR = "/var/lib/baremetal-provision"
 
 class SyncFailed(Exception):
     """A refusal of the sync: nothing was replaced."""
-
-
-# ------------------------------------------------------------------ controller side
-def build_view(store, provisioner):
-    """The provisioner's share of a valid store (raises StoreError naming every problem)."""
-    store.check()
-    segments = {}
-    for name in store.names("segments"):
-        data = store.data("segments", name)
-        if data.get("provisioner") == provisioner:
-            segments[name] = dict(data)
-    if not segments:
-        known = sorted({store.data("segments", n).get("provisioner") for n in store.names("segments")})
-        raise StoreError(Problem("segments/", "provisioner", "no segment names %r as its provisioner (named: %s)"
-                                 % (provisioner, ", ".join(known) or "none")))
-    systems = []
-    for name in store.names("systems"):
-        raw = store.data("systems", name)
-        tier = store.data("tiers", raw["tier"]) or {}
-        primary_segment = tier.get("segment")
-        if not any(i.get("segment", primary_segment) in segments for i in raw["interfaces"]):
-            continue
-        systems.append(store.resolve_system(name))
-    distros = {}
-    for system in systems:
-        if system["distro"] and system["distro"] not in distros:
-            distros[system["distro"]] = dict(store.data("distros", system["distro"]))
-    templates = {}
-    for system in systems:
-        name = system["template"]
-        if name and name not in templates:
-            with open(os.path.join(store.root, "templates", name), "r", encoding="utf-8") as handle:
-                templates[name] = handle.read()
-    return {"provisioner": provisioner, "segments": segments, "systems": systems, "templates": templates,
-            "distros": distros}
 
 
 def artifacts(view):
@@ -389,55 +350,3 @@ def sync(component, view, options, check_mode=False):
     result = SYNC[component](view, options, check_mode)
     result["changed"] = bool(result["written"] or result["removed"])
     return result
-
-
-def _diff(component, options, result, before, after):
-    if component == "dhcp":
-        return {"before": before or "", "after": after, "before_header": options["config"], "after_header": options["config"]}
-    lines = ["+ %s: %s" % (component, p) for p in result["written"]] + ["- %s: %s" % (component, p) for p in result["removed"]]
-    return {"prepared": "\n".join(lines) + "\n"}
-
-
-def run_module_sync(module, view=None):
-    """The module side of provisioner_sync: the components given, in order, check and diff mode.
-    The view is the one given (the action plugin running the module in its own process) or the
-    one in the view_file the action plugin sent."""
-    with gc_paused():
-        _run_module_sync(module, view)
-
-
-def _run_module_sync(module, view):
-    params = module.params
-    if view is None:
-        view = _read_view_file(module)
-    components, diffs = {}, []
-    for component in COMPONENTS:
-        options = params.get(component)
-        if options is None:
-            continue
-        try:
-            result = sync(component, view, options, check_mode=module.check_mode)
-        except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
-            # the components before this one are done; say which failed and what they changed
-            module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
-        before, after = result.pop("before", None), result.pop("after", None)
-        if module._diff and result["changed"]:
-            diffs.append(_diff(component, options, result, before, after))
-        components[component] = result
-    out = dict(changed=any(r["changed"] for r in components.values()), components=components,
-               systems=len(view["systems"]), segments=sorted(view["segments"]))
-    if diffs:
-        out["diff"] = diffs
-    module.exit_json(**out)
-
-
-def _read_view_file(module):
-    path = module.params.get("view_file")
-    if not path:
-        module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
-    try:
-        with open(path, "r", encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as exc:
-        module.fail_json(msg="view_file: cannot read %s: %s" % (path, exc))
-    return None  # not reached: fail_json exits

@@ -15,16 +15,10 @@ The view is plain JSON data::
 
 from __future__ import annotations
 
-import hashlib
-import os
-
-from ansible_collections.baremetal.provision.plugins.module_utils._fields import mac_dashed
-from ansible_collections.baremetal.provision.plugins.module_utils._schema import KINDS
-from ansible_collections.baremetal.provision.plugins.module_utils._store import rules_digest
-from ansible_collections.baremetal.provision.plugins.module_utils._transaction import JOURNAL_NAME
+from ansible_collections.baremetal.provision.plugins.module_utils._records.fields import mac_dashed
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import VIEW_VERSION
 
 PREFIX = "bm_"
-VIEW_VERSION = 1
 
 # resolve_system() key -> host variable (without the prefix); anything not listed is not exposed.
 SYSTEM_VARS = (
@@ -41,66 +35,6 @@ PROVISIONERS_GROUP = "provisioners"
 def spare_host_name(mac):
     """The inventory name of a spare machine: ``spare-52-54-00-00-00-01``."""
     return "spare-" + mac_dashed(mac)
-
-
-def store_fingerprint(root, extra=""):
-    """A digest of every record file's name, size, modification time and inode (no file is read;
-    every write of this collection and of git is a new file, so a new inode).
-
-    Used as the inventory cache's validity check: any edit, checkout, addition or removal
-    under the store changes it.
-    """
-    return StoreScan(root).fingerprint(extra)
-
-
-SCANNED = (*KINDS, "templates")  # the store's folders a scan covers, in its order
-
-
-def _line(relpath, size, mtime_ns, inode):
-    return f"{relpath}|{size}|{mtime_ns}|{inode}\n"
-
-
-class StoreScan(object):
-    """One scan of a store's files (name, size, modification time, inode) and the fingerprints it gives."""
-
-    def __init__(self, root):
-        self.root = root
-        self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
-        for kind in SCANNED:
-            self._scan_dir(kind)
-
-    def _scan_dir(self, kind):
-        # the hottest loop of a run at 10,000 systems (every run scans the store two or three times):
-        # names relative to an open folder, and the line built in place
-        path = os.path.join(self.root, kind)
-        try:
-            names = sorted(os.listdir(path))
-            folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
-        except (FileNotFoundError, NotADirectoryError):
-            return
-        lines, stat, prefix = self.lines, os.stat, kind + "/"
-        try:
-            for name in names:
-                try:
-                    found = stat(name, dir_fd=folder)
-                except OSError:  # gone since the listing
-                    continue
-                relpath = prefix + name
-                lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
-        finally:
-            os.close(folder)
-
-    def fingerprint(self, extra=""):
-        lines = list(self.lines.values())
-        try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
-            stat = os.stat(os.path.join(self.root, JOURNAL_NAME))
-            lines.append("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns))
-        except OSError:
-            pass
-        body = "".join(lines).encode("utf-8")
-        # the rules as well: a view says its store is valid, which a change of the rules can undo
-        head = "%d|%s|%s|" % (VIEW_VERSION, rules_digest(), os.path.abspath(self.root))
-        return hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest()
 
 
 class _Groups(object):

@@ -27,7 +27,7 @@ provisioner's callback service closes that window within seconds: it runs ``reco
 TFTP tree under the same lock every few seconds, and always before it switches a MAC to local
 boot (else a later roll-forward would undo the switch).
 
-Standard library only: the provisioner's callback service imports this file as it is.
+Standard library only: the provisioner's callback service imports it (see the package).
 """
 
 from __future__ import annotations
@@ -37,10 +37,7 @@ import hashlib
 import json
 import os
 
-try:
-    from ansible_collections.baremetal.provision.plugins.module_utils._atomic import TEMP_PREFIX, write_atomic
-except ImportError:  # installed next to the callback service, outside the collection
-    from _atomic import TEMP_PREFIX, write_atomic  # type: ignore[no-redef]
+from .atomic import TEMP_PREFIX, write_atomic
 
 MANIFEST = ".baremetal-manifest.json"
 JOURNAL = ".baremetal-journal.json"

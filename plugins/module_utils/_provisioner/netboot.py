@@ -10,7 +10,7 @@ last step calls back with a token bound to (system, generation): an HMAC-SHA256 
 provisioner's secret. The callback records completion and switches the system's MACs to local
 boot at once.
 
-Standard library only: the provisioner's callback service imports this file as it is.
+Standard library only: the provisioner's callback service imports it (see the package).
 
 State directory layout (``state_dir``, default /var/lib/baremetal-provision)::
 
@@ -31,10 +31,7 @@ import json
 import os
 import re
 
-try:
-    from ansible_collections.baremetal.provision.plugins.module_utils._atomic import write_atomic
-except ImportError:  # installed next to the callback service, outside the collection
-    from _atomic import write_atomic  # type: ignore[no-redef]
+from .atomic import write_atomic
 
 SECRET = "secret"
 INDEX = "index.json"

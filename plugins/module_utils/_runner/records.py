@@ -11,10 +11,13 @@ from __future__ import annotations
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.baremetal.provision.plugins.module_utils._bulk import gc_paused
-from ansible_collections.baremetal.provision.plugins.module_utils._errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._store import default_root
-from ansible_collections.baremetal.provision.plugins.module_utils._yamlio import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction, load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import HAS_YAML, YAML_IMPORT_ERROR
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
+from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import warm
 
 MAX_WARNINGS = 20
 
@@ -47,12 +50,10 @@ def run_edit(module, edit, refresh_caches=False):
 
     edit returns a dict of facts for the result. changed is true exactly when a file's bytes
     would change; diff holds the YAML of every file before and after. refresh_caches: after a
-    change, leave the inventory's and the touched provisioners' views cached (``_view_cache``).
+    change, leave the inventory's and the touched provisioners' views cached (``_views.cache``).
     """
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
-    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import Transaction
-
     refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
@@ -61,8 +62,6 @@ def run_edit(module, edit, refresh_caches=False):
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None
             if refresh_caches and pending:
-                from ansible_collections.baremetal.provision.plugins.module_utils._view_cache import warm
-
                 warmed = warm(root, txn.store, pending)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
@@ -85,8 +84,6 @@ def run_read(module, read):
     """Run read(store) on a consistent snapshot and exit with its facts (never changed)."""
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
-    from ansible_collections.baremetal.provision.plugins.module_utils._transaction import load_snapshot
-
     try:
         root = default_root(module.params.get("records_dir"))
         with gc_paused():
@@ -101,8 +98,6 @@ def run_read(module, read):
 
 def simple_record_module(module, kind, fields):
     """The whole body of a module whose record is a flat set of options (segment, tier, ...)."""
-    from ansible_collections.baremetal.provision.plugins.module_utils import _editors
-
     name = module.params["name"]
 
     def edit(txn):

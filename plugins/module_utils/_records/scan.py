@@ -1,0 +1,79 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+One scan of a record store's files (name, size, modification time, inode; no file is read) and
+the fingerprints it gives: what every cache of the collection is keyed by.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import KINDS
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import rules_digest
+from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import JOURNAL_NAME
+
+VIEW_VERSION = 1  # of the views: part of every fingerprint, so a new view format is never read as an old one
+
+
+def store_fingerprint(root, extra=""):
+    """A digest of every record file's name, size, modification time and inode (no file is read;
+    every write of this collection and of git is a new file, so a new inode).
+
+    Used as the inventory cache's validity check: any edit, checkout, addition or removal
+    under the store changes it.
+    """
+    return StoreScan(root).fingerprint(extra)
+
+
+SCANNED = (*KINDS, "templates")  # the store's folders a scan covers, in its order
+
+
+def _line(relpath, size, mtime_ns, inode):
+    return f"{relpath}|{size}|{mtime_ns}|{inode}\n"
+
+
+class StoreScan(object):
+    """One scan of a store's files (name, size, modification time, inode) and the fingerprints it gives."""
+
+    def __init__(self, root):
+        self.root = root
+        self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
+        for kind in SCANNED:
+            self._scan_dir(kind)
+
+    def _scan_dir(self, kind):
+        # the hottest loop of a run at 10,000 systems (every run scans the store two or three times):
+        # names relative to an open folder, and the line built in place
+        path = os.path.join(self.root, kind)
+        try:
+            names = sorted(os.listdir(path))
+            folder = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except (FileNotFoundError, NotADirectoryError):
+            return
+        lines, stat, prefix = self.lines, os.stat, kind + "/"
+        try:
+            for name in names:
+                try:
+                    found = stat(name, dir_fd=folder)
+                except OSError:  # gone since the listing
+                    continue
+                relpath = prefix + name
+                lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
+        finally:
+            os.close(folder)
+
+    def fingerprint(self, extra=""):
+        lines = list(self.lines.values())
+        try:  # the journal of an interrupted edit: readers see the store as it will be rolled forward
+            stat = os.stat(os.path.join(self.root, JOURNAL_NAME))
+            lines.append("journal|%d|%d\n" % (stat.st_size, stat.st_mtime_ns))
+        except OSError:
+            pass
+        body = "".join(lines).encode("utf-8")
+        # the rules as well: a view says its store is valid, which a change of the rules can undo
+        head = "%d|%s|%s|" % (VIEW_VERSION, rules_digest(), os.path.abspath(self.root))
+        return hashlib.sha1((head + extra).encode("utf-8") + body).hexdigest()

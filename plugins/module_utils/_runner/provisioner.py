@@ -1,0 +1,68 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+The provisioner_sync module's run: the components given, in order, with check and diff mode.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import COMPONENTS, SyncFailed, sync
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
+
+
+def _diff(component, options, result, before, after):
+    if component == "dhcp":
+        return {"before": before or "", "after": after, "before_header": options["config"], "after_header": options["config"]}
+    lines = ["+ %s: %s" % (component, p) for p in result["written"]] + ["- %s: %s" % (component, p) for p in result["removed"]]
+    return {"prepared": "\n".join(lines) + "\n"}
+
+
+def run_module_sync(module, view=None):
+    """The module side of provisioner_sync: the components given, in order, check and diff mode.
+    The view is the one given (the action plugin running the module in its own process) or the
+    one in the view_file the action plugin sent."""
+    with gc_paused():
+        _run_module_sync(module, view)
+
+
+def _run_module_sync(module, view):
+    params = module.params
+    if view is None:
+        view = _read_view_file(module)
+    components, diffs = {}, []
+    for component in COMPONENTS:
+        options = params.get(component)
+        if options is None:
+            continue
+        try:
+            result = sync(component, view, options, check_mode=module.check_mode)
+        except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:
+            # the components before this one are done; say which failed and what they changed
+            module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
+        before, after = result.pop("before", None), result.pop("after", None)
+        if module._diff and result["changed"]:
+            diffs.append(_diff(component, options, result, before, after))
+        components[component] = result
+    out = dict(changed=any(r["changed"] for r in components.values()), components=components,
+               systems=len(view["systems"]), segments=sorted(view["segments"]))
+    if diffs:
+        out["diff"] = diffs
+    module.exit_json(**out)
+
+
+def _read_view_file(module):
+    path = module.params.get("view_file")
+    if not path:
+        module.fail_json(msg="view_file: not set; run this module through its action plugin (as the roles do)")
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="view_file: cannot read %s: %s" % (path, exc))
+    return None  # not reached: fail_json exits

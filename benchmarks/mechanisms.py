@@ -70,7 +70,7 @@ CODE = {
         ),
     ],
     "bulk_hosts": [
-        ("plugins/inventory/records.py", ["_add_hosts_bulk", "_new_host", "_HOST_NEW", "_READY", "_bulk_ready"]),
+        ("plugins/plugin_utils/_populate.py", ["add_hosts_bulk", "new_host", "_HOST_NEW", "_READY", "bulk_ready"]),
     ],
     "gc_pause": [
         ("plugins/module_utils/_runner/collector.py", ["*"]),

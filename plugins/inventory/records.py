@@ -91,13 +91,8 @@ compose:
 
 import os
 
-from ansible import constants as C
 from ansible.errors import AnsibleParserError
-from ansible.inventory.data import InventoryData
-from ansible.inventory.host import Host
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
-from ansible.utils.path import basedir
-from ansible.utils.vars import get_unique_id
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import cache_dir, write_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
@@ -107,6 +102,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._runner.collec
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import inventory_path, inventory_view
 from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import build_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_data
+from ansible_collections.baremetal.provision.plugins.plugin_utils._populate import add_hosts
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -192,11 +188,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for group in named.values():
             if not inventory.groups[group].get_ancestors():
                 inventory.add_child("all", group)
-        data = _inventory_data(inventory)
-        if data is not None and _bulk_ready(data):
-            _add_hosts_bulk(data, view, named)
-        else:
-            _add_hosts_public(inventory, view, named)
+        add_hosts(inventory, view, named)
         compose = self.get_option("compose")
         groups = self.get_option("groups")
         keyed_groups = self.get_option("keyed_groups")
@@ -215,111 +207,6 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self._set_composite_vars(compose, hostvars, host, strict=strict)
                 self._add_host_to_composed_groups(groups, hostvars, host, strict=strict)
                 self._add_host_to_keyed_groups(keyed_groups, hostvars, host, strict=strict)
-
-
-def _inventory_data(inventory):
-    """The InventoryData behind what Ansible hands to parse(): the object itself before
-    ansible-core 2.19, from 2.19 on the object inside the proxy that tags what set_variable gets
-    (its values are plain strings here, which 2.19 never templates). None when it is neither."""
-    for candidate in (inventory, getattr(inventory, "__wrapped__", None)):
-        if type(candidate) is InventoryData:  # pylint: disable=unidiomatic-typecheck  # not a subclass of unknown behaviour
-            return candidate
-    return None
-
-
-def _add_hosts_public(inventory, view, named):
-    """The reference: every host and membership through InventoryData.add_host (named: the
-    inventory's name of each group of the view)."""
-    for group, members in view["groups"].items():
-        for host in members["hosts"]:
-            inventory.add_host(host, group=named[group])
-
-
-# _add_hosts_bulk exists for speed: at 10,000 hosts in ~5 groups each, add_host spends most of a
-# parse in per-call work that is the same for every host (basedir() of the source, two
-# set_variable calls, a walk of the group's ancestors per membership and another to clear the
-# host caches). It builds the same objects in the same order as _add_hosts_public with
-# ansible-core's own classes, doing that work once. It relies on the attributes of
-# ansible-core's inventory objects (ansible/inventory/data.py, group.py, host.py), so
-# _bulk_ready() checks them first, and test_records.py compares both paths on the installed
-# ansible-core.
-def _add_hosts_bulk(data, view, named):
-    """What _add_hosts_public does, with the per-host work of InventoryData.add_host done once."""
-    groups_of, hosts_of = data.groups, data.hosts
-    source = data.current_source
-    if source:  # as add_host sets them for a host first seen in this source
-        where = {"inventory_file": source, "inventory_dir": basedir(source)}
-    else:
-        where = {"inventory_file": None, "inventory_dir": None}
-    touched = []
-    for group_name, members in view["groups"].items():
-        group = groups_of[named[group_name]]
-        ancestors = list(group.get_ancestors())  # fixed while hosts are added (no group edges change)
-        names, hosts = group.host_names, group.hosts
-        size = len(hosts)
-        for name in members["hosts"]:
-            host = hosts_of.get(name)
-            if host is None:
-                if name and isinstance(name, str) and name not in C.LOCALHOST:
-                    host = _new_host(name)
-                    host.vars.update(where)
-                    hosts_of[host.name] = host
-                else:  # the localhost rules, refusal of an empty name or a non-string: add_host's
-                    host = hosts_of[data.add_host(name)]
-            if host.name in names:
-                continue
-            # Group.add_host and Host.add_group, without walking the ancestors again
-            hosts.append(host)
-            names.add(host.name)
-            mine = host.groups
-            for parent in ancestors:
-                if parent not in mine:
-                    mine.append(parent)
-            if group not in mine:
-                mine.append(group)
-        if len(hosts) != size:
-            touched.append(group)
-    for group in touched:  # Group.add_host clears these after every host; once is enough
-        group.clear_hosts_cache()
-    data._groups_dict_cache = {}  # as add_host leaves it
-
-
-def _new_host(name):
-    """Host(name). A name of the plain str type carries no trust or other tag, so there is none
-    for Host() to remove: the host is made without that check, the costliest part of Host() for
-    the names of a view (checked to give what Host() gives, by _bulk_ready and the tests)."""
-    if name.__class__ is not str:  # a subclass: a tagged string, perhaps trusted
-        return Host(name)  # which removes trust from the name, as add_host does
-    host = _HOST_NEW(Host)
-    host.vars, host.groups, host._uuid, host.name, host.address, host.implicit = {}, [], get_unique_id(), name, name, False
-    return host
-
-
-_HOST_NEW = Host.__new__
-_READY = {}
-
-
-def _bulk_ready(data):
-    """Whether ansible-core's inventory objects have what _add_hosts_bulk uses (checked once per class)."""
-    group = data.groups.get("all") if isinstance(getattr(data, "groups", None), dict) else None
-    key = (type(data), type(group))
-    ready = _READY.get(key)
-    if ready is None:
-        try:
-            probe, made = Host("bm-probe"), _new_host("bm-probe")
-            ready = (
-                isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
-                and isinstance(group.hosts, list) and group.host_names is group._hosts and isinstance(group._hosts, set)
-                and callable(group.get_ancestors) and callable(group.clear_hosts_cache)
-                and isinstance(probe.vars, dict) and isinstance(probe.groups, list) and probe.name == "bm-probe" and not probe.implicit
-                # _new_host gives what Host() gives: the same attributes, of the same types, a uuid of its own
-                and vars(made).keys() == vars(probe).keys() and all(type(vars(made)[k]) is type(v) for k, v in vars(probe).items())
-                and made != _new_host("bm-probe") and made.get_groups() == []
-            )
-        except Exception:
-            ready = False
-        _READY[key] = ready
-    return ready
 
 
 # One ansible-playbook process reads the inventory at start and again at each refresh_inventory;

@@ -293,8 +293,8 @@ def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them
 # --- the bulk populate builds what ansible-core's public API builds -----------------------------
 #
 # InventoryModule._populate adds hosts either through InventoryData.add_host (the reference,
-# _add_hosts_public) or, for speed, with ansible-core's inventory objects directly
-# (_add_hosts_bulk). These tests build the same inventory both ways on the installed
+# plugin_utils/_populate.add_hosts_public) or, for speed, with ansible-core's inventory objects
+# directly (add_hosts_bulk). These tests build the same inventory both ways on the installed
 # ansible-core and compare everything a play, a vars plugin or ansible-inventory can see.
 
 
@@ -343,7 +343,7 @@ def _inventory_snapshot(data):
 
 
 def _paths(monkeypatch):
-    """[(label, _bulk_ready stand-in)]: the real guard (which must choose the bulk path on the
+    """[(label, bulk_ready stand-in)]: the real guard (which must choose the bulk path on the
     installed ansible-core, or the comparison would be of the reference with itself), then a
     guard that always refuses (the public path). The first records what it answered.
 
@@ -355,10 +355,10 @@ def _paths(monkeypatch):
     from ansible.inventory.data import InventoryData
     from ansible.inventory.group import Group
 
-    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+    from ansible_collections.baremetal.provision.plugins.plugin_utils import _populate as populate
 
     monkeypatch.setattr(Group, "__hash__", lambda group: hash(group.name))
-    real = plugin_module._bulk_ready
+    real = populate.bulk_ready
     assert real(InventoryData()), "ansible-core's inventory objects lack what the bulk populate needs"
     answers = []
 
@@ -366,7 +366,7 @@ def _paths(monkeypatch):
         answers.append(real(data))
         return answers[-1]
 
-    return plugin_module, [("bulk", recording), ("public", lambda data: False)], answers
+    return populate, [("bulk", recording), ("public", lambda data: False)], answers
 
 
 def _parse_both(monkeypatch, config, before=None):
@@ -378,10 +378,10 @@ def _parse_both(monkeypatch, config, before=None):
     from ansible.plugins.loader import inventory_loader
 
     _install_finder()
-    plugin_module, paths, answers = _paths(monkeypatch)
+    populate, paths, answers = _paths(monkeypatch)
     result = {}
     for label, ready in paths:
-        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        monkeypatch.setattr(populate, "bulk_ready", ready)
         data = InventoryData()
         if before:
             before(data)
@@ -465,10 +465,10 @@ def test_bulk_populate_matches_public_api_with_two_inventory_sources(monkeypatch
         encoding="utf-8",
     )
     _install_finder()
-    plugin_module, paths, answers = _paths(monkeypatch)
+    populate, paths, answers = _paths(monkeypatch)
     seen = {}
     for label, ready in paths:
-        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        monkeypatch.setattr(populate, "bulk_ready", ready)
         inventory = InventoryManager(loader=DataLoader(), sources=[str(other), fleet_config])
         seen[label] = _inventory_snapshot(inventory._inventory)
         inventory.refresh_inventory()
@@ -528,9 +528,9 @@ def test_bulk_populate_handles_localhost_and_trusted_names_like_add_host(monkeyp
 def test_bulk_populate_guard_refuses_objects_it_does_not_know():
     from ansible.inventory.data import InventoryData
 
-    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+    from ansible_collections.baremetal.provision.plugins.plugin_utils import _populate as populate
 
-    assert plugin_module._bulk_ready(InventoryData())
+    assert populate.bulk_ready(InventoryData())
 
     class Elsewhere(InventoryData):  # an inventory whose groups are not ansible-core's Group
         def __init__(self):
@@ -540,8 +540,8 @@ def test_bulk_populate_guard_refuses_objects_it_does_not_know():
     class Bare:
         groups = None
 
-    assert not plugin_module._bulk_ready(Elsewhere())
-    assert not plugin_module._bulk_ready(Bare())
+    assert not populate.bulk_ready(Elsewhere())
+    assert not populate.bulk_ready(Bare())
 
 
 def test_bulk_populate_refuses_an_empty_host_name_like_add_host(monkeypatch, tmp_path, store):
@@ -560,9 +560,9 @@ def test_bulk_populate_refuses_an_empty_host_name_like_add_host(monkeypatch, tmp
     monkeypatch.setattr(plugin_module, "_MEMO", {})
     monkeypatch.setattr(plugin_module, "build_view", with_empty_name)
     config = write_config(tmp_path, records_dir="records")
-    _plugin_module, paths, answers = _paths(monkeypatch)
+    populate, paths, answers = _paths(monkeypatch)
     for _label, ready in paths:
-        monkeypatch.setattr(plugin_module, "_bulk_ready", ready)
+        monkeypatch.setattr(populate, "bulk_ready", ready)
         with pytest.raises(AnsibleError, match="Invalid empty host name"):
             plugin_parse(config)
     assert answers == [True]

@@ -47,6 +47,20 @@ def parse_cache():
     _replace(cache.ParseCache, "__init__", init)
 
 
+def parse_cache_index():
+    """Part of parse_cache: the index of each record file's size, times and inode is never
+    trusted, so every record file is read and hashed (its parse and checks still come from the cache)."""
+    cache = _module("module_utils._records.parse_cache")
+    _replace(cache.ParseCache, "known_key", lambda self, relpath, stat: None)
+
+
+def parse_cache_checks():
+    """Part of parse_cache: no record's checked data is reused, so every record is checked
+    again by its own rules (its parse still comes from the cache)."""
+    cache = _module("module_utils._records.parse_cache")
+    _replace(cache.ParseCache, "checked", lambda self, key, label: None)
+
+
 def _view_files_off(path_of):
     """Cache files named like path_of's: never read nor written."""
     cache = _module("module_utils._records.cache_files")
@@ -110,6 +124,8 @@ SWITCHES = {
     f.__name__: f
     for f in (
         parse_cache,
+        parse_cache_index,
+        parse_cache_checks,
         inventory_view,
         provisioner_view,
         bulk_hosts,

@@ -32,7 +32,7 @@ import bench_replace as replace_bench
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ON = "all on"
-INVENTORY_USES = ("parse_cache", "inventory_view", "bulk_hosts", "gc_pause")
+INVENTORY_USES = ("parse_cache", "parse_cache_index", "parse_cache_checks", "inventory_view", "bulk_hosts", "gc_pause")
 
 # What each mechanism adds: (file, [top-level names or Class.method; "*" for the whole file]).
 # A part two mechanisms share is counted once, with the first.
@@ -43,6 +43,15 @@ CODE = {
             "plugins/module_utils/_records/store.py",
             ["_checked_label", "rules_digest", "Record.checked", "RecordStore._add_known", "RecordStore._add_checked"],
         ),
+    ],
+    # parts of parse_cache, also counted in its lines
+    "parse_cache_index": [
+        ("plugins/module_utils/_records/parse_cache.py", ["ParseCache.known_key", "ParseCache.note_key"]),
+        ("plugins/module_utils/_records/store.py", ["RecordStore._add_known"]),
+    ],
+    "parse_cache_checks": [
+        ("plugins/module_utils/_records/parse_cache.py", ["ParseCache.checked", "ParseCache.remember_checked"]),
+        ("plugins/module_utils/_records/store.py", ["_checked_label", "Record.checked"]),
     ],
     "inventory_view": [
         (

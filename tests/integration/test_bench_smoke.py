@@ -30,6 +30,8 @@ EXPECTED = {
             r"^\s*%s\s+\d+\s" % name
             for name in (
                 "parse_cache",
+                "parse_cache_index",
+                "parse_cache_checks",
                 "inventory_view",
                 "provisioner_view",
                 "bulk_hosts",

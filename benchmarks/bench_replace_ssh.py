@@ -70,32 +70,60 @@ def bench_size(size, repeat, tmp):
     # not inside the inventory folder: Ansible reads every file under an inventory folder as an
     # inventory source, and the render writes a file per system (8 s a parse at 10,000 systems)
     out = os.path.join(root, "prov-local")
-    local = inventory(root, "local", local_records, {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-        "dhcp_config": os.path.join(out, "dhcpd.conf"), "tftp_root": os.path.join(out, "tftp"),
-        "tftp_state_dir": os.path.join(out, "state"), "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": os.path.join(out, "www"), "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
-        "kickstart_state_dir": os.path.join(out, "state"), "kickstart_callback_dir": os.path.join(out, "cb"),
-        "kickstart_tftp_root": os.path.join(out, "tftp"),
-    })
+    local = inventory(
+        root,
+        "local",
+        local_records,
+        {
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "dhcp_service_manager": "none",
+            "tftp_service_manager": "none",
+            "kickstart_service_manager": "none",
+            "dhcp_config": os.path.join(out, "dhcpd.conf"),
+            "tftp_root": os.path.join(out, "tftp"),
+            "tftp_state_dir": os.path.join(out, "state"),
+            "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
+            "kickstart_web_root": os.path.join(out, "www"),
+            "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
+            "kickstart_state_dir": os.path.join(out, "state"),
+            "kickstart_callback_dir": os.path.join(out, "cb"),
+            "kickstart_tftp_root": os.path.join(out, "tftp"),
+        },
+    )
     # a fact cache, as AWX keeps one (site gathers, replace reuses): one per path, since both
     # provisioners are called prov-dmz
     env = {}
     for path in ("local", "remote"):
-        env[path] = ansible_env({"BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache-" + path),
-                                 "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore", "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
-                                 "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts-" + path)}, tmp=os.path.join(root, "tmp-" + path))
+        env[path] = ansible_env(
+            {
+                "BAREMETAL_CACHE_DIR": os.path.join(root, "parse-cache-" + path),
+                "ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore",
+                "ANSIBLE_CACHE_PLUGIN": "ansible.builtin.jsonfile",
+                "ANSIBLE_CACHE_PLUGIN_CONNECTION": os.path.join(root, "facts-" + path),
+            },
+            tmp=os.path.join(root, "tmp-" + path),
+        )
     playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
     lab = Lab("bmb")
     try:
         ns = lab.namespace("lab")
         lab.bridge(ns, "br0", "192.0.2.1/24")
         with P.booted(lab, ns, "br0", PROV_IP + "/24", root, binds=[(images, images)]) as server:
-            remote = inventory(root, "remote", records, dict(
-                server.inventory_vars(), dhcp_service_manager="none", tftp_service_manager="none",
-                kickstart_service_manager="none", dhcp_install_packages=True, tftp_install_packages=True,
-                kickstart_install_packages=True))
+            remote = inventory(
+                root,
+                "remote",
+                records,
+                dict(
+                    server.inventory_vars(),
+                    dhcp_service_manager="none",
+                    tftp_service_manager="none",
+                    kickstart_service_manager="none",
+                    dhcp_install_packages=True,
+                    tftp_install_packages=True,
+                    kickstart_install_packages=True,
+                ),
+            )
             ssh = ["ip", "netns", "exec", ns, playbook]
             row = {"systems": size}
             row["site"] = timed([*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env["remote"])
@@ -105,12 +133,38 @@ def bench_size(size, repeat, tmp):
             over_ssh, here = [], []
             for attempt in range(repeat):  # interleaved: a slow spell of the machine falls on both
                 mac = "52:54:0f:00:01:%02x" % attempt
-                over_ssh.append(timed([*ssh, "-i", remote, "baremetal.provision.replace", "-e", "system=" + systems[2 * attempt],
-                                       "-e", "mac=" + mac], env["remote"]))
+                over_ssh.append(
+                    timed(
+                        [
+                            *ssh,
+                            "-i",
+                            remote,
+                            "baremetal.provision.replace",
+                            "-e",
+                            "system=" + systems[2 * attempt],
+                            "-e",
+                            "mac=" + mac,
+                        ],
+                        env["remote"],
+                    )
+                )
                 grep = server.ssh("grep -c 'hardware ethernet %s;' /etc/dhcp/dhcpd.conf" % mac, check=False)
                 assert grep.stdout.strip() == "1", "the new MAC is not in the provisioner's dhcpd.conf"
-                here.append(timed([playbook, "-i", local, "baremetal.provision.replace", "-e", "system=" + systems[2 * attempt + 1],
-                                   "-e", "mac=52:54:0f:00:02:%02x" % attempt], env["local"]))
+                here.append(
+                    timed(
+                        [
+                            playbook,
+                            "-i",
+                            local,
+                            "baremetal.provision.replace",
+                            "-e",
+                            "system=" + systems[2 * attempt + 1],
+                            "-e",
+                            "mac=52:54:0f:00:02:%02x" % attempt,
+                        ],
+                        env["local"],
+                    )
+                )
             row["ssh"], row["local"] = over_ssh, here
     finally:
         lab.close()
@@ -134,9 +188,20 @@ def main(argv=None):
             print("... %d systems" % size, flush=True)
             rows.append(bench_size(size, args.repeat, tmp))
     print("\nreplace over SSH beside the local path (seconds; replace: median [min-max] of %d)" % args.repeat)
-    H.table(["systems", "site ssh", "again ssh", "replace ssh", "replace here", "ssh/here"],
-            [[r["systems"], "%.2f" % r["site"], "%.2f" % r["again"], H.spread(r["ssh"]), H.spread(r["local"]),
-              H.ratio(r["ssh"], r["local"])] for r in rows])
+    H.table(
+        ["systems", "site ssh", "again ssh", "replace ssh", "replace here", "ssh/here"],
+        [
+            [
+                r["systems"],
+                "%.2f" % r["site"],
+                "%.2f" % r["again"],
+                H.spread(r["ssh"]),
+                H.spread(r["local"]),
+                H.ratio(r["ssh"], r["local"]),
+            ]
+            for r in rows
+        ],
+    )
     print("site ssh: the first site on an empty Debian 12 server (packages from its apt cache); again: the second")
     return 0
 

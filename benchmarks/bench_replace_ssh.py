@@ -14,10 +14,12 @@ renders all N); --layouts five puts the fleet in five segments (the dmz's provis
 The fleet's addresses (198.18.0.0/15) are record data only: the provisioner's roles run with
 service manager none (packages installed, files written, no daemon started on them).
 
+Each of --repeat attempts boots the server afresh (--volatile=overlay: the same empty server) and runs
   site       the first site on the empty server (packages installed, everything rendered)
-  again      a second site (nothing changes)
-  replace    ansible-playbook baremetal.provision.replace -e system=... -e mac=... (median [min-max]
-             of --repeat attempts, over SSH and here in turn; ssh/here is the per-attempt ratio)
+  again      a second site, which must report changed=0
+  replace    ansible-playbook baremetal.provision.replace -e system=... -e mac=..., over SSH and
+             here in turn (ssh/here is the per-attempt ratio)
+Each figure is the median [min-max] of the attempts.
 """
 
 import argparse
@@ -35,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 from support import provisioner as P
-from support.ansible_cli import ansible_env
+from support.ansible_cli import ansible_env, playbook_recap
 from support.fleet import write_fleet
 from support.netns import Lab
 
@@ -88,33 +90,48 @@ def bench_size(size, segments, repeat, tmp):
     row = {
         "systems": size,
         "segments": segments,
+        "site": [],
+        "again": [],
         "ssh": [],
         "local": [],
     }
+    remote = None
     lab = Lab("bmb")
     try:
         ns = lab.namespace("lab")
         lab.bridge(ns, "br0", "192.0.2.1/24")
         ssh = ["ip", "netns", "exec", ns, PLAYBOOK]
-        print("... %d systems in %d segment%s" % (size, segments, "" if segments == 1 else "s"), flush=True)
-        with P.booted(lab, ns, "br0", PROV_IP + "/24", root, binds=[(images, images)]) as server:
-            remote = inventory(
-                root,
-                records,
-                dict(
-                    server.inventory_vars(),
-                    dhcp_service_manager="none",
-                    tftp_service_manager="none",
-                    kickstart_service_manager="none",
-                    dhcp_install_packages=True,
-                    tftp_install_packages=True,
-                    kickstart_install_packages=True,
-                ),
+        for number in range(repeat):
+            print(
+                "... %d systems in %d segment%s: attempt %d of %d"
+                % (size, segments, "" if segments == 1 else "s", number + 1, repeat),
+                flush=True,
             )
-            site = [*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"]
-            row["site"], _proc = timed(site, env)
-            row["again"], _proc = timed(site, env)
-            for number in range(repeat):
+            with P.booted(lab, ns, "br0", PROV_IP + "/24", root, binds=[(images, images)]) as server:
+                if remote is None:
+                    remote = inventory(
+                        root,
+                        records,
+                        dict(
+                            server.inventory_vars(),
+                            dhcp_service_manager="none",
+                            tftp_service_manager="none",
+                            kickstart_service_manager="none",
+                            dhcp_install_packages=True,
+                            tftp_install_packages=True,
+                            kickstart_install_packages=True,
+                        ),
+                    )
+                site = [*ssh, "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"]
+                took, _proc = timed(site, env)
+                row["site"].append(took)
+                took, proc = timed(site, env)
+                changed = playbook_recap(proc.stdout).get("prov-dmz", {}).get("changed")
+                if changed != 0:
+                    raise SystemExit(
+                        "the second site changed %s things on the provisioner:\n%s" % (changed, proc.stdout[-4000:])
+                    )
+                row["again"].append(took)
                 # the same system to a new MAC, over SSH and here in turn: a slow spell of the machine falls on both
                 system = ctx["web"][ctx["done"]]
                 mac = "52:54:0e:00:00:%02x" % number
@@ -144,8 +161,8 @@ def report(rows, repeat):
                 r["systems"],
                 r["segments"],
                 r["systems"] // r["segments"],
-                "%.2f" % r["site"],
-                "%.2f" % r["again"],
+                H.spread(r["site"]),
+                H.spread(r["again"]),
                 H.spread(r["ssh"]),
                 H.spread(r["local"]),
                 H.ratio(r["ssh"], r["local"]),
@@ -153,7 +170,9 @@ def report(rows, repeat):
             for r in rows
         ],
     )
-    print("site ssh: the first site on an empty Debian 12 server (packages from its apt cache); again: the second")
+    print(
+        "site ssh: the first site on an empty Debian 12 server (packages from its apt cache); again: the second (changed=0)"
+    )
     print("replace here: bench_replace.py's replace of the same fleet, the provisioner being this controller")
 
 

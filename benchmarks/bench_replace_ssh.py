@@ -19,12 +19,16 @@ Each of --repeat attempts boots the server afresh (--volatile=overlay: the same 
   again      a second site, which must report changed=0
   replace    ansible-playbook baremetal.provision.replace -e system=... -e mac=..., over SSH and
              here in turn (ssh/here is the per-attempt ratio)
-Each figure is the median [min-max] of the attempts.
+Each figure is the median [min-max] of the attempts. After the first attempt, one more no-op site
+at -vvv counts the tasks it runs and the modules it sends to the server (AnsiballZ payloads); that
+run is not timed.
 """
 
 import argparse
+import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -43,6 +47,8 @@ from support.netns import Lab
 
 PROV_IP = "192.0.2.10"
 PLAYBOOK = R.ANSIBLE_PLAYBOOK[0]
+# -vvv of the ssh connection: "PUT <local file> TO <remote tmp>/AnsiballZ_<module>.py"
+PAYLOAD = re.compile(r"\bTO \S*/AnsiballZ_(\w+)\.py\b")
 
 
 def timed(cmd, env):
@@ -65,6 +71,16 @@ def inventory(root, records, host_vars):
     with open(os.path.join(inv, "host_vars", "prov-dmz.yml"), "w", encoding="utf-8") as handle:
         json.dump(host_vars, handle)
     return inv
+
+
+def count_site(ssh, remote, env):
+    """Tasks a no-op site runs on the provisioner, and the modules it sends there: (tasks, {module: runs})."""
+    _took, proc = timed([*ssh, "-vvv", "-i", remote, "baremetal.provision.site", "--limit", "prov-dmz"], env)
+    recap = playbook_recap(proc.stdout).get("prov-dmz", {})
+    if recap.get("changed") != 0:
+        raise SystemExit("the no-op site changed something: %s" % recap)
+    tasks = sum(recap.get(key, 0) for key in ("ok", "skipped", "failed"))  # ok counts the changed ones too
+    return tasks, collections.Counter(PAYLOAD.findall(proc.stdout))
 
 
 def bench_size(size, segments, repeat, tmp):
@@ -132,6 +148,8 @@ def bench_size(size, segments, repeat, tmp):
                         "the second site changed %s things on the provisioner:\n%s" % (changed, proc.stdout[-4000:])
                     )
                 row["again"].append(took)
+                if number == 0:
+                    row["tasks"], row["modules"] = count_site(ssh, remote, env)
                 # the same system to a new MAC, over SSH and here in turn: a slow spell of the machine falls on both
                 system = ctx["web"][ctx["done"]]
                 mac = "52:54:0e:00:00:%02x" % number
@@ -174,6 +192,20 @@ def report(rows, repeat):
         "site ssh: the first site on an empty Debian 12 server (packages from its apt cache); again: the second (changed=0)"
     )
     print("replace here: bench_replace.py's replace of the same fleet, the provisioner being this controller")
+    print("\nthe no-op site over SSH (one run at -vvv, not timed)")
+    H.table(
+        ["systems", "segments", "tasks", "modules", "by module"],
+        [
+            [
+                r["systems"],
+                r["segments"],
+                r["tasks"],
+                sum(r["modules"].values()),
+                " ".join("%s=%d" % kv for kv in sorted(r["modules"].items())),
+            ]
+            for r in rows
+        ],
+    )
 
 
 def main(argv=None):

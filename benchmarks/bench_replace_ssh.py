@@ -47,6 +47,7 @@ from support.fleet import write_fleet
 from support.netns import Lab
 
 PROV_IP = "192.0.2.10"
+SERVER_IMAGES = "/srv/images"  # where the server's fleet has its kernels and initrds (only the server reads them)
 PLAYBOOK = R.ANSIBLE_PLAYBOOK[0]
 # -vvv of the ssh connection: "PUT <local file> TO <remote tmp>/AnsiballZ_<module>.py"
 PAYLOAD = re.compile(r"\bTO \S*/AnsiballZ_(\w+)\.py\b")
@@ -98,10 +99,12 @@ def bench_size(size, segments, repeat, tmp):
     the records, then --repeat attempts, each on a freshly booted server."""
     ctx = R.setup(size, segments, tmp)  # the local provisioner: its fleet, inventory and first site
     root = ctx["root"]
-    images = os.path.join(root, "images")  # the same path on the controller and, bound, on the provisioner
-    # the same fleet again (the same seed, the same bytes): each path edits its own store, so that
-    # neither finds the other's edits and its caches stale
-    records = write_fleet(os.path.join(root, "records-ssh"), size, segments=segments, images=images)
+    # bench_replace's stand-in kernels, bound on the server outside its /tmp, which its boot empties
+    # (tmpfiles.d: D /tmp): bound under /tmp, they were once missing there and the first site failed
+    images = os.path.join(root, "images")
+    # the same fleet again (the same seed, the same records but the kernels' path): each path edits
+    # its own store, so that neither finds the other's edits and its caches stale
+    records = write_fleet(os.path.join(root, "records-ssh"), size, segments=segments, images=SERVER_IMAGES)
     # a fact cache, as AWX keeps one (site gathers, replace reuses), apart from the local one:
     # both provisioners are called prov-dmz
     env = ansible_env(
@@ -134,7 +137,7 @@ def bench_size(size, segments, repeat, tmp):
                 % (size, segments, "" if segments == 1 else "s", number + 1, repeat),
                 flush=True,
             )
-            with P.booted(lab, ns, "br0", PROV_IP + "/24", root, binds=[(images, images)]) as server:
+            with P.booted(lab, ns, "br0", PROV_IP + "/24", root, binds=[(images, SERVER_IMAGES)]) as server:
                 if remote is None:
                     remote = inventory(
                         root,

@@ -112,6 +112,10 @@ class Server(object):
         self.user = "root"
         self.key = key
         self.known_hosts = os.path.join(tmp, "known_hosts")
+        # Ansible's SSH master sockets are named by host, port and user in ~/.ansible/cp, which every
+        # lab shares: a run found another lab's master to its own 192.0.2.10 and played on that
+        # server. One folder per lab namespace (short: a socket path has at most 107 bytes).
+        self.control_dir = os.path.join("/tmp", "bm-cp-" + ns)
         self.proc = None
 
     @property
@@ -137,7 +141,7 @@ class Server(object):
             common += " -o 'ProxyCommand=ip netns exec %s busybox nc %%h %%p'" % self.ns
         return {"ansible_host": self.host, "ansible_port": self.port, "ansible_user": self.user,
                 "ansible_ssh_private_key_file": self.key, "ansible_python_interpreter": "/usr/bin/python3",
-                "ansible_ssh_common_args": common}
+                "ansible_ssh_common_args": common, "ansible_control_path_dir": self.control_dir}
 
 
 def _wait(predicate, timeout, what, proc, log):
@@ -189,6 +193,7 @@ def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
         yield server
     finally:
         lab.stop(server.proc, timeout=30)
+        shutil.rmtree(server.control_dir, ignore_errors=True)
         # nspawn leaves its propagation folder behind (see LAB.md)
         shutil.rmtree("/run/systemd/nspawn/propagate/%s" % name, ignore_errors=True)
 

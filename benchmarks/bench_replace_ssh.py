@@ -99,8 +99,8 @@ def bench_size(size, segments, repeat, tmp):
     the records, then --repeat attempts, each on a freshly booted server."""
     ctx = R.setup(size, segments, tmp)  # the local provisioner: its fleet, inventory and first site
     root = ctx["root"]
-    # bench_replace's stand-in kernels, bound on the server outside its /tmp, which its boot empties
-    # (tmpfiles.d: D /tmp): bound under /tmp, they were once missing there and the first site failed
+    # bench_replace's stand-in kernels, bound on the server at a fixed path of its own: only the server
+    # reads them, so its fleet does not depend on where this run's temporary folder is
     images = os.path.join(root, "images")
     # the same fleet again (the same seed, the same records but the kernels' path): each path edits
     # its own store, so that neither finds the other's edits and its caches stale

@@ -22,7 +22,12 @@ FIGURE = re.compile(r"\d+\.\d\d \(1 run\)")  # a figure of a one-attempt run, as
 EXPECTED = {
     "bench_render.py": [r"^\s*full\s", r"^\s*unchanged\s", r"^\s*one-mac\s", r"^\s*floor\s", r"x floor"],
     "bench_replace.py": [r"^\s*20\s+1\s+20\s", r"^\s*20\s+5\s+4\s", r"replace x baseline"],
-    "bench_replace_ssh.py": [r"^replace over SSH beside the local path", r"^\s*20\s+\d+\.\d\d\s"],
+    "bench_replace_ssh.py": [
+        r"^replace over SSH beside the local path",
+        r"^\s*20\s+1\s+20\s+\d+\.\d\d\s",
+        r"^the no-op site over SSH",
+        r"^\s*20\s+1\s+\d+\s+\d+\s",
+    ],
     "bench_inventory.py": [r"^ansible-inventory --list", r"^ansible-playbook, one task", r"^\s*20\s"],
     "mechanisms.py": [
         r"^\s*\(all on\)\s",

@@ -71,6 +71,17 @@ attributes:
     description: Runs where the record store is, normally the controller.
 """
 
+    # segment, tier, profile and system: the same field at every layer, with the same meaning
+    INSTALLED_KERNEL_OPTIONS = r"""
+options:
+  installed_kernel_options:
+    description:
+      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
+      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
+        C(installed_kernel_options) (C(bootloader --append)).
+    type: raw
+"""
+
     # the record modules' action plugins (plugin_utils/_inprocess); listed by each record module
     ACTION = r"""
 attributes:

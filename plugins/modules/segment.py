@@ -69,12 +69,6 @@ options:
   kernel_options:
     description: Kernel options inherited by every system of the segment (a mapping or a string).
     type: raw
-  installed_kernel_options:
-    description:
-      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
-      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
-        C(installed_kernel_options) (C(bootloader --append)).
-    type: raw
   vars:
     description: Template variables inherited by every system of the segment.
     type: dict
@@ -85,6 +79,7 @@ extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
+  - baremetal.provision.records.installed_kernel_options
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

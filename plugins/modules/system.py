@@ -97,12 +97,6 @@ options:
   kernel_options:
     description: Kernel options for this system (a mapping or a string); C(~name) removes an inherited one.
     type: raw
-  installed_kernel_options:
-    description:
-      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
-      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
-        C(installed_kernel_options) (C(bootloader --append)).
-    type: raw
   vars:
     description: Template variables for this system (they win over inherited ones).
     type: dict
@@ -146,6 +140,7 @@ extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
+  - baremetal.provision.records.installed_kernel_options
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

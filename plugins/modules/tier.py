@@ -42,12 +42,6 @@ options:
   kernel_options:
     description: Kernel options inherited by the tier's systems (a mapping or a string).
     type: raw
-  installed_kernel_options:
-    description:
-      - Kernel options for the installed system (a mapping or a string), kept apart from the installer's.
-      - Debian's and Ubuntu's installers get them after C(---) on the kernel line; kickstart templates as
-        C(installed_kernel_options) (C(bootloader --append)).
-    type: raw
   vars:
     description: Template variables inherited by the tier's systems.
     type: dict
@@ -58,6 +52,7 @@ extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
+  - baremetal.provision.records.installed_kernel_options
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

@@ -185,6 +185,19 @@ def test_site_and_replace_on_a_real_provisioner(site):
     assert {name: site.journal(name, r"^(Starting|Reloading|Stopping) {unit} ") for name in starts} == starts
     assert "LOCALBOOT" in (_tftp(site, web01, "pxelinux.cfg/01-52-54-00-12-34-56") or "")
 
+    # --- --tags service alone starts stopped daemons and checks they hold their ports, without a render
+    site.on("systemctl stop %s bm-callback" % unit)
+    service = site.play("site", "--tags", "service")
+    assert service.returncode == 0, service.stdout[-8000:] + service.stderr[-3000:]
+    assert "provisioner_sync" not in service.stdout and "Render" not in service.stdout, service.stdout[-8000:]
+    for role, check in (("dhcp", "Check the DHCP server is bound"), ("kickstart", "Check the callback service is bound")):
+        ran = service.stdout.partition("RUNNING HANDLER [baremetal.provision.%s : %s]" % (role, check))[2]
+        assert ran.lstrip("* \n").startswith("ok: [prov-lab]"), (check, service.stdout[-8000:])
+    for name in (unit, "bm-callback"):
+        assert site.on("systemctl is-active %s" % name, check=False).strip() == "active", name
+    assert ("kea-dhcp4" if site.backend == "kea" else "dhcpd") in site.on("ss -H -l -n -u -p sport = :67")
+    assert site.on("ss -H -l -n -t sport = :8087") != ""
+
     # --- replace: web01's hardware died; the new box has another MAC
     restarts = site.journal(unit, r"^Starting {unit} ")
     reloads = site.journal(unit, "DHCP4_DYNAMIC_RECONFIGURATION ")

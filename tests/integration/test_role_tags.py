@@ -1,0 +1,194 @@
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The roles' tags from the site playbook: packages, config, service, and what always runs.
+
+The provisioner prov-dmz runs here with service_manager=none; its files go to a temporary folder
+and its DHCP config is checked by the real dhcpd -t.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+from support.ansible_cli import ansible_env, playbook_recap, run
+from support.inventory import write_config
+from support.store import FILES, write_store
+
+# What every selection keeps: the inventory check, each role's argument check and its OS-family check.
+ALWAYS = {
+    ("localhost", "Fail when there is no provisioner to configure"),
+    ("dhcp", "Validating arguments against arg spec 'main' - DHCP for the segments a provisioner serves"),
+    ("dhcp", "Check the provisioner's OS family is one the role knows"),
+    ("tftp", "Validating arguments against arg spec 'main' - The TFTP boot tree of a provisioner"),
+    ("tftp", "Check the provisioner's OS family is one the role knows"),
+    (
+        "kickstart",
+        "Validating arguments against arg spec 'main' - Install configs over HTTP and the netboot-once callback",
+    ),
+    ("kickstart", "Check the provisioner's OS family is one the role knows"),
+}
+PACKAGES = {
+    ("dhcp", "Install the DHCP server"),
+    ("tftp", "Install the TFTP server and the boot loaders"),
+    ("kickstart", "Install nginx and the Python libraries the render needs"),
+}
+CONFIG = {
+    ("dhcp", "Render the DHCP config of every served segment, checked by the daemon before it goes live"),
+    ("dhcp", "Serve IPv4 only, on the provisioning interfaces (ISC dhcpd on Debian)"),
+    ("tftp", "Render the per-MAC boot configs (installer while a build is armed, else local boot), copy the loaders"),
+    ("tftp", "Fetch kernels and initrds given by URL (once; verified by checksum)"),
+    ("tftp", "Configure tftpd-hpa"),
+    ("kickstart", "Render install configs, the access map and the netboot index, install the callback service"),
+    ("kickstart", "Install the nginx server block"),
+    ("kickstart", "Install the callback unit"),
+}
+SERVICE = {
+    ("dhcp", "Stop and disable the DHCP server this host no longer uses"),
+    ("dhcp", "Keep the DHCP server running"),
+    ("tftp", "Keep the TFTP server running"),
+    ("kickstart", "Keep nginx and the callback service running"),
+}
+# flushes the restart that config tasks and the service switch notify: both select it
+FLUSH = {("dhcp", "Apply the DHCP config")}
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("role_tags")
+    images = tmp / "images"
+    images.mkdir()
+    for name in ("vmlinuz", "initrd.img"):
+        (images / name).write_bytes(b"stand-in\n")
+    files = dict(FILES)
+    files["distros/rocky9.yml"] = "family: redhat\nkernel: %s/vmlinuz\ninitrd: %s/initrd.img\n" % (images, images)
+    files["templates/rocky9.ks.j2"] = (
+        "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
+    )
+    records = write_store(tmp / "records", files)
+    inventory = tmp / "inventory"
+    (inventory / "host_vars").mkdir(parents=True)
+    write_config(inventory, records_dir=records)
+    out = tmp / "prov"
+    host_vars = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none",
+        "tftp_service_manager": "none",
+        "kickstart_service_manager": "none",
+        "dhcp_config": str(out / "dhcpd.conf"),
+        "tftp_root": str(out / "tftp"),
+        "tftp_state_dir": str(out / "state"),
+        "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
+        "kickstart_web_root": str(out / "www"),
+        "kickstart_nginx_conf_dir": str(out / "nginx"),
+        "kickstart_state_dir": str(out / "state"),
+        "kickstart_callback_dir": str(out / "cb"),
+        "kickstart_tftp_root": str(out / "tftp"),
+    }
+    (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
+    env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)
+    return {"inventory": str(inventory), "out": str(out), "env": env, "tmp": tmp}
+
+
+def _site(lab, *args):
+    return run(
+        "ansible-playbook",
+        ["-i", lab["inventory"], "baremetal.provision.site", "--limit", "prov-dmz", *args],
+        env=lab["env"],
+    )
+
+
+def _listed(stdout):
+    """The (role or play host, task name) pairs of ansible-playbook --list-tasks."""
+    tasks = set()
+    for line in stdout.splitlines():
+        text = line.strip()
+        if "\tTAGS: " not in text or text.startswith("play #"):
+            continue
+        name = text.split("\tTAGS: ")[0]
+        role, sep, task = name.partition(" : ")
+        tasks.add((role.rpartition(".")[2], task) if sep else ("localhost", name))
+    return tasks
+
+
+def _files(root):
+    return sorted(os.path.relpath(os.path.join(d, f), root) for d, _dirs, names in os.walk(root) for f in names)
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], ALWAYS | PACKAGES | CONFIG | FLUSH | SERVICE),
+        (["--tags", "packages"], ALWAYS | PACKAGES),
+        (["--tags", "config"], ALWAYS | CONFIG | FLUSH),
+        (["--tags", "service"], ALWAYS | SERVICE | FLUSH),
+        (["--skip-tags", "packages"], ALWAYS | CONFIG | FLUSH | SERVICE),
+        (["--tags", "config,service"], ALWAYS | CONFIG | FLUSH | SERVICE),
+    ],
+)
+def test_each_tag_selects_its_tasks_and_the_checks(lab, args, expected):
+    proc = _site(lab, "--list-tasks", *args)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert _listed(proc.stdout) == expected
+
+
+def test_every_role_task_has_one_of_the_tags(lab):
+    """A task added without a tag would run under none of --tags packages, config or service."""
+    proc = _site(lab, "--list-tasks")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    untagged = [
+        line.strip() for line in proc.stdout.splitlines() if " : " in line and line.rstrip().endswith("TAGS: []")
+    ]
+    assert untagged == []
+
+
+def test_service_writes_nothing_config_renders_everything(lab):
+    proc = _site(lab, "--tags", "service")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not os.path.exists(lab["out"]) or _files(lab["out"]) == []
+    proc = _site(lab, "--tags", "config")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    written = _files(lab["out"])
+    for path in (
+        "dhcpd.conf",
+        "tftp/pxelinux.0",
+        "tftp/pxelinux.cfg/01-52-54-00-12-34-56",
+        "www/ks/web01.cfg",
+        "nginx/baremetal-provision.conf",
+    ):
+        assert path in written, written
+    # --tags config left nothing for a full run to do (packages and services are off here)
+    proc = _site(lab)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert playbook_recap(proc.stdout)["prov-dmz"]["changed"] == 0, proc.stdout
+    assert _files(lab["out"]) == written
+
+
+@pytest.mark.parametrize("tags", ["config", "service", "packages"])
+def test_an_unknown_os_family_fails_first_whatever_the_tags(lab, tags):
+    play = lab["tmp"] / "plan9.yml"
+    play.write_text(
+        "- name: Provisioner of an unknown family\n  hosts: prov-dmz\n  gather_facts: false\n"
+        "  roles: [baremetal.provision.dhcp, baremetal.provision.tftp, baremetal.provision.kickstart]\n"
+    )
+    before = _files(lab["out"]) if os.path.exists(lab["out"]) else []
+    proc = run(
+        "ansible-playbook",
+        [
+            "-i",
+            lab["inventory"],
+            str(play),
+            "--tags",
+            tags,
+            "-e",
+            json.dumps({"ansible_facts": {"os_family": "Plan9"}}),
+        ],
+        env=lab["env"],
+    )
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "OS family Plan9 is not one the dhcp role knows (Debian, RedHat); nothing was changed." in proc.stdout, (
+        proc.stdout
+    )
+    assert playbook_recap(proc.stdout)["prov-dmz"]["changed"] == 0
+    assert (_files(lab["out"]) if os.path.exists(lab["out"]) else []) == before

@@ -2,7 +2,6 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the real Ansible command-line tools against this collection."""
 
-import hashlib
 import json
 import os
 import subprocess
@@ -29,22 +28,8 @@ def ansible_env(extra=None, tmp=None):
     if tmp:
         env["ANSIBLE_LOCAL_TEMP"] = os.path.join(str(tmp), ".ansible-tmp")
         env["ANSIBLE_HOME"] = os.path.join(str(tmp), ".ansible-home")
-        env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = _control_path_dir(tmp)
     env.update(extra or {})
     return env
-
-
-def _control_path_dir(tmp):
-    """A folder for the SSH master connections of the runs that use tmp.
-
-    ssh's control sockets default to ~/.ansible/cp, not under ANSIBLE_HOME, named by host, port
-    and user: two test runs at once on this machine (other checkouts too) reach their own lab
-    provisioner at the same 192.0.2.10, each in its own namespace, and one then played over the
-    other's master connection, on the other's container. Short, under /tmp: a socket's path is
-    limited to 108 bytes and ssh adds a suffix while it makes one."""
-    path = os.path.join("/tmp", "bm-cp-" + hashlib.sha1(str(tmp).encode()).hexdigest()[:12])
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    return path
 
 
 def run(tool, args, env=None, cwd=None, check=False, timeout=600):

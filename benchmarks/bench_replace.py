@@ -3,6 +3,7 @@
 """Benchmark: the replace playbook, from the command to the new reservation and boot files live.
 
     python benchmarks/bench_replace.py [--sizes 200,2000,10000] [--layouts one,five] [--repeat 5] [--smoke]
+    BENCH_OFF=parse_cache python benchmarks/bench_replace.py ...   # with mechanisms off (_switches.py)
 
 For each fleet size and layout (one: one segment of N systems, the like-for-like case, where the
 provisioner renders all N; five: the fleet in five segments, where the dmz's provisioner renders
@@ -36,6 +37,7 @@ import tempfile
 import time
 
 import _harness as H
+import _switches as S
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
@@ -93,7 +95,12 @@ SHAPE = (
 )
 
 
-ANSIBLE_PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
+# BENCH_OFF=parse_cache,... measures replace with those mechanisms off (benchmarks/_switches.py),
+# as mechanisms.py does for one size; unset, the venv's own ansible-playbook runs.
+if os.environ.get("BENCH_OFF"):
+    ANSIBLE_PLAYBOOK = S.command("ansible-playbook")
+else:
+    ANSIBLE_PLAYBOOK = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
 LAYOUTS = {"one": 1, "five": 5}  # layout name: segments
 
 

@@ -40,6 +40,7 @@ import os
 from .atomic import TEMP_PREFIX, write_atomic
 
 MANIFEST = ".baremetal-manifest.json"
+LISTED_FOLDER = 16  # files of one folder from which _files_in lists the folder instead of a stat per file
 JOURNAL = ".baremetal-journal.json"
 STAGE = ".baremetal-stage"
 
@@ -84,6 +85,35 @@ def _current(root, relpath):
         return None
 
 
+def _files_in(root, relpaths):
+    """The relpaths that are files under root (os.path.isfile of each), from one listing per folder
+    that holds many of them.
+
+    A stat per file was a fifth of a 10,000-system TFTP sync (30,000 files in three folders); the web
+    tree's folders of two files each are cheaper to stat than to list.
+    """
+    folders = {}
+    for relpath in relpaths:
+        folder, _sep, name = relpath.rpartition("/")
+        folders.setdefault(folder, []).append(name)
+    found = set()
+    for folder, names in folders.items():
+        prefix = folder + "/" if folder else ""
+        if len(names) < LISTED_FOLDER:
+            found.update(prefix + name for name in names if os.path.isfile(os.path.join(root, prefix + name)))
+            continue
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                files = {entry.name for entry in listing if entry.is_file()}  # follows symlinks, as isfile
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        except OSError:  # a folder that cannot be listed may still be searchable
+            found.update(prefix + name for name in names if os.path.isfile(os.path.join(root, prefix + name)))
+            continue
+        found.update(prefix + name for name in names if name in files)
+    return found
+
+
 def plan(root, desired):
     """(to_write {relpath: bytes}, to_remove [relpath], new manifest or None when it is unchanged),
     without changing anything.
@@ -93,15 +123,19 @@ def plan(root, desired):
     callback service rewrote to the same content is not rewritten).
     """
     manifest = read_manifest(root)
-    to_write = {}
-    new_manifest = {}
+    hashed = {}
     for relpath, data in desired.items():
         _safe_relpath(relpath)
         if isinstance(data, str):
             data = data.encode("utf-8")
-        digest = _sha1(data)
+        hashed[relpath] = (_sha1(data), data)
+    listed = [relpath for relpath, (digest, _data) in hashed.items() if manifest.get(relpath) == digest]
+    present = _files_in(root, listed)
+    to_write = {}
+    new_manifest = {}
+    for relpath, (digest, data) in hashed.items():
         new_manifest[relpath] = digest
-        if manifest.get(relpath) == digest and os.path.isfile(os.path.join(root, relpath)):
+        if relpath in present:
             continue
         if _current(root, relpath) != data:
             to_write[relpath] = data

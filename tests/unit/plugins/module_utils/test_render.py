@@ -252,6 +252,28 @@ def test_tree_sync_writes_only_changes_and_removes_stale_files(tmp_path):
     assert T.sync_tree(root, {"a/1": "ONE", "b": "other"}) == {"written": [], "removed": []}
 
 
+@pytest.mark.parametrize("listed_from", [1, 10**9], ids=["folder-listing", "stat-per-file"])
+def test_tree_sync_rewrites_a_listed_file_that_is_gone_or_not_a_file(tmp_path, monkeypatch, listed_from):
+    monkeypatch.setattr(T, "LISTED_FOLDER", listed_from)
+    root = str(tmp_path / "tree")
+    wanted = {"a/1": "one", "a/2": "two", "a/3": "three", "b": "bee", "c/1": "sea"}
+    T.sync_tree(root, wanted)
+    os.unlink(os.path.join(root, "a/1"))
+    os.unlink(os.path.join(root, "a/2"))
+    os.mkdir(os.path.join(root, "a/2"))  # a folder where the file was: not a file
+    os.unlink(os.path.join(root, "b"))
+    os.symlink("a/3", os.path.join(root, "b"))  # a link to a file of the same content: a file
+    shutil.rmtree(os.path.join(root, "c"))
+    planned = T.plan(root, wanted)
+    assert sorted(planned[0]) == ["a/1", "a/2", "c/1"]
+    assert planned[1] == [] and planned[2] is None
+    os.rmdir(os.path.join(root, "a/2"))
+    assert T.sync_tree(root, wanted) == {"written": ["a/1", "a/2", "c/1"], "removed": []}
+    for relpath, text in wanted.items():
+        with open(os.path.join(root, relpath), encoding="utf-8") as handle:
+            assert handle.read() == (text if relpath != "b" else "three")
+
+
 @pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/../../x", "", "a//b", "./a", "a\x00b"])
 def test_tree_sync_refuses_paths_out_of_the_tree(tmp_path, bad):
     with pytest.raises(T.SyncError, match="not a plain relative path"):

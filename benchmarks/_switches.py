@@ -100,7 +100,12 @@ def bulk_hosts():
 def gc_pause():
     """The garbage collector paused around bulk steps and the inventory frozen: gc as it comes."""
     bulk = _module("module_utils._runner.collector")
-    names = ("module_utils._runner.records", "module_utils._runner.provisioner", "inventory.records", "action.provisioner_sync")
+    names = (
+        "module_utils._runner.records",
+        "module_utils._runner.provisioner",
+        "inventory.records",
+        "action.provisioner_sync",
+    )
     for name in ("module_utils._runner.collector", *names):
         _replace(_module(name), "gc_paused", contextlib.nullcontext)
     _replace(bulk, "settle_long_lived", lambda: None)

@@ -15,7 +15,11 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.error
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import cached_provisioner_view
-from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import module_code, run_in_process, runs_here
+from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import (
+    module_code,
+    run_in_process,
+    runs_here,
+)
 from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import python_refusal
 
 
@@ -28,7 +32,9 @@ class ActionModule(ActionBase):
         result = super(ActionModule, self).run(tmp, task_vars)
         args = dict(self._task.args)
         if args.get("view_file"):
-            return dict(result, failed=True, msg="view_file: set by this action plugin from the records; do not pass it")
+            return dict(
+                result, failed=True, msg="view_file: set by this action plugin from the records; do not pass it"
+            )
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))
@@ -39,7 +45,11 @@ class ActionModule(ActionBase):
         args["provisioner"] = provisioner
         args["records_dir"] = root
         if runs_here(self):  # the provisioner is this controller: the view needs no file
-            result.update(run_in_process(self, "provisioner_sync", args, lambda module: module_code("provisioner_sync").run(module, view)))
+            result.update(
+                run_in_process(
+                    self, "provisioner_sync", args, lambda module: module_code("provisioner_sync").run(module, view)
+                )
+            )
             return result
         refusal = python_refusal(task_vars.get("ansible_facts"))
         if refusal:
@@ -53,9 +63,13 @@ class ActionModule(ActionBase):
             self._transfer_data(remote, json.dumps(view, separators=(",", ":")))
             self._fixup_perms2((self._connection._shell.tmpdir, remote))
             args["view_file"] = remote
-            result.update(self._execute_module(
-                module_name="baremetal.provision.provisioner_sync", module_args=args, task_vars=task_vars,
-            ))
+            result.update(
+                self._execute_module(
+                    module_name="baremetal.provision.provisioner_sync",
+                    module_args=args,
+                    task_vars=task_vars,
+                )
+            )
         finally:
             self._remove_tmp_path(self._connection._shell.tmpdir)
         return result

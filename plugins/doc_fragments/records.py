@@ -6,7 +6,6 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
-
     DOCUMENTATION = r"""
 options:
   records_dir:

@@ -167,10 +167,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("records_dir %s: %s" % (root, exc.message)) from exc
         problems = store.problems()
         if problems:
-            error = StoreError(problems, "the record store %s has %d problem%s" % (root, len(problems), "" if len(problems) == 1 else "s"))
+            error = StoreError(
+                problems,
+                "the record store %s has %d problem%s" % (root, len(problems), "" if len(problems) == 1 else "s"),
+            )
             if self.get_option("on_invalid") == "error":
                 raise AnsibleParserError(error.message)
-            self.display.warning(error.message + "\n(on_invalid=warn: records that are invalid on their own are left out)")
+            self.display.warning(
+                error.message + "\n(on_invalid=warn: records that are invalid on their own are left out)"
+            )
         return build_view(store)
 
     def _populate(self, view):

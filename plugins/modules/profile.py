@@ -109,7 +109,17 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
 
-FIELDS = ("description", "distro", "template", "format", "boot_loader", "secure_boot", "kernel_options", "installed_kernel_options", "vars")
+FIELDS = (
+    "description",
+    "distro",
+    "template",
+    "format",
+    "boot_loader",
+    "secure_boot",
+    "kernel_options",
+    "installed_kernel_options",
+    "vars",
+)
 
 
 SPEC = dict(
@@ -145,7 +155,9 @@ def run(module):
             with open(params["template_src"], "r", encoding="utf-8") as handle:
                 content = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
-            module.fail_json(msg="profiles/%s.yml: template_src: cannot read %s: %s" % (name, params["template_src"], exc))
+            module.fail_json(
+                msg="profiles/%s.yml: template_src: cannot read %s: %s" % (name, params["template_src"], exc)
+            )
 
     def edit(txn):
         if params["state"] == "absent":

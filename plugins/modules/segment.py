@@ -130,8 +130,21 @@ from ansible_collections.baremetal.provision.plugins.module_utils._runner.record
     simple_record_module,
 )
 
-FIELDS = ("description", "network", "gateway", "dns", "domain", "provisioner", "next_server",
-          "dynamic_range", "relay", "boot_loader", "kernel_options", "installed_kernel_options", "vars")
+FIELDS = (
+    "description",
+    "network",
+    "gateway",
+    "dns",
+    "domain",
+    "provisioner",
+    "next_server",
+    "dynamic_range",
+    "relay",
+    "boot_loader",
+    "kernel_options",
+    "installed_kernel_options",
+    "vars",
+)
 
 
 SPEC = dict(

@@ -259,7 +259,8 @@ SPEC = dict(
         hardware_model=dict(type="str"),
         profile=dict(type="str"),
         interfaces=dict(
-            type="list", elements="dict",
+            type="list",
+            elements="dict",
             options=dict(
                 name=dict(type="str", required=True),
                 mac=dict(type="str", required=True),
@@ -291,8 +292,7 @@ SPEC = dict(
         description=dict(type="str"),
         refresh_caches=dict(type="bool", default=False),
     ),
-    mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"),
-                        ("interfaces", "from_pool")],
+    mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"), ("interfaces", "from_pool")],
     supports_check_mode=True,
 )
 

@@ -93,7 +93,16 @@ from ansible_collections.baremetal.provision.plugins.module_utils._runner.record
     simple_record_module,
 )
 
-FIELDS = ("description", "segment", "profile", "profiles_by_model", "boot_loader", "kernel_options", "installed_kernel_options", "vars")
+FIELDS = (
+    "description",
+    "segment",
+    "profile",
+    "profiles_by_model",
+    "boot_loader",
+    "kernel_options",
+    "installed_kernel_options",
+    "vars",
+)
 
 
 SPEC = dict(

@@ -58,8 +58,13 @@ class InProcessModule(object):
         self._deprecations = []
         # what ModuleArgumentSpecValidator reports through AnsibleModule's global lists
         for alias in validation._deprecations:
-            self.deprecate(alias.get("msg") or "Alias '%s' is deprecated. See the module docs for more information" % alias.get("name"),
-                           version=alias.get("version"), date=alias.get("date"), collection_name=alias.get("collection_name"))
+            self.deprecate(
+                alias.get("msg")
+                or "Alias '%s' is deprecated. See the module docs for more information" % alias.get("name"),
+                version=alias.get("version"),
+                date=alias.get("date"),
+                collection_name=alias.get("collection_name"),
+            )
         for both in validation._warnings:
             self.warn("Both option %s and its alias %s are set." % (both["option"], both["alias"]))
         if validation.error_messages:  # worded as AnsibleModule words it
@@ -99,9 +104,11 @@ def _probe_validator():
         spec = {"secret": {"type": "str", "no_log": True}, "name": {"type": "str", "aliases": ["other"]}}
         validation = ArgumentSpecValidator(spec).validate({"secret": "s3cret-probe", "name": "a", "other": "b"})
         return (
-            "s3cret-probe" in validation._no_log_values and isinstance(validation._deprecations, list)
+            "s3cret-probe" in validation._no_log_values
+            and isinstance(validation._deprecations, list)
             and [(w["option"], w["alias"]) for w in validation._warnings] == [("name", "other")]
-            and validation.validated_parameters["secret"] == "s3cret-probe" and not validation.error_messages
+            and validation.validated_parameters["secret"] == "s3cret-probe"
+            and not validation.error_messages
         )
     except Exception:  # pylint: disable=broad-except
         return False
@@ -121,8 +128,13 @@ def runs_here(action):
     """Whether an action plugin's task can run in this very process: connection local, no
     become, no task environment, not async, and an ansible-core whose argument validator gives
     what the in-process run needs (else the task runs as the module, as on any other host)."""
-    return (action._connection.transport == "local" and not action._play_context.become
-            and not any(action._task.environment or ()) and not action._task.async_val and fast_path_ready())
+    return (
+        action._connection.transport == "local"
+        and not action._play_context.become
+        and not any(action._task.environment or ())
+        and not action._task.async_val
+        and fast_path_ready()
+    )
 
 
 def module_code(short_name):
@@ -144,13 +156,21 @@ def run_in_process(action, short_name, args, work):
     collecting = gc.isenabled()
     gc.disable()
     try:
-        module = InProcessModule(name, spec, args, check_mode=bool(action._task.check_mode), diff=bool(action._task.diff),
-                                 verbosity=action._display.verbosity)
+        module = InProcessModule(
+            name,
+            spec,
+            args,
+            check_mode=bool(action._task.check_mode),
+            diff=bool(action._task.diff),
+            verbosity=action._display.verbosity,
+        )
         work(module)
     except ModuleExit as done:
         module_result = done.result
     except Exception as exc:  # pylint: disable=broad-except  # a crash, as a module's traceback would report it
-        module_result = dict(failed=True, msg="MODULE FAILURE: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc())
+        module_result = dict(
+            failed=True, msg="MODULE FAILURE: %s: %s" % (type(exc).__name__, exc), exception=traceback.format_exc()
+        )
     else:
         module_result = dict(failed=True, msg="the %s module ended without a result" % name)
     finally:
@@ -171,8 +191,11 @@ class RecordModuleAction(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super(RecordModuleAction, self).run(tmp, task_vars)
         if not runs_here(self):
-            result.update(self._execute_module(module_name="baremetal.provision." + self.MODULE, module_args=self._task.args,
-                                               task_vars=task_vars))
+            result.update(
+                self._execute_module(
+                    module_name="baremetal.provision." + self.MODULE, module_args=self._task.args, task_vars=task_vars
+                )
+            )
             return result
 
         result.update(run_in_process(self, self.MODULE, self._task.args, module_code(self.MODULE).run))

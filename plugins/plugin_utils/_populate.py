@@ -101,7 +101,14 @@ def new_host(name):
     if name.__class__ is not str:  # a subclass: a tagged string, perhaps trusted
         return Host(name)  # which removes trust from the name, as add_host does
     host = _HOST_NEW(Host)
-    host.vars, host.groups, host._uuid, host.name, host.address, host.implicit = {}, [], get_unique_id(), name, name, False
+    host.vars, host.groups, host._uuid, host.name, host.address, host.implicit = (
+        {},
+        [],
+        get_unique_id(),
+        name,
+        name,
+        False,
+    )
     return host
 
 
@@ -120,13 +127,23 @@ def bulk_ready(data):
         try:
             probe, made = Host("bm-probe"), new_host("bm-probe")
             ready = (
-                isinstance(data.hosts, dict) and hasattr(data, "current_source") and hasattr(data, "_groups_dict_cache")
-                and isinstance(group.hosts, list) and group.host_names is group._hosts and isinstance(group._hosts, set)
-                and callable(group.get_ancestors) and callable(group.clear_hosts_cache)
-                and isinstance(probe.vars, dict) and isinstance(probe.groups, list) and probe.name == "bm-probe" and not probe.implicit
+                isinstance(data.hosts, dict)
+                and hasattr(data, "current_source")
+                and hasattr(data, "_groups_dict_cache")
+                and isinstance(group.hosts, list)
+                and group.host_names is group._hosts
+                and isinstance(group._hosts, set)
+                and callable(group.get_ancestors)
+                and callable(group.clear_hosts_cache)
+                and isinstance(probe.vars, dict)
+                and isinstance(probe.groups, list)
+                and probe.name == "bm-probe"
+                and not probe.implicit
                 # new_host gives what Host() gives: the same attributes, of the same types, a uuid of its own
-                and vars(made).keys() == vars(probe).keys() and all(type(vars(made)[k]) is type(v) for k, v in vars(probe).items())
-                and made != new_host("bm-probe") and made.get_groups() == []
+                and vars(made).keys() == vars(probe).keys()
+                and all(type(vars(made)[k]) is type(v) for k, v in vars(probe).items())
+                and made != new_host("bm-probe")
+                and made.get_groups() == []
             )
         except Exception:
             ready = False

@@ -20,6 +20,8 @@ def python_refusal(facts):
     version = info.get("version_info")
     if not version or tuple(version[:2]) >= PROVISIONER_PYTHON:
         return None
-    return ("the provisioner's Python %s is %s; provisioner_sync needs Python %d.%d or later there "
-            "(set ansible_python_interpreter to a newer one, e.g. /usr/bin/python3.9 on RHEL 8)"
-            % (info.get("executable") or "", ".".join(str(part) for part in version[:3]), *PROVISIONER_PYTHON))
+    return (
+        "the provisioner's Python %s is %s; provisioner_sync needs Python %d.%d or later there "
+        "(set ansible_python_interpreter to a newer one, e.g. /usr/bin/python3.9 on RHEL 8)"
+        % (info.get("executable") or "", ".".join(str(part) for part in version[:3]), *PROVISIONER_PYTHON)
+    )

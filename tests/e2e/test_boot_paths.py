@@ -70,8 +70,10 @@ def _unknown_far_machine(lab, server):
 def _relayed(lab, mac):
     """Whether mac's requests went through the relay and the server's replies came back by it."""
     relay = _read(lab.relay_log)
-    return ("Forwarded BOOTREQUEST for %s to %s" % (mac, P.PROVISIONER) in relay
-            and "Forwarded BOOTREPLY for %s to " % mac in relay)
+    return (
+        "Forwarded BOOTREQUEST for %s to %s" % (mac, P.PROVISIONER) in relay
+        and "Forwarded BOOTREPLY for %s to " % mac in relay
+    )
 
 
 def _read(path):
@@ -85,10 +87,14 @@ def test_relay_isc(lab):
         far, _console = _installs(lab, "far01", "198.51.100.50")
         assert _relayed(lab, P.SYSTEMS["far01"][1]), _read(lab.relay_log)[-3000:]
         # ISC names the relay's giaddr
-        assert re.search(r"DHCPACK on 198\.51\.100\.50 to %s .*via %s" % (P.SYSTEMS["far01"][1], re.escape(P.ROUTER_FAR)),
-                         _read(_STATE["dhcp_log"]))
+        assert re.search(
+            r"DHCPACK on 198\.51\.100\.50 to %s .*via %s" % (P.SYSTEMS["far01"][1], re.escape(P.ROUTER_FAR)),
+            _read(_STATE["dhcp_log"]),
+        )
         near, _console = _installs(lab, "near01", "192.0.2.50")
-        assert re.search(r"DHCPACK on 192\.0\.2\.50 to %s .*via br0" % P.SYSTEMS["near01"][1], _read(_STATE["dhcp_log"]))
+        assert re.search(
+            r"DHCPACK on 192\.0\.2\.50 to %s .*via br0" % P.SYSTEMS["near01"][1], _read(_STATE["dhcp_log"])
+        )
         _unknown_far_machine(lab, "isc")
         _STATE["relay"] = "ISC: far01 %.1f s, near01 %.1f s" % (far, near)
         _STATE["relay_time"] = far
@@ -100,14 +106,25 @@ def test_relay_isc(lab):
 def _http_boots(lab, name, ip):
     """One machine installs by OVMF's HTTP boot: loader, scripts, kernel and initrd all over HTTP."""
     took, console = _installs(lab, name, ip)
-    assert "Start HTTP Boot over IPv4" in console and "URI: http://192.0.2.1/ipxe/snponly.efi" in console, console[-3000:]
+    assert "Start HTTP Boot over IPv4" in console and "URI: http://192.0.2.1/ipxe/snponly.efi" in console, console[
+        -3000:
+    ]
     assert "Start PXE" not in console, console[-3000:]
     access = lab.access_log()
     mac = P.SYSTEMS[name][1]
-    for path in ("/ipxe/snponly.efi", "/ipxe/boot.ipxe", "/ipxe/%s.ipxe" % mac, "/images/standin/vmlinuz", "/images/standin/initrd"):
+    for path in (
+        "/ipxe/snponly.efi",
+        "/ipxe/boot.ipxe",
+        "/ipxe/%s.ipxe" % mac,
+        "/images/standin/vmlinuz",
+        "/images/standin/initrd",
+    ):
         # iPXE escapes the MAC's colons in the request line
         pattern = re.escape(path).replace(":", "(?::|%3A)")
-        assert re.search(r"^%s .*\"GET %s HTTP/1\.1\" 200 " % (re.escape(ip), pattern), access, re.M), (path, access[-3000:])
+        assert re.search(r"^%s .*\"GET %s HTTP/1\.1\" 200 " % (re.escape(ip), pattern), access, re.M), (
+            path,
+            access[-3000:],
+        )
     return took
 
 
@@ -118,7 +135,10 @@ def test_uefi_http_boot(lab):
         # a UEFI PXE machine in the same run is unaffected (the BIOS one, near01, installed above)
         pxe, console = _installs(lab, "uefi01", "192.0.2.60")
         assert "NBP filename is grub/grubx64.efi" in console, console[-3000:]
-        _STATE["http"] = (took, "ISC: http01 %.1f s, with uefi01 UEFI PXE %.1f s and near01 BIOS in the same run" % (took, pxe))
+        _STATE["http"] = (
+            took,
+            "ISC: http01 %.1f s, with uefi01 UEFI PXE %.1f s and near01 BIOS in the same run" % (took, pxe),
+        )
         P.record("UEFI HTTP boot", "passed", took, _STATE["http"][1])
     except BaseException:
         P.record("UEFI HTTP boot", "FAILED", time.monotonic() - start)
@@ -138,7 +158,9 @@ def test_secure_boot(lab):
             vm.wait(P.SB_DENIED, timeout=180)
         finally:
             vm.power_off()
-        assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[-2000:]
+        assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[
+            -2000:
+        ]
         assert "NBP filename is grub/grubx64.efi" in vm.console() and L.MARK not in vm.console(), vm.console()[-2000:]
         assert "sb02" not in lab.completed()
         # and a loader with no signature at all
@@ -150,10 +172,17 @@ def test_secure_boot(lab):
         finally:
             vm.power_off()
         assert "NBP filename is %s" % loader in vm.console(), vm.console()[-2000:]
-        assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[-2000:]
+        assert re.search(r'failed to load Boot\w+ "UEFI PXEv4 [^\n]*: Access Denied', vm.console()), vm.console()[
+            -2000:
+        ]
         assert "iPXE" not in vm.console(), vm.console()[-2000:]
-        P.record("Secure Boot", "passed", took, "sb01: shim -> signed GRUB -> signed kernel, '%s'; GRUB without shim and an unsigned loader refused"
-                 % P.SB_ENABLED)
+        P.record(
+            "Secure Boot",
+            "passed",
+            took,
+            "sb01: shim -> signed GRUB -> signed kernel, '%s'; GRUB without shim and an unsigned loader refused"
+            % P.SB_ENABLED,
+        )
     except BaseException:
         P.record("Secure Boot", "FAILED", time.monotonic() - start)
         raise
@@ -172,7 +201,9 @@ def test_relay_kea(lab):
         client = lab.lab.client(lab.ns, "br0", "52:54:00:16:00:f2")
         lease = udhcpc(client, options=("0x5d:0010",), vendor="HTTPClient:Arch:00016:UNDI:003001")
         assert _in_range(lease.get("ip"), P.NEAR_RANGE), lease
-        assert lease.get("boot_file") == "http://192.0.2.1/ipxe/snponly.efi" and lease.get("vendor") == "HTTPClient", lease
+        assert lease.get("boot_file") == "http://192.0.2.1/ipxe/snponly.efi" and lease.get("vendor") == "HTTPClient", (
+            lease
+        )
         # and to the iPXE it loads (EFI: a UEFI architecture and user class iPXE): its script over HTTP
         lease = udhcpc(client, options=("0x5d:0007", "0x4d:" + b"iPXE".hex()))
         assert lease.get("boot_file") == "http://192.0.2.1/ipxe/boot.ipxe" and "vendor" not in lease, lease
@@ -189,8 +220,12 @@ def test_uefi_http_boot_kea(lab):
     took, detail = _STATE.get("http", (None, "ISC: failed or not run"))
     try:
         kea = _http_boots(lab, "http02", "192.0.2.71")
-        P.record("UEFI HTTP boot", "passed" if "http" in _STATE else "FAILED", took if took is not None else kea,
-                 "%s; Kea: http02 %.1f s" % (detail, kea))
+        P.record(
+            "UEFI HTTP boot",
+            "passed" if "http" in _STATE else "FAILED",
+            took if took is not None else kea,
+            "%s; Kea: http02 %.1f s" % (detail, kea),
+        )
     except BaseException:
         P.record("UEFI HTTP boot", "FAILED", took, "%s; Kea: FAILED" % detail)
         raise

@@ -24,5 +24,13 @@ def test_replace_story(tmp_path):
         for title, took, status in story.timings:
             print("%-80s %6.1f s %s" % (title, took, status))
     assert not failures, "\n".join(failures)
-    print("BIOS install %.1f s, UEFI install %.1f s; replace -> callback: BIOS %.1f s, UEFI %.1f s; reinstall -> callback %.1f s" % (
-        story.bios_install, story.uefi_install, story.replace_to_callback, story.uefi_replace_to_callback, story.reinstall_to_callback))
+    print(
+        "BIOS install %.1f s, UEFI install %.1f s; replace -> callback: BIOS %.1f s, UEFI %.1f s; reinstall -> callback %.1f s"
+        % (
+            story.bios_install,
+            story.uefi_install,
+            story.replace_to_callback,
+            story.uefi_replace_to_callback,
+            story.reinstall_to_callback,
+        )
+    )

@@ -60,8 +60,11 @@ def installer_claims(syslog, access_log, serial=""):
     # installed system's boot loader, so that part must be the record's installed_kernel_options.
     booted = re.search(r"Kernel command line: (.*?)\r?$", serial, re.M)
     copied = booted.group(1).partition(" --- ")[2].strip() if booted else None
-    claim("the kernel line the installer booted with ends with --- and the record's installed_kernel_options only",
-          copied == INSTALLED_OPTIONS, booted.group(0) if booted else "no 'Kernel command line' on the serial console")
+    claim(
+        "the kernel line the installer booted with ends with --- and the record's installed_kernel_options only",
+        copied == INSTALLED_OPTIONS,
+        booted.group(0) if booted else "no 'Kernel command line' on the serial console",
+    )
 
     def line(index, missing):
         return lines[index] if index is not None else missing
@@ -69,70 +72,141 @@ def installer_claims(syslog, access_log, serial=""):
     end = _after(lines, re.escape(ASKED))
     end = len(lines) if end is None else end
     lease = _after(lines, r"udhcpc: lease of %s obtained from %s" % (re.escape(IP), re.escape(PROVISIONER_IP)))
-    claim("the installer took the reserved IP from the provisioner's DHCP server", lease is not None and lease < end,
-          line(lease, "no lease of %s in the syslog" % IP))
+    claim(
+        "the installer took the reserved IP from the provisioner's DHCP server",
+        lease is not None and lease < end,
+        line(lease, "no lease of %s in the syslog" % IP),
+    )
 
-    fetch = [entry for entry in access if entry.startswith(IP + " ") and '"GET /ks/%s.cfg HTTP/1.1" 200 ' % NAME in entry]
-    loaded = _after(lines, r"preseed: successfully loaded preseed file from http://%s/ks/%s\.cfg$" % (re.escape(PROVISIONER_IP), NAME))
-    claim("the preseed was fetched from the reserved IP and loaded", fetch and loaded is not None and loaded < end,
-          *(fetch or ["nginx served no /ks/%s.cfg to %s" % (NAME, IP)]), line(loaded, "no 'successfully loaded' in the syslog"))
+    fetch = [
+        entry for entry in access if entry.startswith(IP + " ") and '"GET /ks/%s.cfg HTTP/1.1" 200 ' % NAME in entry
+    ]
+    loaded = _after(
+        lines,
+        r"preseed: successfully loaded preseed file from http://%s/ks/%s\.cfg$" % (re.escape(PROVISIONER_IP), NAME),
+    )
+    claim(
+        "the preseed was fetched from the reserved IP and loaded",
+        fetch and loaded is not None and loaded < end,
+        *(fetch or ["nginx served no /ks/%s.cfg to %s" % (NAME, IP)]),
+        line(loaded, "no 'successfully loaded' in the syslog"),
+    )
 
     preseeded = _after(lines, r"debconf: --> SET netcfg/get_ipaddress %s$" % re.escape(IP), lease or 0)
-    early = _after(lines, r"preseed: running preseed command preseed/early_command: kill-all-dhcp; netcfg$", loaded or 0)
+    early = _after(
+        lines, r"preseed: running preseed command preseed/early_command: kill-all-dhcp; netcfg$", loaded or 0
+    )
     static = _after(lines, r"netcfg\[\d+\]: DEBUG: Writing static IPv4 stanza for \S+$", early or 0)
     dhcp_after = _after(lines, r"Writing DHCP stanza", early or 0)
-    arping = _after(lines, r"netcfg\[\d+\]: ARPING %s from %s " % (re.escape(PROVISIONER_IP), re.escape(IP)), early or 0)
-    claim("the preseed's early_command re-ran netcfg with the record's static address, and netcfg wrote the static "
-          "stanza (no DHCP stanza after it)",
-          None not in (preseeded, early, static, arping) and dhcp_after is None and static < end,
-          line(preseeded, "the preseed set no netcfg/get_ipaddress %s" % IP), line(early, "no early_command ran"),
-          line(arping, "no ARPING from %s" % IP), line(static, "no static stanza"), *([lines[dhcp_after]] if dhcp_after else []))
+    arping = _after(
+        lines, r"netcfg\[\d+\]: ARPING %s from %s " % (re.escape(PROVISIONER_IP), re.escape(IP)), early or 0
+    )
+    claim(
+        "the preseed's early_command re-ran netcfg with the record's static address, and netcfg wrote the static "
+        "stanza (no DHCP stanza after it)",
+        None not in (preseeded, early, static, arping) and dhcp_after is None and static < end,
+        line(preseeded, "the preseed set no netcfg/get_ipaddress %s" % IP),
+        line(early, "no early_command ran"),
+        line(arping, "no ARPING from %s" % IP),
+        line(static, "no static stanza"),
+        *([lines[dhcp_after]] if dhcp_after else []),
+    )
 
-    found = _after(lines, r"netcfg\[\d+\]: INFO: Found interface (\S+) with link-layer address %s$" % re.escape(MAC), early or 0)
+    found = _after(
+        lines, r"netcfg\[\d+\]: INFO: Found interface (\S+) with link-layer address %s$" % re.escape(MAC), early or 0
+    )
     no_bootif = [entry for entry in lines if "Could not find valid BOOTIF" in entry]
-    claim("netcfg took the NIC of the per-MAC file's BOOTIF (no 'Could not find valid BOOTIF=')", found is not None and not no_bootif,
-          line(found, "no interface with %s" % MAC), *no_bootif)
+    claim(
+        "netcfg took the NIC of the per-MAC file's BOOTIF (no 'Could not find valid BOOTIF=')",
+        found is not None and not no_bootif,
+        line(found, "no interface with %s" % MAC),
+        *no_bootif,
+    )
 
-    hostname, domain = _answer(lines, "netcfg/get_hostname", early or 0), _answer(lines, "netcfg/get_domain", early or 0)
-    claim("the hostname and domain are the record's", (hostname, domain) == (NAME, DOMAIN),
-          "debconf: GET netcfg/get_hostname -> %s" % hostname, "debconf: GET netcfg/get_domain -> %s" % domain)
+    hostname, domain = (
+        _answer(lines, "netcfg/get_hostname", early or 0),
+        _answer(lines, "netcfg/get_domain", early or 0),
+    )
+    claim(
+        "the hostname and domain are the record's",
+        (hostname, domain) == (NAME, DOMAIN),
+        "debconf: GET netcfg/get_hostname -> %s" % hostname,
+        "debconf: GET netcfg/get_domain -> %s" % domain,
+    )
 
     selected = _after(lines, r"main-menu\[\d+\]: INFO: Menu item 'choose-mirror' selected$")
-    mirror = (_answer(lines, "mirror/http/hostname", selected or 0), _answer(lines, "mirror/http/directory", selected or 0),
-              _answer(lines, "mirror/http/proxy", selected or 0))
-    accepted = _after(lines, r"choose-mirror\[\d+\]: INFO: suite/codename set to: %s/%s$" % (SUITE, SUITE), selected or 0)
-    arch = _after(lines, r"URL:http://%s/mirror/debian/dists/%s/main/binary-amd64/Release \[" % (re.escape(PROVISIONER_IP), SUITE),
-                  selected or 0)
+    mirror = (
+        _answer(lines, "mirror/http/hostname", selected or 0),
+        _answer(lines, "mirror/http/directory", selected or 0),
+        _answer(lines, "mirror/http/proxy", selected or 0),
+    )
+    accepted = _after(
+        lines, r"choose-mirror\[\d+\]: INFO: suite/codename set to: %s/%s$" % (SUITE, SUITE), selected or 0
+    )
+    arch = _after(
+        lines,
+        r"URL:http://%s/mirror/debian/dists/%s/main/binary-amd64/Release \[" % (re.escape(PROVISIONER_IP), SUITE),
+        selected or 0,
+    )
     refused = [entry for entry in lines if re.search(r"choose-mirror\[\d+\]: WARNING", entry)]
-    claim("choose-mirror checked and accepted the mirror of the distro's install_tree, served by the provisioner, no proxy",
-          mirror == (PROVISIONER_IP, "/mirror/debian", "") and None not in (selected, accepted, arch) and not refused and accepted < end,
-          "debconf: GET mirror/http/hostname, directory, proxy -> %s, %s, %r" % mirror,
-          line(accepted, "no suite/codename accepted"), line(arch, "no binary-amd64/Release fetched"), *refused)
+    claim(
+        "choose-mirror checked and accepted the mirror of the distro's install_tree, served by the provisioner, no proxy",
+        mirror == (PROVISIONER_IP, "/mirror/debian", "")
+        and None not in (selected, accepted, arch)
+        and not refused
+        and accepted < end,
+        "debconf: GET mirror/http/hostname, directory, proxy -> %s, %s, %r" % mirror,
+        line(accepted, "no suite/codename accepted"),
+        line(arch, "no binary-amd64/Release fetched"),
+        *refused,
+    )
 
     download = _after(lines, r"main-menu\[\d+\]: INFO: Menu item 'download-installer' selected$", accepted or 0)
     signature = _after(lines, r"net-retriever: regular: dists/%s/Release\.gpg " % SUITE, download or 0)
     unsigned = [entry for entry in lines if re.search(r"net-retriever: error: .*(unsigned|signature)", entry, re.I)]
-    served = [entry for entry in access if entry.startswith(IP + " ") and '"GET /mirror/debian/dists/%s/Release.gpg HTTP/1.1" 200 ' % SUITE
-              in entry]
-    good = _after(lines, r'net-retriever: gpgv: Good signature from "Debian Archive Automatic Signing Key \(12/bookworm\)',
-                  signature or 0)
-    claim("the installer's retriever fetched the mirror's signed Release and its gpgv found the archive's signature good",
-          None not in (download, signature, good) and served and not unsigned and good < end,
-          line(download, "download-installer never ran"), line(signature, "no Release.gpg fetched"), *served,
-          line(good, "no good signature from the bookworm archive key"), *unsigned)
+    served = [
+        entry
+        for entry in access
+        if entry.startswith(IP + " ") and '"GET /mirror/debian/dists/%s/Release.gpg HTTP/1.1" 200 ' % SUITE in entry
+    ]
+    good = _after(
+        lines,
+        r'net-retriever: gpgv: Good signature from "Debian Archive Automatic Signing Key \(12/bookworm\)',
+        signature or 0,
+    )
+    claim(
+        "the installer's retriever fetched the mirror's signed Release and its gpgv found the archive's signature good",
+        None not in (download, signature, good) and served and not unsigned and good < end,
+        line(download, "download-installer never ran"),
+        line(signature, "no Release.gpg fetched"),
+        *served,
+        line(good, "no good signature from the bookworm archive key"),
+        *unsigned,
+    )
 
-    index = [entry for entry in access if entry.startswith(IP + " ")
-             and '"GET /mirror/debian/dists/%s/main/debian-installer/binary-amd64/Packages HTTP/1.1" 200 ' % SUITE in entry]
+    index = [
+        entry
+        for entry in access
+        if entry.startswith(IP + " ")
+        and '"GET /mirror/debian/dists/%s/main/debian-installer/binary-amd64/Packages HTTP/1.1" 200 ' % SUITE in entry
+    ]
     pool = [entry for entry in access if entry.startswith(IP + " ") and '"GET /mirror/debian/pool/' in entry]
     mismatch = [entry for entry in lines if re.search(r"net-retriever: .*(checksum|mismatch|corrupt)", entry, re.I)]
-    claim("the retriever took the mirror's installer index (checked against the signed Release) and went on to fetch "
-          "installer components from the mirror's pool (which holds none: this registry serves few udebs)",
-          index and pool and not mismatch, *(index[:1] + pool[:1] + mismatch))
+    claim(
+        "the retriever took the mirror's installer index (checked against the signed Release) and went on to fetch "
+        "installer components from the mirror's pool (which holds none: this registry serves few udebs)",
+        index and pool and not mismatch,
+        *(index[:1] + pool[:1] + mismatch),
+    )
 
     asked = [entry for entry in lines if entry.endswith(ASKED)]
     question = lines[end - 1] if end < len(lines) else "(no question asked)"
-    claim("no question was asked before the mirror step and the retriever; the first one comes after them",
-          len(asked) >= 1 and download is not None and end > download, question, *asked[:1])
+    claim(
+        "no question was asked before the mirror step and the retriever; the first one comes after them",
+        len(asked) >= 1 and download is not None and end > download,
+        question,
+        *asked[:1],
+    )
     return claims
 
 

@@ -39,8 +39,18 @@ def service(tmp_path):
     state, tftp = str(tmp_path / "state"), str(tmp_path / "tftp")
     secret = N.load_secret(state)
     N.write_json(os.path.join(state, N.INDEX), {"web01": {"generation": 2, "macs": [MAC], "ip": "127.0.0.1"}})
-    for rel, text in B.install_files({"name": "web01", "distro": "d", "install_format": "kickstart", "kernel_options": "",
-                                      "build_generation": 2, "install_tree": None}, MAC, "http://192.0.2.1").items():
+    for rel, text in B.install_files(
+        {
+            "name": "web01",
+            "distro": "d",
+            "install_format": "kickstart",
+            "kernel_options": "",
+            "build_generation": 2,
+            "install_tree": None,
+        },
+        MAC,
+        "http://192.0.2.1",
+    ).items():
         path = os.path.join(tftp, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as handle:
@@ -50,8 +60,11 @@ def service(tmp_path):
     port = probe.getsockname()[1]
     probe.close()
     log = open(str(tmp_path / "callback.log"), "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, str(code / "bm_callback.py"), "--state-dir", state, "--tftp-root", tftp,
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, str(code / "bm_callback.py"), "--state-dir", state, "--tftp-root", tftp, "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
 
     def up():
         try:
@@ -61,7 +74,14 @@ def service(tmp_path):
             return False
 
     wait_for(up, what="the callback service")
-    yield {"port": port, "secret": secret, "state": state, "tftp": tftp, "proc": proc, "log": str(tmp_path / "callback.log")}
+    yield {
+        "port": port,
+        "secret": secret,
+        "state": state,
+        "tftp": tftp,
+        "proc": proc,
+        "log": str(tmp_path / "callback.log"),
+    }
     proc.terminate()
     proc.wait(timeout=10)
     log.close()
@@ -99,18 +119,30 @@ def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
     port, secret = service["port"], service["secret"]
     valid = "/bm/callback/" + N.make_token(secret, "web01", 2)
     hostile = [
-        "/", "/bm/callback/", "/bm/callback/../../etc/passwd", "/bm/callback/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
-        "/bm/callback/web01.2." + "0" * 64, "/bm/callback/" + N.make_token(secret, "web01", 1),
-        "/bm/callback/" + N.make_token(secret, "web01", 3), "/bm/callback/" + N.make_token(b"x" * 32, "web01", 2),
-        "/bm/callback/" + N.make_token(secret, "web02", 2), "/bm/callback/" + "a" * 5000, valid + "/extra",
+        "/",
+        "/bm/callback/",
+        "/bm/callback/../../etc/passwd",
+        "/bm/callback/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/bm/callback/web01.2." + "0" * 64,
+        "/bm/callback/" + N.make_token(secret, "web01", 1),
+        "/bm/callback/" + N.make_token(secret, "web01", 3),
+        "/bm/callback/" + N.make_token(b"x" * 32, "web01", 2),
+        "/bm/callback/" + N.make_token(secret, "web02", 2),
+        "/bm/callback/" + "a" * 5000,
+        valid + "/extra",
         "/bm/callback/web01.2.%00" + "0" * 62,
     ]
     for path in hostile:
         status, _body = _get(port, path)
         assert status in (400, 403, 404, 414), (path, status)
     # bytes no HTTP client library would send
-    for raw in (b"GET /bm/callback/\xc3\xa9\xff HTTP/1.1\r\n\r\n", b"GARBAGE\r\n\r\n", b"\x00\x01\x02\r\n\r\n",
-                b"GET /bm/callback/x HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n", b"GET / HTTP/9.9\r\n\r\n"):
+    for raw in (
+        b"GET /bm/callback/\xc3\xa9\xff HTTP/1.1\r\n\r\n",
+        b"GARBAGE\r\n\r\n",
+        b"\x00\x01\x02\r\n\r\n",
+        b"GET /bm/callback/x HTTP/1.1\r\nX-Long: " + b"a" * 70000 + b"\r\n\r\n",
+        b"GET / HTTP/9.9\r\n\r\n",
+    ):
         assert _raw(port, raw) in (None, 400, 403, 404, 414, 431, 505), raw[:40]
     # methods and bodies it does not serve
     assert _get(port, valid, method="PUT")[0] == 501
@@ -148,8 +180,14 @@ def test_hostile_requests_change_nothing_and_valid_ones_still_work(service):
     assert "bad signature" in log and "stale token" in log and "replayed token" in log and "accepted" in log
     assert service["proc"].poll() is None
     tried = len(hostile) + 5 + 3 + len(statuses) + len(fuzz_statuses) + 2
-    report.add("callback under hostile clients", requests=tried, refused=tried - 1, accepted=1, crashes=int(service["proc"].poll() is not None),
-               state_changes_without_a_valid_token=0 if N.read_completed(service["state"]) == {"web01": 2} else 1)
+    report.add(
+        "callback under hostile clients",
+        requests=tried,
+        refused=tried - 1,
+        accepted=1,
+        crashes=int(service["proc"].poll() is not None),
+        state_changes_without_a_valid_token=0 if N.read_completed(service["state"]) == {"web01": 2} else 1,
+    )
 
 
 def _killed_render(tftp, files, monkeypatch):
@@ -172,7 +210,11 @@ def test_the_service_finishes_a_killed_render_and_a_roll_forward_never_undoes_a_
     tftp = service["tftp"]
     current = {rel: _read(tftp, rel) for rel in B.local_files(MAC)}
     # killed after its commit point, a render that rewrote web01's configs (installer, generation 2)
-    _killed_render(tftp, {rel: text.replace("generation 2", "generation 2 (re-rendered)") for rel, text in current.items()}, monkeypatch)
+    _killed_render(
+        tftp,
+        {rel: text.replace("generation 2", "generation 2 (re-rendered)") for rel, text in current.items()},
+        monkeypatch,
+    )
     status, body = _get(service["port"], "/bm/callback/" + N.make_token(service["secret"], "web01", 2))
     assert status == 200, body
     # the callback finished the render first, then switched: local boot stays

@@ -49,12 +49,18 @@ def _jobs(store, rng):
     for number in range(17):
         mac = "52:54:0b:00:00:%02x" % number
         if number == 1:
-            mac = "52:54:0b:00:00:00"        # same MAC as create 0
+            mac = "52:54:0b:00:00:00"  # same MAC as create 0
         if number == 2:
-            mac = "52:54:0c:00:00:00"        # same MAC as the first replacement below
+            mac = "52:54:0c:00:00:00"  # same MAC as the first replacement below
         if number == 3:
-            mac = spare_mac                  # a spare's MAC: never for a create
-        args = {"name": "new%02d" % number, "tier": "web", "hardware_model": "r650", "mac": mac, "ip": "192.0.2.%d" % (100 + number)}
+            mac = spare_mac  # a spare's MAC: never for a create
+        args = {
+            "name": "new%02d" % number,
+            "tier": "web",
+            "hardware_model": "r650",
+            "mac": mac,
+            "ip": "192.0.2.%d" % (100 + number),
+        }
         jobs.append(("create", "new%02d" % number, args))
     for number, name in enumerate(systems[16:33]):
         jobs.append(("mac", name, {"name": name, "mac": "52:54:0c:00:00:%02x" % number}))
@@ -64,8 +70,9 @@ def _jobs(store, rng):
 
 
 def _round(tmp_path, seed, counts):
-    records = write_fleet(tmp_path / ("records-%d" % seed), 60, segments=1, supernet="192.0.2.0/24", spares_per_segment=12,
-                          seed=seed)
+    records = write_fleet(
+        tmp_path / ("records-%d" % seed), 60, segments=1, supernet="192.0.2.0/24", spares_per_segment=12, seed=seed
+    )
     before = RecordStore.load(records)
     pool_before = [dict(m) for m in before.data("pools", "spares-dmz")["machines"]]
     models = {name: before.data("systems", name)["hardware_model"] for name in before.names("systems")}
@@ -86,7 +93,10 @@ def _round(tmp_path, seed, counts):
             if kind == "create":
                 assert name not in store.names("systems"), result
             elif kind == "mac":
-                assert store.data("systems", name)["interfaces"][0]["mac"] == before.data("systems", name)["interfaces"][0]["mac"]
+                assert (
+                    store.data("systems", name)["interfaces"][0]["mac"]
+                    == before.data("systems", name)["interfaces"][0]["mac"]
+                )
             continue
         counts["succeeded"] += 1
         if kind == "take":
@@ -103,7 +113,9 @@ def _round(tmp_path, seed, counts):
         # a spare is either still in the pool or in exactly one system: never both, never neither
         holders = owners.get(machine["mac"], [])
         if machine["mac"] in handed:
-            taker = next(j[1] for j, r in zip(jobs, results) if (r.get("pool_spare") or {}).get("mac") == machine["mac"])
+            taker = next(
+                j[1] for j, r in zip(jobs, results) if (r.get("pool_spare") or {}).get("mac") == machine["mac"]
+            )
             assert holders == ["systems/" + taker]
         else:
             assert machine["mac"] in pool_after, machine
@@ -116,11 +128,26 @@ def _round(tmp_path, seed, counts):
 
 
 def test_fifty_mixed_system_runs_at_once_lose_nothing_and_hand_out_no_spare_twice(tmp_path):
-    counts = Counter({"runs": 0, "succeeded": 0, "refused": 0, "lost_updates": 0, "double_handed_spares": 0,
-                      "mac_owned_twice": 0, "spares_lost": 0})
+    counts = Counter(
+        {
+            "runs": 0,
+            "succeeded": 0,
+            "refused": 0,
+            "lost_updates": 0,
+            "double_handed_spares": 0,
+            "mac_owned_twice": 0,
+            "spares_lost": 0,
+        }
+    )
     for seed in range(ROUNDS):
         _round(tmp_path, seed, counts)
     report.add("concurrency: %d rounds of 50 system runs at once" % ROUNDS, **counts)
-    assert counts["lost_updates"] == counts["double_handed_spares"] == counts["mac_owned_twice"] == counts["spares_lost"] == 0
+    assert (
+        counts["lost_updates"]
+        == counts["double_handed_spares"]
+        == counts["mac_owned_twice"]
+        == counts["spares_lost"]
+        == 0
+    )
     # the races were real: the MAC collisions and the spare shortage refused some runs, not all
     assert 0 < counts["refused"] < counts["runs"]

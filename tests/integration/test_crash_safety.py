@@ -73,7 +73,11 @@ def _restore(root, pristine):
 
 
 def _live(files):
-    return {p: d for p, d in files.items() if p.split("/")[0] not in BOOKKEEPING and not os.path.basename(p).startswith(".bm-")}
+    return {
+        p: d
+        for p, d in files.items()
+        if p.split("/")[0] not in BOOKKEEPING and not os.path.basename(p).startswith(".bm-")
+    }
 
 
 def _changed_macs(view):
@@ -103,8 +107,14 @@ def test_render_runs_killed_mid_write_leave_the_old_or_the_new_tree(tmp_path):
     new = tree_digest(root)
     assert _live(new) != _live(old) and T.MANIFEST in new and not any(p.startswith(T.STAGE) for p in new)
     rng = random.Random(int(os.environ.get("BAREMETAL_CRASH_SEED", "0")))
-    counts = {"kills": 0, "old_after_recovery": 0, "new_after_recovery": 0, "mixed_before_recovery": 0,
-              "torn_files": 0, "mixed_after_recovery": 0}
+    counts = {
+        "kills": 0,
+        "old_after_recovery": 0,
+        "new_after_recovery": 0,
+        "mixed_before_recovery": 0,
+        "torn_files": 0,
+        "mixed_after_recovery": 0,
+    }
     for _attempt in range(KILLS):
         _restore(root, pristine)
         # half the kills while files are staged, half while the journal is rolled forward

@@ -52,16 +52,29 @@ def _run_both(tmp_path, module, here_args, there_args, check):
     each result without what only one way reports."""
     out = tmp_path / "results.json"
     book = tmp_path / "both.yml"
-    book.write_text(PLAYBOOK % {"module": module, "here": json.dumps(here_args), "there": json.dumps(there_args), "out": json.dumps(str(out))})
-    proc = run("ansible-playbook", ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
-               env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
+    book.write_text(
+        PLAYBOOK
+        % {
+            "module": module,
+            "here": json.dumps(here_args),
+            "there": json.dumps(there_args),
+            "out": json.dumps(str(out)),
+        }
+    )
+    proc = run(
+        "ansible-playbook",
+        ["-vvv", "-i", "localhost,", str(book), *(["--check"] if check else []), "--diff"],
+        env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     _one_payload(proc.stdout, module)
     results = json.loads(out.read_text())
     for side in ("here", "there"):
         if results[side].get("failed") and TRACEBACK and "problems" in results[side]:  # a refusal raised by the store
             assert "Traceback" in results[side]["exception"] or "line " in results[side]["exception"], side
-    here, there = ({k: v for k, v in results[side].items() if k not in UNSHARED + TRACEBACK} for side in ("here", "there"))
+    here, there = (
+        {k: v for k, v in results[side].items() if k not in UNSHARED + TRACEBACK} for side in ("here", "there")
+    )
     return here, there, proc.stdout
 
 
@@ -75,7 +88,11 @@ def _both(tmp_path, args, check=True, module="system"):
 
 def _one_payload(stdout, module):
     """Each task took its own way: one module payload went over (the module's), none for the in-process run."""
-    payloads = [line for line in stdout.splitlines() if line.lstrip().startswith("<localhost> PUT") and "AnsiballZ_%s.py" % module in line]
+    payloads = [
+        line
+        for line in stdout.splitlines()
+        if line.lstrip().startswith("<localhost> PUT") and "AnsiballZ_%s.py" % module in line
+    ]
     assert len(payloads) == 1, payloads
 
 
@@ -94,21 +111,29 @@ def test_a_refusal_is_the_same_both_ways(tmp_path):
 
 
 def test_bad_arguments_are_refused_the_same_both_ways(tmp_path):
-    here, there, _before, _after = _both(tmp_path, {"name": "web01", "mac": "52:54:00:aa:bb:01", "from_pool": "spares-dmz"})
+    here, there, _before, _after = _both(
+        tmp_path, {"name": "web01", "mac": "52:54:00:aa:bb:01", "from_pool": "spares-dmz"}
+    )
     assert here["failed"] and here["msg"] == there["msg"] and "mutually exclusive" in here["msg"]
     here, there, _before, _after = _both(tmp_path, {"name": "web01", "colour": "blue"})
     assert here["failed"] and here["msg"] == there["msg"] and "colour" in here["msg"]
 
 
-@pytest.mark.parametrize("module, args", [
-    ("pool", {"name": "spares-dmz", "add": [{"mac": "52:54:00:aa:bb:09", "hardware_model": "r650", "serial": "SN9"}]}),
-    ("segment", {"name": "dmz", "dns": ["192.0.2.54"]}),
-    ("tier", {"name": "web", "vars": {"site": "elsewhere"}}),
-    ("profile", {"name": "rocky9-web", "description": "changed", "template_content": "# changed by the test\n"}),
-    ("distro", {"name": "rocky9", "description": "changed"}),
-    ("system_info", {"name": "web01"}),
-    ("records_info", {}),
-])
+@pytest.mark.parametrize(
+    "module, args",
+    [
+        (
+            "pool",
+            {"name": "spares-dmz", "add": [{"mac": "52:54:00:aa:bb:09", "hardware_model": "r650", "serial": "SN9"}]},
+        ),
+        ("segment", {"name": "dmz", "dns": ["192.0.2.54"]}),
+        ("tier", {"name": "web", "vars": {"site": "elsewhere"}}),
+        ("profile", {"name": "rocky9-web", "description": "changed", "template_content": "# changed by the test\n"}),
+        ("distro", {"name": "rocky9", "description": "changed"}),
+        ("system_info", {"name": "web01"}),
+        ("records_info", {}),
+    ],
+)
 def test_every_record_module_gives_the_same_result_both_ways(tmp_path, module, args):
     here, there, before, after = _both(tmp_path, args, module=module)
     assert here == there and before == after
@@ -133,8 +158,12 @@ def _sync_args(out, **change):
         "provisioner": "prov-dmz",
         "dhcp": {"config": str(out / "dhcp" / "dhcpd.conf")},
         "tftp": {"root": str(out / "tftp"), "state_dir": str(out / "state")},
-        "web": {"root": str(out / "www"), "conf_dir": str(out / "nginx"), "state_dir": str(out / "state"),
-                "secrets": {"root_password_hash": "$6$saltsalt$notarealhash"}},
+        "web": {
+            "root": str(out / "www"),
+            "conf_dir": str(out / "nginx"),
+            "state_dir": str(out / "state"),
+            "secrets": {"root_password_hash": "$6$saltsalt$notarealhash"},
+        },
     }
     args.update(change)
     (out / "state").mkdir(parents=True)
@@ -155,7 +184,9 @@ def test_a_render_in_process_writes_what_the_module_writes(tmp_path):
     here, there, here_tree, there_tree, stdout = _sync_both(tmp_path, check=False)
     assert here["changed"] and here["components"]["tftp"]["written"]
     # the DHCP diff names each way's own config path: compare the rest
-    assert [d for d in here["diff"] if "before_header" not in d] == [d for d in there["diff"] if "before_header" not in d]
+    assert [d for d in here["diff"] if "before_header" not in d] == [
+        d for d in there["diff"] if "before_header" not in d
+    ]
     assert {k: v for k, v in here.items() if k != "diff"} == {k: v for k, v in there.items() if k != "diff"}
     assert here_tree == there_tree and "www/ks/web01.cfg" in here_tree
     assert "notarealhash" not in json.dumps(here) and "notarealhash" not in stdout
@@ -163,15 +194,21 @@ def test_a_render_in_process_writes_what_the_module_writes(tmp_path):
 
 def test_a_render_in_check_mode_is_the_same_both_ways_and_writes_nothing(tmp_path):
     here, there, here_tree, there_tree, _stdout = _sync_both(tmp_path, check=True)
-    assert here["changed"] and {k: v for k, v in here.items() if k != "diff"} == {k: v for k, v in there.items() if k != "diff"}
+    assert here["changed"] and {k: v for k, v in here.items() if k != "diff"} == {
+        k: v for k, v in there.items() if k != "diff"
+    }
     assert set(here_tree) == set(there_tree) == {"state/secret"}
 
 
 def test_a_render_refusal_is_the_same_both_ways(tmp_path):
     # a bad value for the daemon (ISC dhcpd takes its extra statements as text)
-    here, there, here_tree, there_tree, _stdout = _sync_both(tmp_path, check=False, dhcp={"config": "/nonexistent/dhcpd.conf", "extra": {"a": 1}})
+    here, there, here_tree, there_tree, _stdout = _sync_both(
+        tmp_path, check=False, dhcp={"config": "/nonexistent/dhcpd.conf", "extra": {"a": 1}}
+    )
     assert here["failed"] and here == there and here["msg"].startswith("dhcp: dhcp.extra: must be")
     assert set(here_tree) == set(there_tree) == {"state/secret"}
     # and an argument the module does not take
-    here, there, _here_tree, _there_tree, _stdout = _sync_both(tmp_path / "again", check=False, tftp={"root": "/x", "colour": "blue"})
+    here, there, _here_tree, _there_tree, _stdout = _sync_both(
+        tmp_path / "again", check=False, tftp={"root": "/x", "colour": "blue"}
+    )
     assert here["failed"] and here["msg"] == there["msg"] and "colour" in here["msg"]

@@ -70,7 +70,7 @@ def test_playbook_targets_a_tier_and_a_pool(tmp_path):
     assert all(v["segment"] == "dmz" and v["ip"].startswith("192.0.2.") for v in web.values())
     assert sorted(spares) == sorted(listing["pool_spares-dmz"]["hosts"]) and spares
     assert all(v["state"] == "spare" for v in spares.values())
-    assert {v["mac"] for v in spares.values()} == {k[len("spare-"):].replace("-", ":") for k in spares}
+    assert {v["mac"] for v in spares.values()} == {k[len("spare-") :].replace("-", ":") for k in spares}
     recap = playbook_recap(proc.stdout)
     assert set(recap) == set(web) | set(spares)
     assert all(counts["failed"] == 0 for counts in recap.values())

@@ -26,19 +26,29 @@ def lab(tmp_path_factory):
         (images / name).write_bytes(b"stand-in\n")
     files = dict(FILES)
     files["distros/rocky9.yml"] = "family: redhat\nkernel: %s/vmlinuz\ninitrd: %s/initrd.img\n" % (images, images)
-    files["templates/rocky9.ks.j2"] = "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
+    files["templates/rocky9.ks.j2"] = (
+        "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
+    )
     records = write_store(tmp / "records", files)
     inventory = tmp / "inventory"
     (inventory / "host_vars").mkdir(parents=True)
     write_config(inventory, records_dir=records)
     out = tmp / "prov"
     host_vars = {
-        "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-        "dhcp_config": str(out / "dhcpd.conf"), "tftp_root": str(out / "tftp"), "tftp_state_dir": str(out / "state"),
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none",
+        "tftp_service_manager": "none",
+        "kickstart_service_manager": "none",
+        "dhcp_config": str(out / "dhcpd.conf"),
+        "tftp_root": str(out / "tftp"),
+        "tftp_state_dir": str(out / "state"),
         "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": str(out / "www"), "kickstart_nginx_conf_dir": str(out / "nginx"),
-        "kickstart_state_dir": str(out / "state"), "kickstart_callback_dir": str(out / "cb"), "kickstart_tftp_root": str(out / "tftp"),
+        "kickstart_web_root": str(out / "www"),
+        "kickstart_nginx_conf_dir": str(out / "nginx"),
+        "kickstart_state_dir": str(out / "state"),
+        "kickstart_callback_dir": str(out / "cb"),
+        "kickstart_tftp_root": str(out / "tftp"),
     }
     (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
     env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)
@@ -55,16 +65,22 @@ def _state(lab):
     return tree_digest(lab["records"]), tree_digest(lab["out"])
 
 
-@pytest.mark.parametrize("args, expected", [
-    ([], "usage: -e system=NAME and exactly one of -e mac=MAC or -e from_pool=POOL"),
-    (["-e", "system=web01"], "usage: -e system=NAME and exactly one of"),
-    (["-e", "system=web01", "-e", "mac=52:54:00:12:34:99", "-e", "from_pool=spares-dmz"], "usage:"),
-    (["-e", "system=web01", "-e", "mac=52:54:00:12:34"], "52:54:00:12:34"),
-    (["-e", "system=web01", "-e", "mac=52:54:00:12:34:60"], "MAC 52:54:00:12:34:60 is also used by systems/app01.yml"),
-    (["-e", "system=web01", "-e", "mac=52:54:00:00:00:02"], "pools/spares-dmz.yml"),
-    (["-e", "system=web01", "-e", "from_pool=nowhere"], "pool 'nowhere' does not exist"),
-    (["-e", "system=web99", "-e", "mac=52:54:00:12:34:99"], "systems/web99.yml: tier"),
-])
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], "usage: -e system=NAME and exactly one of -e mac=MAC or -e from_pool=POOL"),
+        (["-e", "system=web01"], "usage: -e system=NAME and exactly one of"),
+        (["-e", "system=web01", "-e", "mac=52:54:00:12:34:99", "-e", "from_pool=spares-dmz"], "usage:"),
+        (["-e", "system=web01", "-e", "mac=52:54:00:12:34"], "52:54:00:12:34"),
+        (
+            ["-e", "system=web01", "-e", "mac=52:54:00:12:34:60"],
+            "MAC 52:54:00:12:34:60 is also used by systems/app01.yml",
+        ),
+        (["-e", "system=web01", "-e", "mac=52:54:00:00:00:02"], "pools/spares-dmz.yml"),
+        (["-e", "system=web01", "-e", "from_pool=nowhere"], "pool 'nowhere' does not exist"),
+        (["-e", "system=web99", "-e", "mac=52:54:00:12:34:99"], "systems/web99.yml: tier"),
+    ],
+)
 def test_replace_refuses_bad_variables_before_changing_anything(lab, args, expected):
     before = _state(lab)
     proc = _play(lab, "replace", *args)
@@ -114,8 +130,20 @@ def test_retire_and_provision(lab):
     with open(os.path.join(lab["records"], "pools", "spares-dmz.yml"), encoding="utf-8") as handle:
         assert "52:54:00:12:34:56" in handle.read()
     # bring it back as a new system on a spare of the pool
-    proc = _play(lab, "provision", "-e", "system=web05", "-e", "tier=web", "-e", "hardware_model=r650",
-                 "-e", "mac=52:54:00:12:34:77", "-e", "ip=192.0.2.55")
+    proc = _play(
+        lab,
+        "provision",
+        "-e",
+        "system=web05",
+        "-e",
+        "tier=web",
+        "-e",
+        "hardware_model=r650",
+        "-e",
+        "mac=52:54:00:12:34:77",
+        "-e",
+        "ip=192.0.2.55",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(os.path.join(tftp, "01-52-54-00-12-34-77"), encoding="utf-8") as handle:
         assert "ks/web05.cfg" in handle.read()

@@ -60,7 +60,9 @@ class Provisioner(object):
     def __init__(self, tmp, backend):
         self.tmp = str(tmp)
         self.backend = backend
-        self.paths = {k: os.path.join(self.tmp, k) for k in ("tftp", "www", "nginx", "state", "cb", "dhcp", "images", "run")}
+        self.paths = {
+            k: os.path.join(self.tmp, k) for k in ("tftp", "www", "nginx", "state", "cb", "dhcp", "images", "run")
+        }
         for path in self.paths.values():
             os.makedirs(path, exist_ok=True)
         for name in ("vmlinuz", "initrd.img"):
@@ -76,14 +78,24 @@ class Provisioner(object):
         with open(self.playbook, "w", encoding="utf-8") as handle:
             handle.write(PLAY)
         self.vars = {
-            "dhcp_records_dir": self.records, "tftp_records_dir": self.records, "kickstart_records_dir": self.records,
-            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-            "dhcp_server": backend, "dhcp_config": self.dhcp_config, "dhcp_kea_lease_file": self.kea_leases,
+            "dhcp_records_dir": self.records,
+            "tftp_records_dir": self.records,
+            "kickstart_records_dir": self.records,
+            "dhcp_service_manager": "none",
+            "tftp_service_manager": "none",
+            "kickstart_service_manager": "none",
+            "dhcp_server": backend,
+            "dhcp_config": self.dhcp_config,
+            "dhcp_kea_lease_file": self.kea_leases,
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
-            "kickstart_tftp_root": self.paths["tftp"], "kickstart_secrets": {"root_password_hash": ROOT_HASH},
+            "tftp_root": self.paths["tftp"],
+            "tftp_state_dir": self.paths["state"],
+            "kickstart_web_root": self.paths["www"],
+            "kickstart_nginx_conf_dir": self.paths["nginx"],
+            "kickstart_state_dir": self.paths["state"],
+            "kickstart_callback_dir": self.paths["cb"],
+            "kickstart_tftp_root": self.paths["tftp"],
+            "kickstart_secrets": {"root_password_hash": ROOT_HASH},
         }
         self.lab = None
         self.procs = {}
@@ -94,8 +106,11 @@ class Provisioner(object):
         varfile = os.path.join(self.tmp, "vars.json")
         with open(varfile, "w", encoding="utf-8") as handle:
             json.dump(variables, handle)
-        proc = run("ansible-playbook", ["-i", self.inventory, self.playbook, "-e", "@" + varfile],
-                   env=ansible_env(tmp=self.tmp))
+        proc = run(
+            "ansible-playbook",
+            ["-i", self.inventory, self.playbook, "-e", "@" + varfile],
+            env=ansible_env(tmp=self.tmp),
+        )
         if check:
             assert proc.returncode == 0, proc.stdout + proc.stderr
         return proc
@@ -107,8 +122,11 @@ class Provisioner(object):
         self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
         self.lab.bridge(self.ns, "br1", "198.51.100.1/24")
         self.start_dhcp()
-        self.procs["tftp"] = self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-u", "root", "-s", self.paths["tftp"]],
-                                            os.path.join(self.tmp, "tftpd.log"))
+        self.procs["tftp"] = self.lab.start(
+            self.ns,
+            ["in.tftpd", "-L", "-v", "-u", "root", "-s", self.paths["tftp"]],
+            os.path.join(self.tmp, "tftpd.log"),
+        )
         nginx_conf = os.path.join(self.paths["run"], "nginx.conf")
         with open(nginx_conf, "w", encoding="utf-8") as handle:
             handle.write(
@@ -121,13 +139,35 @@ class Provisioner(object):
         sh("nginx", "-t", "-c", nginx_conf)
         self.procs["nginx"] = self.lab.start(self.ns, ["nginx", "-c", nginx_conf], os.path.join(self.tmp, "nginx.log"))
         self.procs["callback"] = self.lab.start(
-            self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
-                      "--tftp-root", self.paths["tftp"], "--port", "8087"],
-            os.path.join(self.tmp, "callback.log"))
-        wait_for(lambda: sh("curl", "-s", "-m", "20", "-o", "/dev/null", "http://127.0.0.1:8087/", ns=self.ns, check=False).returncode == 0,
-                 what="the callback service")
-        wait_for(lambda: sh("curl", "-s", "-m", "20", "-o", "/dev/null", "http://192.0.2.1/", ns=self.ns, check=False).returncode == 0,
-                 what="nginx")
+            self.ns,
+            [
+                sys.executable,
+                os.path.join(self.paths["cb"], "bm_callback.py"),
+                "--state-dir",
+                self.paths["state"],
+                "--tftp-root",
+                self.paths["tftp"],
+                "--port",
+                "8087",
+            ],
+            os.path.join(self.tmp, "callback.log"),
+        )
+        wait_for(
+            lambda: (
+                sh(
+                    "curl", "-s", "-m", "20", "-o", "/dev/null", "http://127.0.0.1:8087/", ns=self.ns, check=False
+                ).returncode
+                == 0
+            ),
+            what="the callback service",
+        )
+        wait_for(
+            lambda: (
+                sh("curl", "-s", "-m", "20", "-o", "/dev/null", "http://192.0.2.1/", ns=self.ns, check=False).returncode
+                == 0
+            ),
+            what="nginx",
+        )
 
     def start_dhcp(self):
         log = os.path.join(self.tmp, "dhcp.log")
@@ -143,7 +183,10 @@ class Provisioner(object):
             if os.path.exists(pidfile):
                 os.unlink(pidfile)
             self.procs["dhcp"] = self.lab.start(
-                self.ns, ["dhcpd", "-f", "-d", "-4", "-cf", self.dhcp_config, "-lf", leases, "-pf", pidfile, "br0", "br1"], log)
+                self.ns,
+                ["dhcpd", "-f", "-d", "-4", "-cf", self.dhcp_config, "-lf", leases, "-pf", pidfile, "br0", "br1"],
+                log,
+            )
             wait_for(lambda: "Sending on" in _read(log), what="dhcpd")
 
     def restart_dhcp(self):
@@ -169,12 +212,21 @@ def prov(request, tmp_path):
 def _status(prov, ns, url):
     """The HTTP status of a GET from a client namespace (the path sent as it is, dot segments
     included); on a timeout, what the servers saw."""
-    proc = sh("curl", "-s", "--path-as-is", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", url, ns=ns, check=False)
+    proc = sh(
+        "curl", "-s", "--path-as-is", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}", url, ns=ns, check=False
+    )
     if proc.returncode != 0:
-        raise AssertionError("GET %s from %s: curl exit %d\nsockets:\n%s\nnginx:\n%s\ncallback:\n%s" % (
-            url, ns, proc.returncode, sh("ss", "-tanp", ns=prov.ns, check=False).stdout,
-            _read(os.path.join(prov.paths["run"], "nginx-error.log"))[-2000:],
-            _read(os.path.join(prov.tmp, "callback.log"))[-2000:]))
+        raise AssertionError(
+            "GET %s from %s: curl exit %d\nsockets:\n%s\nnginx:\n%s\ncallback:\n%s"
+            % (
+                url,
+                ns,
+                proc.returncode,
+                sh("ss", "-tanp", ns=prov.ns, check=False).stdout,
+                _read(os.path.join(prov.paths["run"], "nginx-error.log"))[-2000:],
+                _read(os.path.join(prov.tmp, "callback.log"))[-2000:],
+            )
+        )
     return proc.stdout
 
 
@@ -227,8 +279,12 @@ def test_provisioner_serves_the_records(prov):
     ks_file = os.path.join(prov.tmp, "web01.ks")
     with open(ks_file, "w", encoding="utf-8") as handle:
         handle.write(body)
-    validator = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ksvalidator"), "-v", "RHEL9", ks_file],
-                               capture_output=True, text=True, check=False)
+    validator = subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ksvalidator"), "-v", "RHEL9", ks_file],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert validator.returncode == 0, validator.stdout + validator.stderr
     other = prov.client("52:54:00:99:99:97")
     sh("ip", "addr", "add", "192.0.2.99/24", "dev", "eth0", ns=other)
@@ -236,11 +292,26 @@ def test_provisioner_serves_the_records(prov):
     assert _status(prov, other, "http://192.0.2.1/ks/") in ("403", "404")
     assert _status(prov, other, "http://192.0.2.1/images/rocky9/vmlinuz") == "200"
     # no listings, nothing outside the web root and the images, no way to the state or the rendered configs
-    for path in ("/images/", "/images/rocky9/", "/ks", "/ks/web01.cfg/", "/images/../pxelinux.cfg/default",
-                 "/images/../../state/secret", "/ks/../../state/secret", "/ks/..%2f..%2fstate%2fsecret",
-                 "/images/..%2f..%2fstate%2fsecret", "/ks/web01.cfg%00.txt", "/ks/WEB01.cfg", "/bm/", "/state/secret",
-                 "/nginx/install-acl.map", "/.baremetal-manifest.json", "/ks/.baremetal-manifest.json",
-                 "/mirror/", "/mirror/debian/dists/bookworm/InRelease"):  # no mirror unless the role names one
+    for path in (
+        "/images/",
+        "/images/rocky9/",
+        "/ks",
+        "/ks/web01.cfg/",
+        "/images/../pxelinux.cfg/default",
+        "/images/../../state/secret",
+        "/ks/../../state/secret",
+        "/ks/..%2f..%2fstate%2fsecret",
+        "/images/..%2f..%2fstate%2fsecret",
+        "/ks/web01.cfg%00.txt",
+        "/ks/WEB01.cfg",
+        "/bm/",
+        "/state/secret",
+        "/nginx/install-acl.map",
+        "/.baremetal-manifest.json",
+        "/ks/.baremetal-manifest.json",
+        "/mirror/",
+        "/mirror/debian/dists/bookworm/InRelease",
+    ):  # no mirror unless the role names one
         status = _status(prov, other, "http://192.0.2.1" + path)
         assert status in ("400", "403", "404"), (path, status)
     assert _status(prov, web01, "http://192.0.2.1/ks/../ks/web01.cfg") == "200"  # normalised, still its own
@@ -270,7 +341,11 @@ def test_provisioner_serves_the_records(prov):
 
     # --- a config the daemon rejects: the play fails with the daemon's words, nothing is replaced
     before = _read(prov.dhcp_config)
-    broken = {"dhcp_extra": {"valid-lifetime": "soon"}} if prov.backend == "kea" else {"dhcp_extra": "this is not dhcpd syntax;"}
+    broken = (
+        {"dhcp_extra": {"valid-lifetime": "soon"}}
+        if prov.backend == "kea"
+        else {"dhcp_extra": "this is not dhcpd syntax;"}
+    )
     failed = prov.apply(broken, check=False)
     assert failed.returncode != 0
     assert "rejected the new config" in failed.stdout
@@ -309,12 +384,26 @@ def test_local_mirror_is_served_from_the_directory_the_role_names(tmp_path):
         prov.start_lab()
         machine = prov.client("52:54:00:99:99:96")
         sh("ip", "addr", "add", "192.0.2.98/24", "dev", "eth0", ns=machine)
-        got = sh("curl", "-s", "-m", "20", "-w", "\n%{http_code}", "http://192.0.2.1/mirror/debian/dists/bookworm/InRelease",
-                 ns=machine).stdout
+        got = sh(
+            "curl",
+            "-s",
+            "-m",
+            "20",
+            "-w",
+            "\n%{http_code}",
+            "http://192.0.2.1/mirror/debian/dists/bookworm/InRelease",
+            ns=machine,
+        ).stdout
         assert got == "Origin: Debian\n\n200"
         # no listing, no way out of the mirror, no symlink followed
-        for path in ("/mirror/", "/mirror/debian/", "/mirror/../state/secret", "/mirror/..%2fstate%2fsecret",
-                     "/mirror/state/secret", "/mirror/debian/dists/bookworm/Release"):
+        for path in (
+            "/mirror/",
+            "/mirror/debian/",
+            "/mirror/../state/secret",
+            "/mirror/..%2fstate%2fsecret",
+            "/mirror/state/secret",
+            "/mirror/debian/dists/bookworm/Release",
+        ):
             status = _status(prov, machine, "http://192.0.2.1" + path)
             assert status in ("400", "403", "404"), (path, status)
         assert _changed(prov.apply({"kickstart_mirror_root": mirror + "/"})) == 0

@@ -21,8 +21,10 @@ from support.ansible_cli import ansible_env, playbook_recap
 from support.netns import Lab, have_root, sh, udhcpc
 from support.store import FILES, KICKSTART, write_store
 
-pytestmark = pytest.mark.skipif(not have_root() or shutil.which("mmdebstrap") is None or shutil.which("systemd-nspawn") is None,
-                                reason="needs root, mmdebstrap and systemd-nspawn (make deps)")
+pytestmark = pytest.mark.skipif(
+    not have_root() or shutil.which("mmdebstrap") is None or shutil.which("systemd-nspawn") is None,
+    reason="needs root, mmdebstrap and systemd-nspawn (make deps)",
+)
 
 PROV_IP = "192.0.2.10"
 WEB01_MAC = "52:54:00:12:34:56"
@@ -32,15 +34,28 @@ UNITS = {"isc": "isc-dhcp-server", "kea": "kea-dhcp4-server"}
 
 
 def _store(root):
-    keep = ("segments/dmz.yml", "tiers/web.yml", "profiles/rocky9-web.yml", "profiles/rocky9-legacy.yml", "systems/web01.yml")
+    keep = (
+        "segments/dmz.yml",
+        "tiers/web.yml",
+        "profiles/rocky9-web.yml",
+        "profiles/rocky9-legacy.yml",
+        "systems/web01.yml",
+    )
     files = {path: FILES[path] for path in keep}
-    files["segments/dmz.yml"] = (FILES["segments/dmz.yml"].replace("provisioner: prov-dmz", "provisioner: prov-lab")
-                                 .replace("next_server: 192.0.2.1", "next_server: " + PROV_IP))
-    files["distros/rocky9.yml"] = ("family: redhat\narch: x86_64\nkernel: /srv/images/vmlinuz\ninitrd: /srv/images/initrd.img\n"
-                                   "install_tree: http://%s/repo/rocky9\n" % PROV_IP)
+    files["segments/dmz.yml"] = (
+        FILES["segments/dmz.yml"]
+        .replace("provisioner: prov-dmz", "provisioner: prov-lab")
+        .replace("next_server: 192.0.2.1", "next_server: " + PROV_IP)
+    )
+    files["distros/rocky9.yml"] = (
+        "family: redhat\narch: x86_64\nkernel: /srv/images/vmlinuz\ninitrd: /srv/images/initrd.img\n"
+        "install_tree: http://%s/repo/rocky9\n" % PROV_IP
+    )
     files["templates/rocky9.ks.j2"] = KICKSTART
-    files["systems/web02.yml"] = ("tier: web\nhardware_model: r650\ninterfaces:\n"
-                                  '  - {name: eth0, mac: "52:54:00:12:34:57", ip: 192.0.2.51, primary: true}\n')
+    files["systems/web02.yml"] = (
+        "tier: web\nhardware_model: r650\ninterfaces:\n"
+        '  - {name: eth0, mac: "52:54:00:12:34:57", ip: 192.0.2.51, primary: true}\n'
+    )
     return write_store(root, files)
 
 
@@ -69,15 +84,26 @@ class Site(object):
 
     def set_vars(self, **extra):
         """The provisioner's host vars: how to reach it, and only what a user must set."""
-        host = dict(self.server.inventory_vars(), dhcp_server=self.backend, kickstart_secrets={"root_password_hash": ROOT_HASH})
+        host = dict(
+            self.server.inventory_vars(), dhcp_server=self.backend, kickstart_secrets={"root_password_hash": ROOT_HASH}
+        )
         host.update(extra)
         with open(os.path.join(self.inventory, "hosts.yml"), "w", encoding="utf-8") as handle:
             json.dump({"all": {"hosts": {"prov-lab": host}}}, handle)
 
     def play(self, name, *args):
         """ansible-playbook from the lab namespace (the only network that reaches the provisioner)."""
-        cmd = ["ip", "netns", "exec", self.ns, os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
-               "-i", self.inventory, "baremetal.provision." + name, *args]
+        cmd = [
+            "ip",
+            "netns",
+            "exec",
+            self.ns,
+            os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+            "-i",
+            self.inventory,
+            "baremetal.provision." + name,
+            *args,
+        ]
         return subprocess.run(cmd, env=self.env, capture_output=True, text=True, timeout=1200, check=False)
 
     def ok(self, name, *args):
@@ -144,7 +170,12 @@ def test_site_and_replace_on_a_real_provisioner(site):
     assert site.on("dpkg-query -W -f='${Status}' nginx-light 2>/dev/null || true") != "install ok installed"
     first = site.ok("site")
     assert first["failed"] == 0 and first["changed"] > 0
-    for package in ("nginx-light", "python3-jinja2", "tftpd-hpa", "isc-dhcp-server" if site.backend == "isc" else "kea-dhcp4-server"):
+    for package in (
+        "nginx-light",
+        "python3-jinja2",
+        "tftpd-hpa",
+        "isc-dhcp-server" if site.backend == "isc" else "kea-dhcp4-server",
+    ):
         assert site.on("dpkg-query -W -f='${Status}' " + package) == "install ok installed", package
     for name in (unit, "tftpd-hpa", "nginx", "bm-callback"):
         assert site.on("systemctl is-active %s" % name, check=False).strip() == "active", name
@@ -158,7 +189,9 @@ def test_site_and_replace_on_a_real_provisioner(site):
     # --- a machine with web01's MAC: its reserved IP, next-server and boot file
     web01 = site.client(WEB01_MAC)
     lease = udhcpc(web01)
-    assert lease.get("ip") == "192.0.2.50" and lease.get("siaddr") == PROV_IP and lease.get("boot_file") == "pxelinux.0", lease
+    assert (
+        lease.get("ip") == "192.0.2.50" and lease.get("siaddr") == PROV_IP and lease.get("boot_file") == "pxelinux.0"
+    ), lease
     sh("ip", "addr", "add", "192.0.2.50/24", "dev", "eth0", ns=web01)
     # --- TFTP: its per-MAC config, from the role's root
     pxe = _tftp(site, web01, "pxelinux.cfg/01-52-54-00-12-34-56")
@@ -176,7 +209,10 @@ def test_site_and_replace_on_a_real_provisioner(site):
     assert pxe is not None and "LOCALBOOT" in pxe and "inst.ks=" not in pxe, pxe
 
     # --- a second site changes nothing and restarts nothing
-    starts = {name: site.journal(name, r"^(Starting|Reloading|Stopping) {unit} ") for name in (unit, "tftpd-hpa", "nginx", "bm-callback")}
+    starts = {
+        name: site.journal(name, r"^(Starting|Reloading|Stopping) {unit} ")
+        for name in (unit, "tftpd-hpa", "nginx", "bm-callback")
+    }
     second = site.ok("site")
     assert second["changed"] == 0 and second["failed"] == 0, second
     # few tasks: no per-file loops (16 of these run a module on the provisioner, the rest are
@@ -190,7 +226,10 @@ def test_site_and_replace_on_a_real_provisioner(site):
     service = site.play("site", "--tags", "service")
     assert service.returncode == 0, service.stdout[-8000:] + service.stderr[-3000:]
     assert "provisioner_sync" not in service.stdout and "Render" not in service.stdout, service.stdout[-8000:]
-    for role, check in (("dhcp", "Check the DHCP server is bound"), ("kickstart", "Check the callback service is bound")):
+    for role, check in (
+        ("dhcp", "Check the DHCP server is bound"),
+        ("kickstart", "Check the callback service is bound"),
+    ):
         ran = service.stdout.partition("RUNNING HANDLER [baremetal.provision.%s : %s]" % (role, check))[2]
         assert ran.lstrip("* \n").startswith("ok: [prov-lab]"), (check, service.stdout[-8000:])
     for name in (unit, "bm-callback"):

@@ -93,8 +93,8 @@ def test_create_then_rerun_is_idempotent_and_check_diff_writes_nothing(lab):
     assert check.returncode == 0, check.stdout
     assert playbook_recap(check.stdout)["localhost"]["changed"] == 1
     assert "--- before: systems/web01.yml" in check.stdout
-    assert "-  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.50, primary: true}" in check.stdout
-    assert "+  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.51, primary: true}" in check.stdout
+    assert '-  - {name: eth0, mac: "52:54:00:12:34:56", ip: 192.0.2.50, primary: true}' in check.stdout
+    assert '+  - {name: eth0, mac: "52:54:00:12:34:56", ip: 192.0.2.51, primary: true}' in check.stdout
     assert tree_digest(records) == before
 
 
@@ -108,7 +108,9 @@ def test_duplicate_mac_and_hostile_hostname_are_refused_and_change_nothing(lab):
     assert "systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml" in dup.stdout
     assert tree_digest(records) == before
 
-    hostile = play(system="web02\nhost evil { hardware ethernet 52:54:00:00:00:66; }", mac="52:54:00:12:34:57", ip="192.0.2.51")
+    hostile = play(
+        system="web02\nhost evil { hardware ethernet 52:54:00:00:00:66; }", mac="52:54:00:12:34:57", ip="192.0.2.51"
+    )
     assert hostile.returncode != 0
     assert "is not an RFC 1123" in hostile.stdout
     assert tree_digest(records) == before
@@ -118,13 +120,32 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     records = write_store(tmp_path / "records")
     jobs = []
     for i in range(40):
-        jobs.append(("system", {"records_dir": records, "name": "web%03d" % (i + 10), "tier": "web",
-                                "hardware_model": "r650", "mac": "52:54:00:20:00:%02x" % i, "ip": "192.0.2.%d" % (100 + i)}))
+        jobs.append(
+            (
+                "system",
+                {
+                    "records_dir": records,
+                    "name": "web%03d" % (i + 10),
+                    "tier": "web",
+                    "hardware_model": "r650",
+                    "mac": "52:54:00:20:00:%02x" % i,
+                    "ip": "192.0.2.%d" % (100 + i),
+                },
+            )
+        )
     for _i in range(12):
         jobs.append(("system", {"records_dir": records, "name": "web01", "reinstall": True}))
     for i in range(12):
-        jobs.append(("pool", {"records_dir": records, "name": "spares-dmz",
-                              "add": [{"mac": "52:54:00:30:00:%02x" % i, "hardware_model": "r650", "serial": "X%d" % i}]}))
+        jobs.append(
+            (
+                "pool",
+                {
+                    "records_dir": records,
+                    "name": "spares-dmz",
+                    "add": [{"mac": "52:54:00:30:00:%02x" % i, "hardware_model": "r650", "serial": "X%d" % i}],
+                },
+            )
+        )
     # interleave the kinds so that creates, updates of one record and pool edits race each other
     jobs = [jobs[i] for i in sorted(range(len(jobs)), key=lambda i: (i * 7919) % len(jobs))]
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -133,8 +154,8 @@ def test_many_module_runs_at_once_lose_nothing(tmp_path):
     store = RecordStore.load(records)
     assert store.problems() == []
     assert len(store.names("systems")) == 2 + 40
-    assert store.resolve_system("web01")["build_generation"] == 1 + 12       # no reinstall lost
-    assert len(store.data("pools", "spares-dmz")["machines"]) == 3 + 12      # no spare lost
+    assert store.resolve_system("web01")["build_generation"] == 1 + 12  # no reinstall lost
+    assert len(store.data("pools", "spares-dmz")["machines"]) == 3 + 12  # no spare lost
     assert not [f for f in os.listdir(records) if f.startswith(".baremetal.journal")]
 
 
@@ -146,15 +167,20 @@ def test_validate_playbook_passes_a_good_store_and_lists_every_problem_of_a_bad_
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert "is valid: segments=2, tiers=2, distros=1, profiles=2, systems=2, pools=1, templates=1" in ok.stdout
 
-    bad = write_store(tmp_path / "bad", extra={
-        "systems/web02.yml": "tier: web\ninterfaces:\n  - {name: eth0, mac: \"52:54:00:12:34:56\", ip: 192.0.2.250}\n",
-        "tiers/db.yml": "segment: nowhere\n",
-    })
+    bad = write_store(
+        tmp_path / "bad",
+        extra={
+            "systems/web02.yml": 'tier: web\ninterfaces:\n  - {name: eth0, mac: "52:54:00:12:34:56", ip: 192.0.2.250}\n',
+            "tiers/db.yml": "segment: nowhere\n",
+        },
+    )
     before = tree_digest(bad)
     failed = run("ansible-playbook", [playbook, "-e", "records_dir=%s" % bad], env=env)
     assert failed.returncode != 0
-    for text in ("systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml",
-                 "systems/web02.yml: interfaces[0].ip: 192.0.2.250 is inside the dynamic range",
-                 "tiers/db.yml: segment: segment 'nowhere' does not exist"):
+    for text in (
+        "systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml",
+        "systems/web02.yml: interfaces[0].ip: 192.0.2.250 is inside the dynamic range",
+        "tiers/db.yml: segment: segment 'nowhere' does not exist",
+    ):
         assert text in failed.stdout, failed.stdout
     assert tree_digest(bad) == before

@@ -25,19 +25,22 @@ EVALUATED = "42049"  # what the arithmetic gives if anything evaluates it
 
 # every optional field that holds text, on every kind of record
 FULL = dict(FILES)
-FULL.update({
-    "segments/dmz.yml": FILES["segments/dmz.yml"] + "description: the DMZ\nvars: {site: dmz, ntp: [192.0.2.123]}\n",
-    "tiers/web.yml": FILES["tiers/web.yml"] + "description: web tier\n",
-    "distros/rocky9.yml": FILES["distros/rocky9.yml"] + "description: Rocky 9\nos_version: '9.4'\n",
-    "profiles/rocky9-web.yml": FILES["profiles/rocky9-web.yml"] + "description: web profile\n",
-    "systems/web01.yml": FILES["systems/web01.yml"] + (
-        "description: first web server\n"
-        "vars: {owner: ops, labels: [a, b], nested: {deep: x}}\n"
-        "bmc: {type: redfish, address: 192.0.2.250, username: admin, password_var: web01_bmc_password}\n"
-    ),
-    "pools/spares-dmz.yml": FILES["pools/spares-dmz.yml"] + "description: spares\n",
-    "templates/rocky9.ks.j2": "# {{ name }}\n{% for key, value in vars | dictsort %}{{ key }}={{ value }}\n{% endfor %}",
-})
+FULL.update(
+    {
+        "segments/dmz.yml": FILES["segments/dmz.yml"] + "description: the DMZ\nvars: {site: dmz, ntp: [192.0.2.123]}\n",
+        "tiers/web.yml": FILES["tiers/web.yml"] + "description: web tier\n",
+        "distros/rocky9.yml": FILES["distros/rocky9.yml"] + "description: Rocky 9\nos_version: '9.4'\n",
+        "profiles/rocky9-web.yml": FILES["profiles/rocky9-web.yml"] + "description: web profile\n",
+        "systems/web01.yml": FILES["systems/web01.yml"]
+        + (
+            "description: first web server\n"
+            "vars: {owner: ops, labels: [a, b], nested: {deep: x}}\n"
+            "bmc: {type: redfish, address: 192.0.2.250, username: admin, password_var: web01_bmc_password}\n"
+        ),
+        "pools/spares-dmz.yml": FILES["pools/spares-dmz.yml"] + "description: spares\n",
+        "templates/rocky9.ks.j2": "# {{ name }}\n{% for key, value in vars | dictsort %}{{ key }}={{ value }}\n{% endfor %}",
+    }
+)
 
 
 def _leaves(node, path=()):
@@ -164,13 +167,19 @@ def test_record_values_are_never_templates(tmp_path):
     out = tmp_path / "out"
     (out / "state").mkdir(parents=True)
     (out / "state" / "secret").write_text("00" * 32 + "\n")
-    config = write_config(tmp_path, records_dir="records",
-                          compose={"copied_owner": "bm_vars.owner", "copied_all": "bm_vars"},
-                          keyed_groups=[{"key": "bm_vars.owner", "prefix": "owner"}])
+    config = write_config(
+        tmp_path,
+        records_dir="records",
+        compose={"copied_owner": "bm_vars.owner", "copied_all": "bm_vars"},
+        keyed_groups=[{"key": "bm_vars.owner", "prefix": "owner"}],
+    )
     book = tmp_path / "values.yml"
     book.write_text(PLAYBOOK % {"out": str(out), "records": records})
-    proc = run("ansible-playbook", ["-i", config, str(book)],
-               env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path))
+    proc = run(
+        "ansible-playbook",
+        ["-i", config, str(book)],
+        env=ansible_env({"BAREMETAL_CACHE_DIR": str(tmp_path / "cache")}, tmp=tmp_path),
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert not marker.exists(), "a record value ran a command on ansible-core %s" % ANSIBLE_CORE_VERSION
 

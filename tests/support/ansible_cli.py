@@ -14,17 +14,19 @@ BIN = os.path.dirname(sys.executable)
 
 def ansible_env(extra=None, tmp=None):
     env = dict(os.environ)
-    env.update({
-        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_FORCE_COLOR": "0",
-        "ANSIBLE_RETRY_FILES_ENABLED": "0",
-        "ANSIBLE_LOCALHOST_WARNING": "0",
-        "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
-        "ANSIBLE_STDOUT_CALLBACK": "default",
-        "PATH": BIN + os.pathsep + env.get("PATH", ""),
-    })
+    env.update(
+        {
+            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_FORCE_COLOR": "0",
+            "ANSIBLE_RETRY_FILES_ENABLED": "0",
+            "ANSIBLE_LOCALHOST_WARNING": "0",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "0",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_STDOUT_CALLBACK": "default",
+            "PATH": BIN + os.pathsep + env.get("PATH", ""),
+        }
+    )
     if tmp:
         env["ANSIBLE_LOCAL_TEMP"] = os.path.join(str(tmp), ".ansible-tmp")
         env["ANSIBLE_HOME"] = os.path.join(str(tmp), ".ansible-home")
@@ -35,9 +37,13 @@ def ansible_env(extra=None, tmp=None):
 def run(tool, args, env=None, cwd=None, check=False, timeout=600):
     """Run an ansible tool from the venv; return CompletedProcess with text output."""
     cmd = [os.path.join(BIN, tool), *list(args)]
-    proc = subprocess.run(cmd, env=env or ansible_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(
+        cmd, env=env or ansible_env(), cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and proc.returncode != 0:
-        raise AssertionError("%s failed (%d)\nSTDOUT:\n%s\nSTDERR:\n%s" % (" ".join(cmd), proc.returncode, proc.stdout, proc.stderr))
+        raise AssertionError(
+            "%s failed (%d)\nSTDOUT:\n%s\nSTDERR:\n%s" % (" ".join(cmd), proc.returncode, proc.stdout, proc.stderr)
+        )
     return proc
 
 

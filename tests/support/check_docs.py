@@ -16,7 +16,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 NS = "baremetal.provision"
 
-PLUGIN_DIRS = {"module": "modules", "inventory": "inventory", "lookup": "lookup", "filter": "filter", "callback": "callback"}
+PLUGIN_DIRS = {
+    "module": "modules",
+    "inventory": "inventory",
+    "lookup": "lookup",
+    "filter": "filter",
+    "callback": "callback",
+}
 
 
 def targets():
@@ -34,11 +40,16 @@ def main():
     count = 0
     for doc_type, name in targets():
         count += 1
-        proc = subprocess.run([os.path.join(BIN, "ansible-doc"), "-t", doc_type, name], capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [os.path.join(BIN, "ansible-doc"), "-t", doc_type, name], capture_output=True, text=True, check=False
+        )
         noise = [line for line in proc.stderr.splitlines() if line.strip()]
         if proc.returncode != 0 or noise or len(proc.stdout.splitlines()) < 5:
             failures += 1
-            print("FAIL ansible-doc -t %s %s (rc %d)\n%s" % (doc_type, name, proc.returncode, proc.stderr.strip()), file=sys.stderr)
+            print(
+                "FAIL ansible-doc -t %s %s (rc %d)\n%s" % (doc_type, name, proc.returncode, proc.stderr.strip()),
+                file=sys.stderr,
+            )
         else:
             print("ok   ansible-doc -t %-9s %s (%d lines)" % (doc_type, name, len(proc.stdout.splitlines())))
     if count == 0:

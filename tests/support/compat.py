@@ -49,12 +49,19 @@ def find_python(version):
     """A working python<version>: pyenv's newest of that version, else one on PATH (a pyenv shim
     for a version not selected fails when run, so each is asked its version); None when none is."""
     root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
-    candidates = sorted(glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python" + version)), reverse=True)
+    candidates = sorted(
+        glob.glob(os.path.join(root, "versions", version + ".*", "bin", "python" + version)), reverse=True
+    )
     candidates.append(shutil.which("python" + version))
     for python in filter(None, candidates):
         try:
-            proc = subprocess.run([python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                                  capture_output=True, text=True, timeout=30, check=False)
+            proc = subprocess.run(
+                [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=False,
+            )
         except OSError:
             continue
         if proc.returncode == 0 and proc.stdout.strip() == version:
@@ -74,9 +81,23 @@ def venv_for(release, python):
                 return venv
     shutil.rmtree(venv, ignore_errors=True)
     subprocess.run([python, "-m", "venv", venv], check=True)
-    pip = subprocess.run([os.path.join(venv, "bin", "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check",
-                          "ansible-core==" + release, "-r", REQUIREMENTS],
-                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    pip = subprocess.run(
+        [
+            os.path.join(venv, "bin", "python"),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "ansible-core==" + release,
+            "-r",
+            REQUIREMENTS,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
     if pip.returncode != 0:
         raise SystemExit("pip could not install ansible-core %s on %s:\n%s" % (release, python, pip.stdout))
     with open(stamp, "w", encoding="utf-8") as handle:
@@ -89,8 +110,15 @@ def run_line(release, python, extra):
     started = time.monotonic()
     env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=os.path.join(venv, "bin", "python"))
     env["PATH"] = os.path.join(venv, "bin") + os.pathsep + env.get("PATH", "")
-    proc = subprocess.run([os.path.join(venv, "bin", "pytest"), "-q", "-p", "no:cacheprovider", *SUBSET, *extra],
-                          cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    proc = subprocess.run(
+        [os.path.join(venv, "bin", "pytest"), "-q", "-p", "no:cacheprovider", *SUBSET, *extra],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
+    )
     summary = [line for line in proc.stdout.splitlines() if line.strip()][-1:] or ["(no output)"]
     return proc.returncode, summary[0].strip("= "), time.monotonic() - started, proc.stdout
 
@@ -104,7 +132,12 @@ def main(argv):
             continue
         python = find_python(version)
         if python is None:
-            print("!" * 78 + "\nSKIPPED ansible-core %s: no Python %s on this machine (PATH or pyenv)\n" % (release, version) + "!" * 78, flush=True)
+            print(
+                "!" * 78
+                + "\nSKIPPED ansible-core %s: no Python %s on this machine (PATH or pyenv)\n" % (release, version)
+                + "!" * 78,
+                flush=True,
+            )
             skipped.append(release)
             rows.append((release, version, "SKIPPED: no Python %s" % version, 0.0))
             continue

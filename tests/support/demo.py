@@ -56,10 +56,13 @@ def main():
         print("%-92s %8.1f %s" % (title, took, status))
     passed = sum(1 for _n, ok in results if ok)
     print("\nchecks passed: %d of %d" % (passed, len(results)))
-    for label, attr in (("BIOS install, power-on to callback", "bios_install"), ("UEFI install, power-on to callback", "uefi_install"),
-                        ("replace (BIOS, Redfish): command start to the new machine's callback", "replace_to_callback"),
-                        ("replace (UEFI, IPMI): command start to the new machine's callback", "uefi_replace_to_callback"),
-                        ("re-install (Redfish): command start to callback", "reinstall_to_callback")):
+    for label, attr in (
+        ("BIOS install, power-on to callback", "bios_install"),
+        ("UEFI install, power-on to callback", "uefi_install"),
+        ("replace (BIOS, Redfish): command start to the new machine's callback", "replace_to_callback"),
+        ("replace (UEFI, IPMI): command start to the new machine's callback", "uefi_replace_to_callback"),
+        ("re-install (Redfish): command start to callback", "reinstall_to_callback"),
+    ):
         value = getattr(story, attr, None)
         shown = "-" if value is None else "%.1f s" % float(value)
         print("%-72s %s" % (label, shown))
@@ -74,8 +77,19 @@ def boot_paths():
     its one line per path."""
     print("\nBoot paths: a far segment through a DHCP relay (ISC dhcpd, Kea), UEFI HTTP boot, Secure Boot", flush=True)
     tests = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", os.path.join(tests, "e2e", "test_boot_paths.py")],
-                          cwd=os.path.dirname(tests), check=False).returncode
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            os.path.join(tests, "e2e", "test_boot_paths.py"),
+        ],
+        cwd=os.path.dirname(tests),
+        check=False,
+    ).returncode
 
 
 if __name__ == "__main__":

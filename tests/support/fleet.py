@@ -16,8 +16,24 @@ import random
 import sys
 
 SEGMENT_NAMES = ("dmz", "app", "data", "mgmt", "edge", "batch", "lab", "dev")
-TIER_NAMES = ("web", "api", "app", "worker", "db", "cache", "mon", "backup", "edge", "cdn",
-              "batch", "etl", "lab", "ci", "dev", "test")
+TIER_NAMES = (
+    "web",
+    "api",
+    "app",
+    "worker",
+    "db",
+    "cache",
+    "mon",
+    "backup",
+    "edge",
+    "cdn",
+    "batch",
+    "etl",
+    "lab",
+    "ci",
+    "dev",
+    "test",
+)
 MODELS = ("r650", "r640", "r750")
 TEMPLATES = {
     "rocky9.ks.j2": "# kickstart for {{ name }}\n",
@@ -88,7 +104,7 @@ def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_pe
         model = MODELS[rng.randrange(len(MODELS))]
         rack = "r%02d" % rng.randrange(40)
         files["systems/%s%05d.yml" % (tier, number)] = (
-            "tier: %s\nhardware_model: %s\ninterfaces:\n  - {name: eth0, mac: \"%s\", ip: %s, primary: true}\n"
+            'tier: %s\nhardware_model: %s\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n'
             "vars: {rack: %s}\nbuild: {generation: 1}\n" % (tier, model, _mac("52:54:00", number), ip, rack)
         )
     spare = 0
@@ -97,13 +113,17 @@ def fleet_files(systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_pe
         lines = ["segment: %s" % seg, "machines:"]
         for _count in range(spares):
             model = MODELS[spare % len(MODELS)]
-            lines.append("  - {mac: \"%s\", hardware_model: %s, serial: SN%06d}" % (_mac("52:54:01", spare), model, spare))
+            lines.append(
+                '  - {mac: "%s", hardware_model: %s, serial: SN%06d}' % (_mac("52:54:01", spare), model, spare)
+            )
             spare += 1
         files["pools/spares-%s.yml" % seg] = "\n".join(lines) + "\n"
     return files
 
 
-def write_fleet(root, systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None, images="/srv/images"):
+def write_fleet(
+    root, systems, segments=5, seed=0, supernet="198.18.0.0/15", spares_per_segment=None, images="/srv/images"
+):
     """Write the fleet's record files under root; return root."""
     for relpath, text in fleet_files(systems, segments, seed, supernet, spares_per_segment, images).items():
         _write(str(root), relpath, text)

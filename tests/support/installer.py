@@ -114,7 +114,9 @@ def installer_index(suite=SUITE, component="main", arch="amd64", cache=CACHE):
     """The suite's debian-installer Packages index (the udebs' index, which apt's own lists do not
     hold), fetched once by apt-get update itself into a private state folder; None if that fails."""
     state = os.path.join(cache, "apt")
-    found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+    found = glob.glob(
+        os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch))
+    )
     if not found:
         for sub in ("lists/partial", "cache/archives/partial"):
             os.makedirs(os.path.join(state, sub), exist_ok=True)
@@ -122,12 +124,35 @@ def installer_index(suite=SUITE, component="main", arch="amd64", cache=CACHE):
             handle.write(DI_TARGET)
         with open(os.path.join(state, "sources.list"), "w", encoding="ascii") as handle:
             handle.write("deb [signed-by=%s] http://deb.debian.org/debian %s %s\n" % (KEYRING, suite, component))
-        subprocess.run(["apt-get", "update", "-q", "-o", "Dir::State::Lists=%s/lists" % state, "-o", "Dir::Cache=%s/cache" % state,
-                        "-o", "Dir::Etc::SourceList=%s/sources.list" % state, "-o", "Dir::Etc::SourceParts=/nonexistent",
-                        "-o", "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false",
-                        "-o", "Acquire::IndexTargets::deb::Translations::DefaultEnabled=false", "-o", "APT::Sandbox::User=root"],
-                       env=dict(os.environ, APT_CONFIG=os.path.join(state, "apt.conf")), capture_output=True, check=False)
-        found = glob.glob(os.path.join(state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)))
+        subprocess.run(
+            [
+                "apt-get",
+                "update",
+                "-q",
+                "-o",
+                "Dir::State::Lists=%s/lists" % state,
+                "-o",
+                "Dir::Cache=%s/cache" % state,
+                "-o",
+                "Dir::Etc::SourceList=%s/sources.list" % state,
+                "-o",
+                "Dir::Etc::SourceParts=/nonexistent",
+                "-o",
+                "Acquire::IndexTargets::deb::Packages::DefaultEnabled=false",
+                "-o",
+                "Acquire::IndexTargets::deb::Translations::DefaultEnabled=false",
+                "-o",
+                "APT::Sandbox::User=root",
+            ],
+            env=dict(os.environ, APT_CONFIG=os.path.join(state, "apt.conf")),
+            capture_output=True,
+            check=False,
+        )
+        found = glob.glob(
+            os.path.join(
+                state, "lists", "*_dists_%s_%s_debian-installer_binary-%s_Packages*" % (suite, component, arch)
+            )
+        )
     return _decompressed(found[0]) if found else None
 
 
@@ -145,22 +170,37 @@ def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
     # choose-mirror and net-retriever read Release and its detached Release.gpg, not InRelease:
     # Release is exactly the text the InRelease signs (without the line end before the signature
     # block), and the InRelease's own signatures, detached, are Release.gpg; gpgv must accept them.
-    signed = subprocess.run(["gpgv", "--keyring", KEYRING, "--output", "-", source], check=True, capture_output=True).stdout
+    signed = subprocess.run(
+        ["gpgv", "--keyring", KEYRING, "--output", "-", source], check=True, capture_output=True
+    ).stdout
     with open(os.path.join(dists, "Release"), "wb") as handle:
         handle.write(signed[:-1] if signed.endswith(b"\n") else signed)
     signature = re.search(r"^-----BEGIN PGP SIGNATURE-----$.*?^-----END PGP SIGNATURE-----$", inrelease, re.M | re.S)
     with open(os.path.join(dists, "Release.gpg"), "w", encoding="ascii") as handle:
         handle.write(signature.group(0) + "\n")
-    check = subprocess.run(["gpgv", "--keyring", KEYRING, os.path.join(dists, "Release.gpg"), os.path.join(dists, "Release")],
-                           capture_output=True, text=True, check=False)
+    check = subprocess.run(
+        ["gpgv", "--keyring", KEYRING, os.path.join(dists, "Release.gpg"), os.path.join(dists, "Release")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if check.returncode != 0:
         raise RuntimeError("Release.gpg made from %s does not verify its Release:\n%s" % (source, check.stderr))
     packages = _decompressed(_list_file("%s_%s_binary-%s_Packages" % (suite, component, arch)))
     fields = _release_fields(inrelease)
-    release = "".join("%s: %s\n" % item for item in (
-        ("Archive", fields["Suite"]), ("Origin", fields["Origin"]), ("Label", fields["Label"]),
-        ("Version", fields["Version"]), ("Acquire-By-Hash", fields.get("Acquire-By-Hash")),
-        ("Component", component), ("Architecture", arch)) if item[1]).encode("utf-8")
+    release = "".join(
+        "%s: %s\n" % item
+        for item in (
+            ("Archive", fields["Suite"]),
+            ("Origin", fields["Origin"]),
+            ("Label", fields["Label"]),
+            ("Version", fields["Version"]),
+            ("Acquire-By-Hash", fields.get("Acquire-By-Hash")),
+            ("Component", component),
+            ("Architecture", arch),
+        )
+        if item[1]
+    ).encode("utf-8")
     files = [("binary-%s/Packages" % arch, packages), ("binary-%s/Release" % arch, release)]
     udebs = installer_index(suite, component, arch)
     if udebs is not None:
@@ -169,8 +209,10 @@ def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
         want, size = _sha256_of(inrelease, "%s/%s" % (component, name))
         got = hashlib.sha256(data).hexdigest()
         if (got, len(data)) != (want, size):
-            raise RuntimeError("%s/%s: sha256 %s (%d bytes), the signed InRelease says %s (%d bytes)"
-                               % (component, name, got, len(data), want, size))
+            raise RuntimeError(
+                "%s/%s: sha256 %s (%d bytes), the signed InRelease says %s (%d bytes)"
+                % (component, name, got, len(data), want, size)
+            )
         path = os.path.join(dists, component, name)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "wb") as handle:
@@ -214,13 +256,28 @@ class InstallerLab(Story):
             self.lab = Lab("bmi")
             self.ns = self.lab.namespace("prov")
             self.lab.bridge(self.ns, "br0", PROVISIONER_IP + "/24")
-            self.machine = L.Machine(self.lab, self.ns, "br0", "installer", MAC, self.paths["vm"], uefi=self.uefi,
-                                     memory_mib=1024, disk_mib=8192)
+            self.machine = L.Machine(
+                self.lab,
+                self.ns,
+                "br0",
+                "installer",
+                MAC,
+                self.paths["vm"],
+                uefi=self.uefi,
+                memory_mib=1024,
+                disk_mib=8192,
+            )
             self.machines["installer"] = self.machine
             env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__)))
-            self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"), env=env)
-            self.lab.start(self.ns, [sys.executable, __file__, "syslog", PROVISIONER_IP, SYSLOG_PORT, self.syslog],
-                           os.path.join(self.paths["run"], "syslog-receiver.log"), env=env)
+            self.lab.start(
+                self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"), env=env
+            )
+            self.lab.start(
+                self.ns,
+                [sys.executable, __file__, "syslog", PROVISIONER_IP, SYSLOG_PORT, self.syslog],
+                os.path.join(self.paths["run"], "syslog-receiver.log"),
+                env=env,
+            )
             self.write_records()
             self.write_inventory()
 
@@ -229,15 +286,20 @@ class InstallerLab(Story):
             preseed = handle.read()
         files = {
             "segments/lab.yml": "network: 192.0.2.0/24\ngateway: %s\ndns: [%s]\ndomain: %s\nprovisioner: prov-lab\n"
-                                "next_server: %s\n" % (PROVISIONER_IP, PROVISIONER_IP, DOMAIN, PROVISIONER_IP),
+            "next_server: %s\n" % (PROVISIONER_IP, PROVISIONER_IP, DOMAIN, PROVISIONER_IP),
             "distros/debian12.yml": "family: debian\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://%s/mirror/debian\n"
-                                    % (self.linux, self.initrd, PROVISIONER_IP),
-            "profiles/debian12.yml": PRESEED_PROFILE % {"boot_loader": "grub" if self.uefi else "pxelinux",
-                                                        "provisioner": PROVISIONER_IP, "suite": SUITE,
-                                                        "installed": INSTALLED_OPTIONS},
+            % (self.linux, self.initrd, PROVISIONER_IP),
+            "profiles/debian12.yml": PRESEED_PROFILE
+            % {
+                "boot_loader": "grub" if self.uefi else "pxelinux",
+                "provisioner": PROVISIONER_IP,
+                "suite": SUITE,
+                "installed": INSTALLED_OPTIONS,
+            },
             "tiers/lab.yml": "segment: lab\nprofile: debian12\n",
             "templates/debian12.preseed.j2": preseed,
-            "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n' % (MAC, IP),
+            "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n'
+            % (MAC, IP),
         }
         write_store(self.paths["records"], files=files)
 
@@ -250,18 +312,26 @@ class InstallerLab(Story):
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
         host_vars = {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
-            "dhcp_server": "kea", "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "dhcp_service_manager": "none",
+            "tftp_service_manager": "none",
+            "kickstart_service_manager": "none",
+            "dhcp_server": "kea",
+            "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
             "dhcp_interfaces": ["br0"],
             # the daemon runs in the lab namespace, so its checker must see br0 there too
             "dhcp_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp4", "-t"],
             "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
-            "kickstart_tftp_root": self.paths["tftp"], "kickstart_mirror_root": self.paths["mirror"],
+            "tftp_root": self.paths["tftp"],
+            "tftp_state_dir": self.paths["state"],
+            "kickstart_web_root": self.paths["www"],
+            "kickstart_nginx_conf_dir": self.paths["nginx"],
+            "kickstart_state_dir": self.paths["state"],
+            "kickstart_callback_dir": self.paths["cb"],
+            "kickstart_tftp_root": self.paths["tftp"],
+            "kickstart_mirror_root": self.paths["mirror"],
             # the lab namespace's address: the controller's own (its facts) are not in the namespace
             "kickstart_listen_addresses": [PROVISIONER_IP],
             "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
@@ -275,19 +345,39 @@ class InstallerLab(Story):
         log = os.path.join(run_dir, "kea.log")
         self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
         wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
-        self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
+        self.lab.start(
+            self.ns,
+            ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]],
+            os.path.join(run_dir, "tftpd.log"),
+        )
         conf = os.path.join(run_dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(
                 "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
                 "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
                 "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
-                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths)
+                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths
+            )
         self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
-        self.lab.start(self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
-                                 "--tftp-root", self.paths["tftp"]], os.path.join(run_dir, "callback.log"))
-        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER_IP, ns=self.ns, check=False).returncode == 0,
-                 what="nginx")
+        self.lab.start(
+            self.ns,
+            [
+                sys.executable,
+                os.path.join(self.paths["cb"], "bm_callback.py"),
+                "--state-dir",
+                self.paths["state"],
+                "--tftp-root",
+                self.paths["tftp"],
+            ],
+            os.path.join(run_dir, "callback.log"),
+        )
+        wait_for(
+            lambda: (
+                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER_IP, ns=self.ns, check=False).returncode
+                == 0
+            ),
+            what="nginx",
+        )
 
     # ------------------------------------------------------------------ following the installer
     def logs(self):
@@ -304,13 +394,19 @@ class InstallerLab(Story):
                 return time.monotonic() - self.machine.started
             for pattern in ("Kernel panic", "No bootable device", *fatal):
                 if pattern in serial or pattern in syslog:
-                    raise AssertionError("installer: %r\n--- syslog ---\n%s\n--- serial ---\n%s"
-                                         % (pattern, syslog[-6000:], _printable(serial)[-3000:]))
+                    raise AssertionError(
+                        "installer: %r\n--- syslog ---\n%s\n--- serial ---\n%s"
+                        % (pattern, syslog[-6000:], _printable(serial)[-3000:])
+                    )
             if not self.machine.is_on():
-                raise AssertionError("the machine stopped\n--- syslog ---\n%s\n--- serial ---\n%s"
-                                     % (syslog[-6000:], _printable(serial)[-3000:]))
+                raise AssertionError(
+                    "the machine stopped\n--- syslog ---\n%s\n--- serial ---\n%s"
+                    % (syslog[-6000:], _printable(serial)[-3000:])
+                )
             time.sleep(1)
-        raise AssertionError("no progress within %d s\n--- syslog ---\n%s" % (deadline_s, read_log(self.syslog)[-6000:]))
+        raise AssertionError(
+            "no progress within %d s\n--- syslog ---\n%s" % (deadline_s, read_log(self.syslog)[-6000:])
+        )
 
     def access_log(self):
         return read_log(os.path.join(self.paths["run"], "access.log"))

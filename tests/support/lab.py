@@ -25,8 +25,17 @@ from support.netns import sh
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.path.join(REPO, ".build", "lab")
-MODULES = ("virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci",
-           "failover", "net_failover", "virtio_net", "virtio_blk")
+MODULES = (
+    "virtio_ring",
+    "virtio",
+    "virtio_pci_modern_dev",
+    "virtio_pci_legacy_dev",
+    "virtio_pci",
+    "failover",
+    "net_failover",
+    "virtio_net",
+    "virtio_blk",
+)
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
 MARK = "BM-STANDIN:"
@@ -88,21 +97,21 @@ def boot_sector():
     """512 bytes of 16-bit code: print DISK_MARK on COM1, power off through ACPI, halt."""
     message = (DISK_MARK + "\r\n").encode("ascii") + b"\0"
     code = bytearray()
-    code += b"\x31\xc0\x8e\xd8"                          # xor ax,ax; mov ds,ax
+    code += b"\x31\xc0\x8e\xd8"  # xor ax,ax; mov ds,ax
     si_fixup = len(code) + 1
-    code += b"\xbe\x00\x00"                              # mov si, msg
+    code += b"\xbe\x00\x00"  # mov si, msg
     loop = len(code)
-    code += b"\xac"                                      # lodsb
-    code += b"\x08\xc0"                                  # or al,al
-    code += b"\x74\x06"                                  # jz done (+6)
-    code += b"\xba\xf8\x03"                              # mov dx,0x3f8
-    code += b"\xee"                                      # out dx,al
+    code += b"\xac"  # lodsb
+    code += b"\x08\xc0"  # or al,al
+    code += b"\x74\x06"  # jz done (+6)
+    code += b"\xba\xf8\x03"  # mov dx,0x3f8
+    code += b"\xee"  # out dx,al
     code += b"\xeb" + struct.pack("b", loop - (len(code) + 2))  # jmp loop
-    code += b"\xba\x04\x06\xb8\x00\x20\xef"              # mov dx,0x604; mov ax,0x2000; out dx,ax (ACPI S5)
-    code += b"\xba\x04\xb0\xef"                          # mov dx,0xb004; out dx,ax (older PIIX)
-    code += b"\xfa\xf4\xeb\xfd"                          # cli; hlt; jmp $-1
+    code += b"\xba\x04\x06\xb8\x00\x20\xef"  # mov dx,0x604; mov ax,0x2000; out dx,ax (ACPI S5)
+    code += b"\xba\x04\xb0\xef"  # mov dx,0xb004; out dx,ax (older PIIX)
+    code += b"\xfa\xf4\xeb\xfd"  # cli; hlt; jmp $-1
     msg_at = 0x7C00 + len(code)
-    code[si_fixup:si_fixup + 2] = struct.pack("<H", msg_at)
+    code[si_fixup : si_fixup + 2] = struct.pack("<H", msg_at)
     code += message
     assert len(code) <= 510
     return bytes(code) + b"\0" * (510 - len(code)) + b"\x55\xaa"
@@ -124,8 +133,18 @@ def build(cache=CACHE):
     tree = os.path.join(work, "tree")
     os.makedirs(tree)
     tar = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
-    _run("tar", "-x", "-C", tree, "--wildcards", "./boot/vmlinuz-*", "*/virtio*", "*/failover.ko*", "*/net_failover.ko*",
-         stdin=tar.stdout)
+    _run(
+        "tar",
+        "-x",
+        "-C",
+        tree,
+        "--wildcards",
+        "./boot/vmlinuz-*",
+        "*/virtio*",
+        "*/failover.ko*",
+        "*/net_failover.ko*",
+        stdin=tar.stdout,
+    )
     tar.wait()
     root = os.path.join(work, "initramfs")
     for sub in ("bin", "dev", "proc", "sys", "tmp", "lib/modules"):
@@ -155,7 +174,9 @@ def build(cache=CACHE):
     os.chmod(os.path.join(root, "udhcpc.sh"), 0o755)
     files = subprocess.run("cd %s && find . | sort" % root, shell=True, check=True, capture_output=True).stdout
     with open(initrd + ".tmp", "wb") as out:
-        cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], input=files, cwd=root, capture_output=True, check=True)
+        cpio = subprocess.run(
+            ["cpio", "-o", "-H", "newc", "--quiet"], input=files, cwd=root, capture_output=True, check=True
+        )
         out.write(subprocess.run(["gzip", "-9"], input=cpio.stdout, capture_output=True, check=True).stdout)
     shutil.copy(glob.glob(os.path.join(tree, "boot", "vmlinuz-*"))[0], vmlinuz + ".tmp")
     os.replace(initrd + ".tmp", initrd)
@@ -207,16 +228,35 @@ class Machine(object):
         sh("ip", "link", "set", self.tap, "up", ns=ns)
 
     def command(self):
-        cmd = ["qemu-system-x86_64", "-nographic", "-m", str(self.memory_mib), "-no-reboot", "-monitor", "none", "-display", "none",
-               "-serial", "file:" + self.serial,
-               "-netdev", "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
-               "-drive", "file=%s,format=raw,if=virtio" % self.disk]
+        cmd = [
+            "qemu-system-x86_64",
+            "-nographic",
+            "-m",
+            str(self.memory_mib),
+            "-no-reboot",
+            "-monitor",
+            "none",
+            "-display",
+            "none",
+            "-serial",
+            "file:" + self.serial,
+            "-netdev",
+            "tap,id=n0,ifname=%s,script=no,downscript=no" % self.tap,
+            "-drive",
+            "file=%s,format=raw,if=virtio" % self.disk,
+        ]
         if self.uefi:
-            cmd += ["-machine", "q35",
-                    "-drive", "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
-                    "-drive", "if=pflash,format=raw,file=" + self.vars,
-                    # no option ROM: OVMF's own PXE client, as on real UEFI hardware
-                    "-device", "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % self.mac]
+            cmd += [
+                "-machine",
+                "q35",
+                "-drive",
+                "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                "-drive",
+                "if=pflash,format=raw,file=" + self.vars,
+                # no option ROM: OVMF's own PXE client, as on real UEFI hardware
+                "-device",
+                "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % self.mac,
+            ]
         else:
             cmd += ["-device", "virtio-net-pci,netdev=n0,mac=%s,bootindex=1" % self.mac, "-boot", "order=nc"]
         return cmd

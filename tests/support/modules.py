@@ -23,5 +23,7 @@ def module_input(args):
 def run_module(name, args, timeout=600):
     """One real module invocation; returns its JSON result."""
     argv, env = module_command(name)
-    proc = subprocess.run(argv, input=module_input(args), capture_output=True, text=True, env=env, timeout=timeout, check=False)
+    proc = subprocess.run(
+        argv, input=module_input(args), capture_output=True, text=True, env=env, timeout=timeout, check=False
+    )
     return json.loads(proc.stdout)

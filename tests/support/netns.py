@@ -81,8 +81,14 @@ class Lab(object):
         """Start a process in a namespace; it is ended by its PID when the lab closes."""
         prefix = ["ip", "netns", "exec", ns] if ns else []  # ns=None: on the host, loopback only
         with open(log, "ab") as handle:
-            proc = subprocess.Popen([*prefix, *[str(a) for a in args]], stdout=handle, stderr=subprocess.STDOUT,
-                                    env=env, cwd=cwd, start_new_session=True)
+            proc = subprocess.Popen(
+                [*prefix, *[str(a) for a in args]],
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=cwd,
+                start_new_session=True,
+            )
         self.processes.append(proc)
         return proc
 
@@ -143,6 +149,10 @@ def udhcpc(ns, iface="eth0", options=(), timeout=30, vendor=None):
     lease = {}
     for line in proc.stdout.splitlines():
         key, sep, value = line.partition("=")
-        if sep and key in ("ip", "siaddr", "boot_file", "router", "dns", "domain", "hostname", "subnet", "vendor") and (value or key != "vendor"):
+        if (
+            sep
+            and key in ("ip", "siaddr", "boot_file", "router", "dns", "domain", "hostname", "subnet", "vendor")
+            and (value or key != "vendor")
+        ):
             lease[key] = value
     return lease

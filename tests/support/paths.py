@@ -86,14 +86,22 @@ class PathMachine(L.Machine):
         cmd = super().command()
         if self.firmware == "uefi-http":
             # OVMF's own HTTP boot: PXE and IPv6 off, so the NIC's only boot option is HTTPv4
-            cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=no",
-                    "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no"]
+            cmd += [
+                "-fw_cfg",
+                "name=opt/org.tianocore/IPv4PXESupport,string=no",
+                "-fw_cfg",
+                "name=opt/org.tianocore/IPv6Support,string=no",
+            ]
         if self.firmware == "secure-boot":
             code = cmd.index("if=pflash,format=raw,readonly=on,file=" + L.OVMF_CODE)
             cmd[code] = "if=pflash,format=raw,readonly=on,file=" + OVMF_SB_CODE
             cmd[cmd.index("q35")] = "q35,smm=on"
-            cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on",
-                    "-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no"]
+            cmd += [
+                "-global",
+                "driver=cfi.pflash01,property=secure,value=on",
+                "-fw_cfg",
+                "name=opt/org.tianocore/IPv6Support,string=no",
+            ]
         return cmd
 
 
@@ -125,10 +133,17 @@ class PathsLab(object):
         for name, (segment, mac, _ip, firmware, _profile) in SYSTEMS.items():
             ns, bridge = (self.router, "br1") if segment == "far" else (self.ns, "br0")
             self.machines[name] = PathMachine(self.lab, ns, bridge, name, mac, self.paths["vm"], firmware)
-        self.machines[UNSIGNED[0]] = PathMachine(self.lab, self.ns, "br0", UNSIGNED[0], UNSIGNED[1], self.paths["vm"], "secure-boot")
+        self.machines[UNSIGNED[0]] = PathMachine(
+            self.lab, self.ns, "br0", UNSIGNED[0], UNSIGNED[1], self.paths["vm"], "secure-boot"
+        )
         env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__)))
         for ns, bridge in ((self.ns, "br0"), (self.router, "br1")):
-            self.lab.start(ns, [sys.executable, L.__file__, "ra", bridge], os.path.join(self.paths["run"], "ra-%s.log" % bridge), env=env)
+            self.lab.start(
+                ns,
+                [sys.executable, L.__file__, "ra", bridge],
+                os.path.join(self.paths["run"], "ra-%s.log" % bridge),
+                env=env,
+            )
         self.write_records()
         self.write_inventory()
 
@@ -136,26 +151,28 @@ class PathsLab(object):
         kopts = "kernel_options: {console: ttyS0, panic: '-1', quiet: null}\n"
         files = {
             "segments/near.yml": "network: 192.0.2.0/24\ngateway: %s\ndns: [%s]\ndomain: near.example.test\n"
-                                 "provisioner: prov-paths\nnext_server: %s\ndynamic_range: [%s, %s]\n"
-                                 % (PROVISIONER, PROVISIONER, PROVISIONER, *NEAR_RANGE),
+            "provisioner: prov-paths\nnext_server: %s\ndynamic_range: [%s, %s]\n"
+            % (PROVISIONER, PROVISIONER, PROVISIONER, *NEAR_RANGE),
             # the one record change that puts a segment behind a relay: relay + next_server
             "segments/far.yml": "network: 198.51.100.0/24\ngateway: %s\ndns: [%s]\ndomain: far.example.test\n"
-                                "provisioner: prov-paths\nnext_server: %s\nrelay: %s\ndynamic_range: [%s, %s]\n"
-                                % (ROUTER_FAR, PROVISIONER, PROVISIONER, ROUTER_FAR, *FAR_RANGE),
+            "provisioner: prov-paths\nnext_server: %s\nrelay: %s\ndynamic_range: [%s, %s]\n"
+            % (ROUTER_FAR, PROVISIONER, PROVISIONER, ROUTER_FAR, *FAR_RANGE),
             "distros/standin.yml": "family: redhat\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://%s/repo/standin\n"
-                                   % (self.vmlinuz, self.initrd, PROVISIONER),
+            % (self.vmlinuz, self.initrd, PROVISIONER),
             "profiles/standin-bios.yml": "distro: standin\ntemplate: standin.ks.j2\nboot_loader: pxelinux\n" + kopts,
             "profiles/standin-uefi.yml": "distro: standin\ntemplate: standin.ks.j2\n" + kopts,
             # not quiet: the kernel's "Secure boot enabled" line reaches the serial console
             "profiles/standin-sb.yml": "distro: standin\ntemplate: standin.ks.j2\nsecure_boot: true\n"
-                                       "kernel_options: {console: ttyS0, panic: '-1'}\n",
+            "kernel_options: {console: ttyS0, panic: '-1'}\n",
             "tiers/near.yml": "segment: near\nprofile: standin-uefi\n",
             "tiers/far.yml": "segment: far\nprofile: standin-bios\n",
             "templates/standin.ks.j2": KICKSTART,
         }
         for name, (segment, mac, ip, _firmware, profile) in SYSTEMS.items():
-            files["systems/%s.yml" % name] = ("tier: %s\nprofile: %s\ninterfaces:\n  - {name: eth0, mac: \"%s\", ip: %s, primary: true}\n"
-                                              % (segment, profile, mac, ip))
+            files["systems/%s.yml" % name] = (
+                'tier: %s\nprofile: %s\ninterfaces:\n  - {name: eth0, mac: "%s", ip: %s, primary: true}\n'
+                % (segment, profile, mac, ip)
+            )
         write_store(self.paths["records"], files=files)
 
     def write_inventory(self):
@@ -164,14 +181,20 @@ class PathsLab(object):
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
         host_vars = {
-            "ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            "dhcp_service_manager": "none", "tftp_service_manager": "none", "kickstart_service_manager": "none",
+            "ansible_connection": "local",
+            "ansible_python_interpreter": sys.executable,
+            "dhcp_service_manager": "none",
+            "tftp_service_manager": "none",
+            "kickstart_service_manager": "none",
             "dhcp_interfaces": ["br0"],
             "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"], "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"], "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"], "kickstart_callback_dir": self.paths["cb"],
+            "tftp_root": self.paths["tftp"],
+            "tftp_state_dir": self.paths["state"],
+            "kickstart_web_root": self.paths["www"],
+            "kickstart_nginx_conf_dir": self.paths["nginx"],
+            "kickstart_state_dir": self.paths["state"],
+            "kickstart_callback_dir": self.paths["cb"],
             "kickstart_tftp_root": self.paths["tftp"],
             # the lab namespace's address: the controller's own (its facts) are not in the namespace
             "kickstart_listen_addresses": [PROVISIONER],
@@ -186,12 +209,27 @@ class PathsLab(object):
     def site(self, server):
         """Run the site playbook with the given DHCP server; returns the seconds it took."""
         env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=self.work)
-        check = ["ip", "netns", "exec", self.ns] + (["kea-dhcp4", "-t"] if server == "kea" else ["dhcpd", "-t", "-q", "-cf"])
-        unsigned = 'host lab-unsigned {\n  hardware ethernet %s;\n  fixed-address %s;\n  filename "%s";\n}\n' % UNSIGNED[1:]
-        extra = json.dumps({"dhcp_server": server, "dhcp_config": self.dhcp_config(server), "dhcp_check_command": check,
-                            "dhcp_extra": unsigned if server == "isc" else ""})
+        check = ["ip", "netns", "exec", self.ns] + (
+            ["kea-dhcp4", "-t"] if server == "kea" else ["dhcpd", "-t", "-q", "-cf"]
+        )
+        unsigned = (
+            'host lab-unsigned {\n  hardware ethernet %s;\n  fixed-address %s;\n  filename "%s";\n}\n' % UNSIGNED[1:]
+        )
+        extra = json.dumps(
+            {
+                "dhcp_server": server,
+                "dhcp_config": self.dhcp_config(server),
+                "dhcp_check_command": check,
+                "dhcp_extra": unsigned if server == "isc" else "",
+            }
+        )
         start = time.monotonic()
-        proc = run("ansible-playbook", ["-i", self.paths["inventory"], "baremetal.provision.site", "-e", extra], env=env, timeout=900)
+        proc = run(
+            "ansible-playbook",
+            ["-i", self.paths["inventory"], "baremetal.provision.site", "-e", extra],
+            env=env,
+            timeout=900,
+        )
         if proc.returncode != 0:
             raise AssertionError("site failed:\n%s\n%s" % (proc.stdout[-6000:], proc.stderr[-3000:]))
         return time.monotonic() - start
@@ -200,23 +238,57 @@ class PathsLab(object):
     def start_services(self):
         """tftpd, nginx, the callback service and the relay (they do not depend on the DHCP server)."""
         run_dir = self.paths["run"]
-        self.lab.start(self.ns, ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]], os.path.join(run_dir, "tftpd.log"))
+        self.lab.start(
+            self.ns,
+            ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]],
+            os.path.join(run_dir, "tftpd.log"),
+        )
         conf = os.path.join(run_dir, "nginx.conf")
         with open(conf, "w", encoding="utf-8") as handle:
             handle.write(
                 "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
                 "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
                 "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
-                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths)
+                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths
+            )
         self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
-        self.lab.start(self.ns, [sys.executable, os.path.join(self.paths["cb"], "bm_callback.py"), "--state-dir", self.paths["state"],
-                                 "--tftp-root", self.paths["tftp"]], os.path.join(run_dir, "callback.log"))
+        self.lab.start(
+            self.ns,
+            [
+                sys.executable,
+                os.path.join(self.paths["cb"], "bm_callback.py"),
+                "--state-dir",
+                self.paths["state"],
+                "--tftp-root",
+                self.paths["tftp"],
+            ],
+            os.path.join(run_dir, "callback.log"),
+        )
         # ISC's relay: clients on br1 (downstream), the provisioner through eth0 (upstream)
         self.relay_log = os.path.join(run_dir, "dhcrelay.log")
-        self.lab.start(self.router, ["dhcrelay", "-4", "-d", "-pf", os.path.join(run_dir, "dhcrelay.pid"),
-                                     "-id", "br1", "-iu", "eth0", PROVISIONER], self.relay_log)
-        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER, ns=self.router, check=False).returncode == 0,
-                 what="nginx, reached from the far segment through the router")
+        self.lab.start(
+            self.router,
+            [
+                "dhcrelay",
+                "-4",
+                "-d",
+                "-pf",
+                os.path.join(run_dir, "dhcrelay.pid"),
+                "-id",
+                "br1",
+                "-iu",
+                "eth0",
+                PROVISIONER,
+            ],
+            self.relay_log,
+        )
+        wait_for(
+            lambda: (
+                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER, ns=self.router, check=False).returncode
+                == 0
+            ),
+            what="nginx, reached from the far segment through the router",
+        )
 
     def start_dhcp(self, server):
         if self.dhcp is not None:
@@ -230,9 +302,27 @@ class PathsLab(object):
         else:
             leases = os.path.join(run_dir, "dhcpd.leases")
             open(leases, "a", encoding="ascii").close()
-            self.dhcp = self.lab.start(self.ns, ["dhcpd", "-4", "-f", "-d", "-cf", self.dhcp_config(server), "-lf", leases,
-                                                 "-pf", os.path.join(run_dir, "dhcpd.pid"), "br0"], log)
-            wait_for(lambda: "Sending on   Socket/fallback" in read_log(log) or "Server starting service" in read_log(log), what="dhcpd")
+            self.dhcp = self.lab.start(
+                self.ns,
+                [
+                    "dhcpd",
+                    "-4",
+                    "-f",
+                    "-d",
+                    "-cf",
+                    self.dhcp_config(server),
+                    "-lf",
+                    leases,
+                    "-pf",
+                    os.path.join(run_dir, "dhcpd.pid"),
+                    "br0",
+                ],
+                log,
+            )
+            wait_for(
+                lambda: "Sending on   Socket/fallback" in read_log(log) or "Server starting service" in read_log(log),
+                what="dhcpd",
+            )
         self.server = server
         return log
 

@@ -56,8 +56,13 @@ def role_packages():
 
 
 def cache_key():
-    spec = {"suite": SUITE, "mirrors": MIRRORS, "base": BASE, "download": sorted(role_packages()) + list(ANSIBLE_NEEDS),
-            "version": BUILD_VERSION}
+    spec = {
+        "suite": SUITE,
+        "mirrors": MIRRORS,
+        "base": BASE,
+        "download": sorted(role_packages()) + list(ANSIBLE_NEEDS),
+        "version": BUILD_VERSION,
+    }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -80,15 +85,22 @@ def build(log=sys.stderr):
     hooks = [
         # the packages the roles will install, with their recommends as apt installs them on a
         # stock server: downloaded only, nothing of them is installed
-        'chroot "$1" env -u APT_CONFIG apt-get install --download-only -y -o APT::Install-Recommends=true %s' % download,
+        'chroot "$1" env -u APT_CONFIG apt-get install --download-only -y -o APT::Install-Recommends=true %s'
+        % download,
         'mkdir -p -m 0700 "$1/root/.ssh"',
         'chroot "$1" systemctl enable systemd-networkd.service ssh.service',
         # a stock server: no policy-rc.d, so package installs start their services as on real hosts
         'rm -f "$1/usr/sbin/policy-rc.d"',
         'echo prov > "$1/etc/hostname"',
     ]
-    cmd = ["mmdebstrap", "--variant=apt", "--mode=root", "--include=" + ",".join(BASE),
-           "--skip=cleanup/apt/lists", "--skip=cleanup/apt/cache"]
+    cmd = [
+        "mmdebstrap",
+        "--variant=apt",
+        "--mode=root",
+        "--include=" + ",".join(BASE),
+        "--skip=cleanup/apt/lists",
+        "--skip=cleanup/apt/cache",
+    ]
     cmd += ["--customize-hook=" + hook for hook in hooks]
     cmd += [SUITE, work, *MIRRORS]
     started = time.monotonic()
@@ -121,16 +133,38 @@ class Server(object):
 
     @property
     def ssh_options(self):
-        return ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=" + self.known_hosts, "-o", "BatchMode=yes",
-                "-o", "ConnectTimeout=10", "-i", self.key]
+        return [
+            "-o",
+            "StrictHostKeyChecking=no",
+            "-o",
+            "UserKnownHostsFile=" + self.known_hosts,
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            "ConnectTimeout=10",
+            "-i",
+            self.key,
+        ]
 
     def ssh(self, command, check=True, timeout=120):
         """Run a shell command on the server (from the lab namespace); CompletedProcess."""
-        cmd = ["ip", "netns", "exec", self.ns, "ssh", *self.ssh_options, "-p", str(self.port),
-               "%s@%s" % (self.user, self.host), command]
+        cmd = [
+            "ip",
+            "netns",
+            "exec",
+            self.ns,
+            "ssh",
+            *self.ssh_options,
+            "-p",
+            str(self.port),
+            "%s@%s" % (self.user, self.host),
+            command,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
         if check and proc.returncode != 0:
-            raise RuntimeError("on %s: %s failed (%d): %s%s" % (self.name, command, proc.returncode, proc.stdout, proc.stderr))
+            raise RuntimeError(
+                "on %s: %s failed (%d): %s%s" % (self.name, command, proc.returncode, proc.stdout, proc.stderr)
+            )
         return proc
 
     def inventory_vars(self, proxy=False):
@@ -140,16 +174,24 @@ class Server(object):
         common = "-o StrictHostKeyChecking=no -o UserKnownHostsFile=%s" % self.known_hosts
         if proxy:
             common += " -o 'ProxyCommand=ip netns exec %s busybox nc %%h %%p'" % self.ns
-        return {"ansible_host": self.host, "ansible_port": self.port, "ansible_user": self.user,
-                "ansible_ssh_private_key_file": self.key, "ansible_python_interpreter": "/usr/bin/python3",
-                "ansible_ssh_common_args": common, "ansible_control_path_dir": self.control_dir}
+        return {
+            "ansible_host": self.host,
+            "ansible_port": self.port,
+            "ansible_user": self.user,
+            "ansible_ssh_private_key_file": self.key,
+            "ansible_python_interpreter": "/usr/bin/python3",
+            "ansible_ssh_common_args": common,
+            "ansible_control_path_dir": self.control_dir,
+        }
 
 
 def _wait(predicate, timeout, what, proc, log):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError("the container exited (%s) before %s; its console:\n%s" % (proc.returncode, what, _tail(log)))
+            raise RuntimeError(
+                "the container exited (%s) before %s; its console:\n%s" % (proc.returncode, what, _tail(log))
+            )
         value = predicate()
         if value:
             return value
@@ -174,19 +216,40 @@ def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key], check=True)
     network = os.path.join(tmp, "10-host0.network")
     with open(network, "w", encoding="utf-8") as handle:
-        handle.write("[Match]\nName=host0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n" % address)
+        handle.write(
+            "[Match]\nName=host0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n" % address
+        )
     server = Server(name, ns, address.split("/")[0], key, tmp)
     log = os.path.join(tmp, "%s-console.log" % name)
-    cmd = ["nsenter", "--net=/run/netns/%s" % ns, "systemd-nspawn", "-b", "-D", root, "-M", name,
-           "--register=no", "--keep-unit", "--network-bridge=%s" % bridge, "--console=read-only",
-           "--resolv-conf=off", "--timezone=off", "--volatile=overlay",
-           "--bind-ro=%s:/root/.ssh/authorized_keys" % (key + ".pub"),
-           "--bind-ro=%s:/etc/systemd/network/10-host0.network" % network]
+    cmd = [
+        "nsenter",
+        "--net=/run/netns/%s" % ns,
+        "systemd-nspawn",
+        "-b",
+        "-D",
+        root,
+        "-M",
+        name,
+        "--register=no",
+        "--keep-unit",
+        "--network-bridge=%s" % bridge,
+        "--console=read-only",
+        "--resolv-conf=off",
+        "--timezone=off",
+        "--volatile=overlay",
+        "--bind-ro=%s:/root/.ssh/authorized_keys" % (key + ".pub"),
+        "--bind-ro=%s:/etc/systemd/network/10-host0.network" % network,
+    ]
     cmd += ["--bind-ro=%s:%s" % (source, target) for source, target in binds]
     server.proc = lab.start(None, cmd, log)
     try:
-        _wait(lambda: server.ssh("true", check=False, timeout=30).returncode == 0, timeout, "SSH on %s" % server.host,
-              server.proc, log)
+        _wait(
+            lambda: server.ssh("true", check=False, timeout=30).returncode == 0,
+            timeout,
+            "SSH on %s" % server.host,
+            server.proc,
+            log,
+        )
         state = server.ssh("systemctl is-system-running --wait", check=False, timeout=timeout).stdout.strip()
         if state != "running":
             failed = server.ssh("systemctl --failed --no-legend --plain", check=False).stdout

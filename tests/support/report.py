@@ -27,7 +27,9 @@ def add(section, **counts):
 def table():
     lines = []
     for section, counts in COUNTS.items():
-        lines.append("%s: %s" % (section, ", ".join("%s %d" % (name.replace("_", " "), value) for name, value in counts.items())))
+        lines.append(
+            "%s: %s" % (section, ", ".join("%s %d" % (name.replace("_", " "), value) for name, value in counts.items()))
+        )
     return lines
 
 

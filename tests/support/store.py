@@ -40,7 +40,8 @@ arch: x86_64
 kernel: /srv/images/rocky9/vmlinuz
 initrd: {url: "http://192.0.2.1/images/rocky9/initrd.img", checksum: "sha256:%s"}
 install_tree: http://192.0.2.1/repo/rocky9
-""" % ("ab" * 32),
+"""
+    % ("ab" * 32),
     "profiles/rocky9-web.yml": """\
 distro: rocky9
 template: rocky9.ks.j2

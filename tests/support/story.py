@@ -26,10 +26,10 @@ from support.bmc import RedfishStandIn
 from support.netns import Lab, read_log, sh, udhcpc, wait_for
 from support.store import KICKSTART, write_store
 
-MAC_A = "52:54:00:0e:00:01"   # web01's original hardware (BIOS)
-MAC_B = "52:54:00:0e:00:02"   # the spare in pool spares-dmz (BIOS)
-MAC_U = "52:54:00:0e:00:03"   # uefi01 (UEFI)
-MAC_V = "52:54:00:0e:00:04"   # the UEFI spare in pool spares-dmz, with an IPMI BMC
+MAC_A = "52:54:00:0e:00:01"  # web01's original hardware (BIOS)
+MAC_B = "52:54:00:0e:00:02"  # the spare in pool spares-dmz (BIOS)
+MAC_U = "52:54:00:0e:00:03"  # uefi01 (UEFI)
+MAC_V = "52:54:00:0e:00:04"  # the UEFI spare in pool spares-dmz, with an IPMI BMC
 BMC_PASSWORD = "lab-password"
 PROV_IP = "192.0.2.10"
 STATE_DIR = "/var/lib/baremetal-provision"
@@ -46,7 +46,10 @@ class Story(object):
         self.machines = {}
         self.server = None
         self.stack = contextlib.ExitStack()
-        self.paths = {k: os.path.join(self.work, k) for k in ("records", "inventory", "tftp", "www", "nginx", "state", "cb", "run", "vm")}
+        self.paths = {
+            k: os.path.join(self.work, k)
+            for k in ("records", "inventory", "tftp", "www", "nginx", "state", "cb", "run", "vm")
+        }
         for key, path in self.paths.items():
             if key != "records":
                 os.makedirs(path, exist_ok=True)
@@ -63,49 +66,94 @@ class Story(object):
             self.ns = self.lab.namespace("prov")
             self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
             # the provisioner: kernels and initrds given by path, bound at the same path
-            self.server = self.stack.enter_context(P.booted(self.lab, self.ns, "br0", PROV_IP + "/24", self.work, name="%s-prov" % self.lab.prefix,
-                                                            binds=[(os.path.dirname(self.vmlinuz), os.path.dirname(self.vmlinuz))]))
-            for name, mac, uefi in (("machine-a", MAC_A, False), ("machine-b", MAC_B, False), ("machine-u", MAC_U, True),
-                                    ("machine-v", MAC_V, True)):
+            self.server = self.stack.enter_context(
+                P.booted(
+                    self.lab,
+                    self.ns,
+                    "br0",
+                    PROV_IP + "/24",
+                    self.work,
+                    name="%s-prov" % self.lab.prefix,
+                    binds=[(os.path.dirname(self.vmlinuz), os.path.dirname(self.vmlinuz))],
+                )
+            )
+            for name, mac, uefi in (
+                ("machine-a", MAC_A, False),
+                ("machine-b", MAC_B, False),
+                ("machine-u", MAC_U, True),
+                ("machine-v", MAC_V, True),
+            ):
                 self.machines[name] = L.Machine(self.lab, self.ns, "br0", name, mac, self.paths["vm"], uefi=uefi)
             for name in ("machine-a", "machine-b", "machine-u"):
                 self.bmcs[name] = RedfishStandIn(self.machines[name], password=BMC_PASSWORD)
             self.ipmi = IpmiStandIn(self.lab, self.machines["machine-v"], self.paths["run"], BMC_PASSWORD)
-            self.lab.start(self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"),
-                           env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__))))
+            self.lab.start(
+                self.ns,
+                [sys.executable, L.__file__, "ra", "br0"],
+                os.path.join(self.paths["run"], "ra.log"),
+                env=dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__))),
+            )
             self.write_records()
             self.write_inventory()
 
     def write_records(self):
         def bmc(name):
-            return "{type: redfish, address: 127.0.0.1, port: %d, username: admin, password_var: lab_bmc_password}" % self.bmcs[name].port
+            return (
+                "{type: redfish, address: 127.0.0.1, port: %d, username: admin, password_var: lab_bmc_password}"
+                % self.bmcs[name].port
+            )
 
         files = {
             "segments/dmz.yml": "network: 192.0.2.0/24\ngateway: 192.0.2.1\ndns: [192.0.2.1]\ndomain: dmz.example.test\n"
-                                "provisioner: prov-lab\nnext_server: %s\n" % PROV_IP,
+            "provisioner: prov-lab\nnext_server: %s\n" % PROV_IP,
             "distros/standin.yml": "family: redhat\narch: x86_64\nkernel: %s\ninitrd: %s\ninstall_tree: http://192.0.2.10/repo/standin\n"
-                                   % (self.vmlinuz, self.initrd),
+            % (self.vmlinuz, self.initrd),
             "profiles/standin-bios.yml": "distro: standin\ntemplate: standin.ks.j2\nboot_loader: pxelinux\n"
-                                         "kernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
+            "kernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
             "profiles/standin-uefi.yml": "distro: standin\ntemplate: standin.ks.j2\nkernel_options: {console: ttyS0, panic: '-1', quiet: null}\n",
             "tiers/web.yml": "segment: dmz\nprofile: standin-bios\nprofiles_by_model: {qemu-uefi: standin-uefi}\n",
             "templates/standin.ks.j2": KICKSTART,
             "systems/web01.yml": "tier: web\nhardware_model: qemu-bios\ninterfaces:\n"
-                                 '  - {name: eth0, mac: "%s", ip: 192.0.2.50, primary: true}\nbmc: %s\n' % (MAC_A, bmc("machine-a")),
+            '  - {name: eth0, mac: "%s", ip: 192.0.2.50, primary: true}\nbmc: %s\n' % (MAC_A, bmc("machine-a")),
             "systems/uefi01.yml": "tier: web\nhardware_model: qemu-uefi\ninterfaces:\n"
-                                  '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\nbmc: %s\n' % (MAC_U, bmc("machine-u")),
+            '  - {name: eth0, mac: "%s", ip: 192.0.2.60, primary: true}\nbmc: %s\n' % (MAC_U, bmc("machine-u")),
             "pools/spares-dmz.yml": "segment: dmz\nmachines:\n"
-                                    '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n'
-                                    '  - {mac: "%s", hardware_model: qemu-uefi, serial: QEMU-V, bmc: {type: ipmi, address: 127.0.0.1, '
-                                    'port: %d, username: admin, password_var: lab_bmc_password}}\n'
-                                    % (MAC_B, bmc("machine-b"), MAC_V, self.ipmi.port),
+            '  - {mac: "%s", hardware_model: qemu-bios, serial: QEMU-B, bmc: %s}\n'
+            '  - {mac: "%s", hardware_model: qemu-uefi, serial: QEMU-V, bmc: {type: ipmi, address: 127.0.0.1, '
+            "port: %d, username: admin, password_var: lab_bmc_password}}\n"
+            % (MAC_B, bmc("machine-b"), MAC_V, self.ipmi.port),
         }
         write_store(self.paths["records"], files=files)
         subprocess.run(["git", "init", "-q", self.paths["records"]], check=True)
-        subprocess.run(["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test",
-                        "add", "-A"], check=True)
-        subprocess.run(["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test",
-                        "commit", "-qm", "lab records"], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                self.paths["records"],
+                "-c",
+                "user.name=lab",
+                "-c",
+                "user.email=lab@example.test",
+                "add",
+                "-A",
+            ],
+            check=True,
+        )
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                self.paths["records"],
+                "-c",
+                "user.name=lab",
+                "-c",
+                "user.email=lab@example.test",
+                "commit",
+                "-qm",
+                "lab records",
+            ],
+            check=True,
+        )
 
     def write_inventory(self):
         inv = self.paths["inventory"]
@@ -113,8 +161,11 @@ class Story(object):
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
         # a real server over SSH, the roles' defaults: only the DHCP server and the secrets are set
-        host_vars = dict(self.server.inventory_vars(proxy=True), dhcp_server="kea",
-                         kickstart_secrets={"root_password_hash": "$6$labsalt$" + "x" * 86})
+        host_vars = dict(
+            self.server.inventory_vars(proxy=True),
+            dhcp_server="kea",
+            kickstart_secrets={"root_password_hash": "$6$labsalt$" + "x" * 86},
+        )
         with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
             json.dump(host_vars, handle, indent=1)
         # the machines' BMC password, as a vaulted variable would be in production
@@ -126,8 +177,12 @@ class Story(object):
     def playbook(self, name, *extra):
         env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=self.work)
         start = time.monotonic()
-        proc = run("ansible-playbook", ["-i", self.paths["inventory"], "baremetal.provision." + name, *extra], env=env,
-                   timeout=900)
+        proc = run(
+            "ansible-playbook",
+            ["-i", self.paths["inventory"], "baremetal.provision." + name, *extra],
+            env=env,
+            timeout=900,
+        )
         took = time.monotonic() - start
         if proc.returncode != 0:
             raise AssertionError("%s failed:\n%s\n%s" % (name, proc.stdout[-6000:], proc.stderr[-3000:]))
@@ -136,8 +191,12 @@ class Story(object):
     # ------------------------------------------------------------------ daemons
     def start_daemons(self):
         """systemd runs them on the provisioner: wait until nginx answers on its address."""
-        wait_for(lambda: sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROV_IP, ns=self.ns, check=False).returncode == 0,
-                 what="nginx on the provisioner")
+        wait_for(
+            lambda: (
+                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROV_IP, ns=self.ns, check=False).returncode == 0
+            ),
+            what="nginx on the provisioner",
+        )
 
     def on_provisioner(self, command):
         return self.server.ssh(command, check=False).stdout
@@ -186,8 +245,11 @@ class IpmiStandIn(object):
         with open(self.control, "w", encoding="ascii"):
             pass
         here = os.path.dirname(os.path.abspath(__file__))
-        self.proc = lab.start(None, [sys.executable, os.path.join(here, "ipmi_bmc.py"), self.port, "admin", password, self.control],
-                              os.path.join(run_dir, "ipmi-%s.log" % machine.name))
+        self.proc = lab.start(
+            None,
+            [sys.executable, os.path.join(here, "ipmi_bmc.py"), self.port, "admin", password, self.control],
+            os.path.join(run_dir, "ipmi-%s.log" % machine.name),
+        )
         self.lab = lab
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._follow, daemon=True)
@@ -232,7 +294,11 @@ def run_story(story, checks):
     story.setup()
     with story.step("1. Configure the provisioner from the records (site)"):
         proc, _took = story.playbook("site")
-        checks("site configured the provisioner", playbook_recap(proc.stdout)["prov-lab"]["changed"] > 0, proc.stdout[-2000:])
+        checks(
+            "site configured the provisioner",
+            playbook_recap(proc.stdout)["prov-lab"]["changed"] > 0,
+            proc.stdout[-2000:],
+        )
         story.start_daemons()
     with story.step("2. web01 (BIOS, MAC A) powers on and installs itself"):
         took, console = story.install("machine-a", "web01", 1)
@@ -248,27 +314,51 @@ def run_story(story, checks):
         vm.power_off()
     with story.step("4. site again: nothing changes, nothing is re-armed"):
         proc, _took = story.playbook("site")
-        checks("site re-run changed nothing", playbook_recap(proc.stdout)["prov-lab"]["changed"] == 0, proc.stdout[-3000:])
+        checks(
+            "site re-run changed nothing", playbook_recap(proc.stdout)["prov-lab"]["changed"] == 0, proc.stdout[-3000:]
+        )
         pxe = story.tftp_file("pxelinux.cfg/01-" + MAC_A.replace(":", "-")) or ""
         checks("web01 stays on local boot", "LOCALBOOT" in pxe, pxe)
     with story.step("5. MAC A fails: replace -e system=web01 -e from_pool=spares-dmz -e wait=true"):
         start = time.monotonic()
-        proc, took = story.playbook("replace", "-e", "system=web01", "-e", "from_pool=spares-dmz", "-e", "wait=true",
-                                    "-e", "wait_delay=1", "-e", "git_commit=true")
+        proc, took = story.playbook(
+            "replace",
+            "-e",
+            "system=web01",
+            "-e",
+            "from_pool=spares-dmz",
+            "-e",
+            "wait=true",
+            "-e",
+            "wait_delay=1",
+            "-e",
+            "git_commit=true",
+        )
         story.replace_total = took
         match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
         story.replace_to_callback = float(match.group(1)) if match else None
         checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
         vm_b = story.machines["machine-b"]
         console = vm_b.console()
-        checks("the spare's BMC was told to boot from the network once and power-cycle",
-               [c[0] for c in story.bmcs["machine-b"].calls] == ["PATCH", "POST"], story.bmcs["machine-b"].calls)
+        checks(
+            "the spare's BMC was told to boot from the network once and power-cycle",
+            [c[0] for c in story.bmcs["machine-b"].calls] == ["PATCH", "POST"],
+            story.bmcs["machine-b"].calls,
+        )
         checks("MAC B got web01's IP", "lease 192.0.2.50/24" in console, console[-1500:])
         checks("MAC B installed as web01, generation 2", "kickstart # web01 generation 2" in console, console[-1500:])
         checks("completion recorded", story.completed().get("web01") == 2, story.completed())
-        log = subprocess.run(["git", "-C", story.paths["records"], "log", "-1", "--format=%s"], capture_output=True, text=True,
-                             check=True).stdout.strip()
-        checks("the record change is committed", log == "replace web01: %s -> %s (from pool spares-dmz)" % (MAC_A, MAC_B), log)
+        log = subprocess.run(
+            ["git", "-C", story.paths["records"], "log", "-1", "--format=%s"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        checks(
+            "the record change is committed",
+            log == "replace web01: %s -> %s (from pool spares-dmz)" % (MAC_A, MAC_B),
+            log,
+        )
         wait_for(lambda: not vm_b.is_on(), timeout=30, what="machine B to power off")
         story.replace_wall = time.monotonic() - start
     with story.step("6. MAC A no longer gets a reservation or a boot config"):
@@ -283,20 +373,30 @@ def run_story(story, checks):
         checks("uefi01's install called back", story.completed().get("uefi01") == 1, story.completed())
         story.uefi_install = took
     with story.step("8. uefi01's box fails: replace -e system=uefi01 -e from_pool=spares-dmz (UEFI spare, IPMI BMC)"):
-        proc, took = story.playbook("replace", "-e", "system=uefi01", "-e", "from_pool=spares-dmz", "-e", "wait=true",
-                                    "-e", "wait_delay=1")
+        proc, took = story.playbook(
+            "replace", "-e", "system=uefi01", "-e", "from_pool=spares-dmz", "-e", "wait=true", "-e", "wait_delay=1"
+        )
         vm_v = story.machines["machine-v"]
         console = vm_v.console()
-        checks("the spare's IPMI BMC got a one-time network boot, then a power cycle",
-               story.ipmi.requests[:2] == [("bootdev", "network"), ("cycle", "network")], story.ipmi.requests)
+        checks(
+            "the spare's IPMI BMC got a one-time network boot, then a power cycle",
+            story.ipmi.requests[:2] == [("bootdev", "network"), ("cycle", "network")],
+            story.ipmi.requests,
+        )
         checks("the UEFI spare got uefi01's IP", "lease 192.0.2.60/24" in console, console[-1500:])
-        checks("the UEFI spare installed as uefi01, generation 2", "kickstart # uefi01 generation 2" in console, console[-1500:])
+        checks(
+            "the UEFI spare installed as uefi01, generation 2",
+            "kickstart # uefi01 generation 2" in console,
+            console[-1500:],
+        )
         match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
         story.uefi_replace_to_callback = float(match.group(1)) if match else None
         checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
         wait_for(lambda: not vm_v.is_on(), timeout=30, what="the UEFI spare to power off")
     with story.step("9. Re-install web01 on request: provision -e system=web01 -e reinstall=true (Redfish)"):
-        proc, took = story.playbook("provision", "-e", "system=web01", "-e", "reinstall=true", "-e", "wait=true", "-e", "wait_delay=1")
+        proc, took = story.playbook(
+            "provision", "-e", "system=web01", "-e", "reinstall=true", "-e", "wait=true", "-e", "wait_delay=1"
+        )
         vm_b = story.machines["machine-b"]
         console = vm_b.console()
         checks("web01 re-installed, generation 3", "kickstart # web01 generation 3" in console, console[-1500:])

@@ -52,13 +52,19 @@ def _imports(path):
 
 def test_every_file_of_module_utils_is_in_one_of_the_packages():
     loose = [name for name in os.listdir(MODULE_UTILS) if name.endswith(".py")]
-    packages = sorted(name for name in os.listdir(MODULE_UTILS) if os.path.isdir(os.path.join(MODULE_UTILS, name))
-                      and name != "__pycache__")
+    packages = sorted(
+        name
+        for name in os.listdir(MODULE_UTILS)
+        if os.path.isdir(os.path.join(MODULE_UTILS, name)) and name != "__pycache__"
+    )
     assert loose == [] and packages == sorted(ALLOWED)
 
 
-@pytest.mark.parametrize("package,path", list(_files()), ids=lambda value: os.path.relpath(value, MODULE_UTILS)
-                         if isinstance(value, str) and os.sep in value else value)
+@pytest.mark.parametrize(
+    "package,path",
+    list(_files()),
+    ids=lambda value: os.path.relpath(value, MODULE_UTILS) if isinstance(value, str) and os.sep in value else value,
+)
 def test_imports_follow_the_layout(package, path):
     for node, module, level, in_function in _imports(path):
         where = "%s:%d" % (os.path.relpath(path, REPO), node.lineno)
@@ -69,12 +75,13 @@ def test_imports_follow_the_layout(package, path):
             assert level == 1, "%s: a relative import out of the package" % where
             continue
         if collection:
-            other = module[len(PREFIX):].split(".")[0]
+            other = module[len(PREFIX) :].split(".")[0]
             assert other == package or other in ALLOWED[package], "%s: %s may not import %s" % (where, package, other)
         elif package == "_provisioner":
             top = module.split(".")[0]
             assert top in sys.stdlib_module_names or (top == "jinja2" and path.endswith("render_install.py")), (
-                "%s: the provisioner side imports %s (standard library only)" % (where, module))
+                "%s: the provisioner side imports %s (standard library only)" % (where, module)
+            )
 
 
 def test_the_callback_package_needs_nothing_but_itself():
@@ -82,6 +89,10 @@ def test_the_callback_package_needs_nothing_but_itself():
         path = os.path.join(MODULE_UTILS, "_provisioner", name + ".py")
         for node, module, level, _in_function in _imports(path):
             if level:
-                assert module in CALLBACK, "%s:%d imports .%s, which the callback does not install" % (path, node.lineno, module)
+                assert module in CALLBACK, "%s:%d imports .%s, which the callback does not install" % (
+                    path,
+                    node.lineno,
+                    module,
+                )
             else:
                 assert module.split(".")[0] in sys.stdlib_module_names, "%s:%d imports %s" % (path, node.lineno, module)

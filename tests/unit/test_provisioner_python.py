@@ -27,9 +27,15 @@ from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
 # what Ansible ships to the provisioner for provisioner_sync, and the callback service
-SHIPPED = [os.path.join(REPO, "plugins", "modules", "provisioner_sync.py"), os.path.join(REPO, "roles", "kickstart", "files", "bm_callback.py")]
+SHIPPED = [
+    os.path.join(REPO, "plugins", "modules", "provisioner_sync.py"),
+    os.path.join(REPO, "roles", "kickstart", "files", "bm_callback.py"),
+]
 SHIPPED += sorted(glob.glob(os.path.join(REPO, "plugins", "module_utils", "_provisioner", "*.py")))
-SHIPPED += [os.path.join(REPO, "plugins", "module_utils", "_runner", name + ".py") for name in ("__init__", "collector", "provisioner")]
+SHIPPED += [
+    os.path.join(REPO, "plugins", "module_utils", "_runner", name + ".py")
+    for name in ("__init__", "collector", "provisioner")
+]
 
 RENDER = r"""
 import hashlib, json, os, sys
@@ -69,14 +75,22 @@ WANTED = ["3.%d" % minor for minor in range(PROVISIONER_PYTHON[1], 14)]
 @pytest.fixture(scope="module")
 def view_file(tmp_path_factory):
     base = tmp_path_factory.mktemp("floor")
-    store = RecordStore.load(write_store(base / "records", extra={"templates/rocky9.ks.j2": FILES["templates/rocky9.ks.j2"]}))
+    store = RecordStore.load(
+        write_store(base / "records", extra={"templates/rocky9.ks.j2": FILES["templates/rocky9.ks.j2"]})
+    )
     path = base / "view.json"
     path.write_text(json.dumps(build_view(store, "prov-dmz")))
     return str(path)
 
 
 def _render(python, view_file, out):
-    proc = subprocess.run([python, "-c", RENDER, COLLECTIONS, view_file, str(out)], capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [python, "-c", RENDER, COLLECTIONS, view_file, str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 
@@ -87,8 +101,12 @@ def test_shipped_code_runs_on_the_provisioner_python(version, view_file, tmp_pat
     if python is None:
         pytest.skip("SKIPPED: no Python %s on this machine (pyenv) to test the provisioner code on" % version)
     for path in SHIPPED:
-        proc = subprocess.run([python, "-c", "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')", path],
-                              capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [python, "-c", "import sys; compile(open(sys.argv[1]).read(), sys.argv[1], 'exec')", path],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         assert proc.returncode == 0, "%s does not compile on Python %s: %s" % (path, version, proc.stderr)
     theirs = _render(python, view_file, tmp_path / "theirs")
     ours = _render(sys.executable, view_file, tmp_path / "ours")
@@ -97,7 +115,9 @@ def test_shipped_code_runs_on_the_provisioner_python(version, view_file, tmp_pat
 
 
 def test_an_older_provisioner_python_is_refused_by_name():
-    assert python_refusal({"python": {"version_info": [3, 6, 8, "final", 0], "executable": "/usr/libexec/platform-python"}}) == (
+    assert python_refusal(
+        {"python": {"version_info": [3, 6, 8, "final", 0], "executable": "/usr/libexec/platform-python"}}
+    ) == (
         "the provisioner's Python /usr/libexec/platform-python is 3.6.8; provisioner_sync needs Python 3.7 or later there "
         "(set ansible_python_interpreter to a newer one, e.g. /usr/bin/python3.9 on RHEL 8)"
     )

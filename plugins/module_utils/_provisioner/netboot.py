@@ -71,12 +71,20 @@ def check_token(secret, token, index, completed):
         return False, "malformed token", None
     system, generation, digest = parsed
     if not hmac.compare_digest(digest, _digest(secret, system, generation)):
-        return False, "bad signature for %s generation %d (forged, or signed by another provisioner)" % (system, generation), None
+        return (
+            False,
+            "bad signature for %s generation %d (forged, or signed by another provisioner)" % (system, generation),
+            None,
+        )
     entry = index.get(system)
     if entry is None:
         return False, "%s is not served by this provisioner" % system, None
     if generation != entry.get("generation"):
-        return False, "stale token: %s generation %d, requested is %s" % (system, generation, entry.get("generation")), None
+        return (
+            False,
+            "stale token: %s generation %d, requested is %s" % (system, generation, entry.get("generation")),
+            None,
+        )
     if completed.get(system, 0) >= generation:
         return False, "replayed token: %s generation %d already completed" % (system, generation), None
     return True, system, generation

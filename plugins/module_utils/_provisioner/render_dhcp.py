@@ -104,7 +104,9 @@ def render_isc(view, lease_time=3600, extra=None):
     for seg_name in sorted(view["segments"]):
         segment = view["segments"][seg_name]
         net = ipaddress.IPv4Network(segment["network"])
-        lines.append("# segment %s%s" % (seg_name, " (through the relay %s)" % segment["relay"] if segment.get("relay") else ""))
+        lines.append(
+            "# segment %s%s" % (seg_name, " (through the relay %s)" % segment["relay"] if segment.get("relay") else "")
+        )
         lines.append("subnet %s netmask %s {" % (net.network_address, net.netmask))
         if segment.get("gateway"):
             lines.append("  option routers %s;" % segment["gateway"])
@@ -119,8 +121,10 @@ def render_isc(view, lease_time=3600, extra=None):
         lines.append('    filename "%s";' % ipxe_script(segment))
         url = http_boot_url(segment)
         if url:
-            lines.append('  } elsif option arch = 00:%02x and substring(option vendor-class-identifier, 0, %d) = "%s" {'
-                         % (HTTP_ARCH, len(HTTP_CLIENT), HTTP_CLIENT))
+            lines.append(
+                '  } elsif option arch = 00:%02x and substring(option vendor-class-identifier, 0, %d) = "%s" {'
+                % (HTTP_ARCH, len(HTTP_CLIENT), HTTP_CLIENT)
+            )
             lines.append('    option vendor-class-identifier "%s";' % HTTP_CLIENT)
             lines.append('    filename "%s";' % url)
         lines.append("  } elsif option arch = %s {" % " or option arch = ".join("00:%02x" % a for a in UEFI_ARCHES))
@@ -154,8 +158,15 @@ def render_isc(view, lease_time=3600, extra=None):
 
 
 # ------------------------------------------------------------------ Kea
-def render_kea(view, interfaces=("*",), lease_file="/var/lib/kea/kea-leases4.csv", lease_time=3600,
-               control_socket=None, extra=None, hooks=()):
+def render_kea(
+    view,
+    interfaces=("*",),
+    lease_file="/var/lib/kea/kea-leases4.csv",
+    lease_time=3600,
+    control_socket=None,
+    extra=None,
+    hooks=(),
+):
     subnets, segment_classes = [], []
     for number, seg_name in enumerate(sorted(view["segments"]), start=1):
         segment = view["segments"][seg_name]
@@ -181,18 +192,26 @@ def render_kea(view, interfaces=("*",), lease_file="/var/lib/kea/kea-leases4.csv
             subnet["relay"] = {"ip-addresses": [segment["relay"]]}
         # The iPXE script's and the HTTP boot's URLs name the segment's next_server: classes of the
         # segment's own, evaluated only in its subnet (Kea 2.2 has no class-dependent subnet options).
-        required = [{"name": "bm-ipxe-%s" % seg_name, "only-if-required": True, "test": IPXE_TEST,
-                     "boot-file-name": ipxe_script(segment)}]
+        required = [
+            {
+                "name": "bm-ipxe-%s" % seg_name,
+                "only-if-required": True,
+                "test": IPXE_TEST,
+                "boot-file-name": ipxe_script(segment),
+            }
+        ]
         url = http_boot_url(segment)
         if url:
-            required.append({
-                "name": "bm-http-%s" % seg_name,
-                "only-if-required": True,
-                "test": "option[93].hex == 0x%04x and substring(option[60].hex, 0, %d) == '%s'"
-                        % (HTTP_ARCH, len(HTTP_CLIENT), HTTP_CLIENT),
-                "boot-file-name": url,
-                "option-data": [{"name": "vendor-class-identifier", "data": HTTP_CLIENT, "always-send": True}],
-            })
+            required.append(
+                {
+                    "name": "bm-http-%s" % seg_name,
+                    "only-if-required": True,
+                    "test": "option[93].hex == 0x%04x and substring(option[60].hex, 0, %d) == '%s'"
+                    % (HTTP_ARCH, len(HTTP_CLIENT), HTTP_CLIENT),
+                    "boot-file-name": url,
+                    "option-data": [{"name": "vendor-class-identifier", "data": HTTP_CLIENT, "always-send": True}],
+                }
+            )
         segment_classes.extend(required)
         subnet["require-client-classes"] = [c["name"] for c in required]
         if segment.get("dynamic_range"):
@@ -220,7 +239,8 @@ def render_kea(view, interfaces=("*",), lease_file="/var/lib/kea/kea-leases4.csv
             {
                 "name": "bm-uefi",
                 # iPXE's EFI build sends a UEFI architecture too: its segment's class answers it
-                "test": "(%s) and not (%s)" % (" or ".join("option[93].hex == 0x%04x" % a for a in UEFI_ARCHES), IPXE_TEST),
+                "test": "(%s) and not (%s)"
+                % (" or ".join("option[93].hex == 0x%04x" % a for a in UEFI_ARCHES), IPXE_TEST),
                 "boot-file-name": GRUB,
             },
             *segment_classes,

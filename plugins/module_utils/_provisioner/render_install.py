@@ -83,23 +83,31 @@ class Renderer(object):
         """{web path: text} of one system's install config."""
         install_url, _kernel_argument = install_url_of(system, base_url)
         context = dict(system)
-        context.update({
-            "system": system,
-            "install_url": install_url,
-            "callback_url": callback_url,
-            "secrets": secrets or {},
-            "base_url": base_url,
-            "mirror": mirror_of(system.get("install_tree")),
-            "installed_kernel_options": system.get("installed_kernel_options") or "",
-        })
+        context.update(
+            {
+                "system": system,
+                "install_url": install_url,
+                "callback_url": callback_url,
+                "secrets": secrets or {},
+                "base_url": base_url,
+                "mirror": mirror_of(system.get("install_tree")),
+                "installed_kernel_options": system.get("installed_kernel_options") or "",
+            }
+        )
         try:
             text = self._template(system["template"]).render(context)
         except TemplateError as exc:
-            raise RenderError("systems/%s.yml: rendering templates/%s failed: %s" % (system["name"], system["template"], exc)) from exc
+            raise RenderError(
+                "systems/%s.yml: rendering templates/%s failed: %s" % (system["name"], system["template"], exc)
+            ) from exc
         paths = install_paths(system)
         files = {paths[0]: text}
         if system["install_format"] == "autoinstall":
-            files[paths[1]] = "instance-id: %s-%d\nlocal-hostname: %s\n" % (system["name"], system["build_generation"], system["name"])
+            files[paths[1]] = "instance-id: %s-%d\nlocal-hostname: %s\n" % (
+                system["name"],
+                system["build_generation"],
+                system["name"],
+            )
         return files
 
 

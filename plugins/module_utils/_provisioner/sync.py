@@ -96,13 +96,16 @@ def _armed_map(view, state_dir):
 def local_addresses():
     """[(interface, IPv4 address with prefix)] of this host, from iproute2."""
     try:
-        proc = subprocess.run(["ip", "-json", "-4", "address", "show"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, check=False)
+        proc = subprocess.run(
+            ["ip", "-json", "-4", "address", "show"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False
+        )
     except OSError as exc:
         raise SyncFailed("dhcp.interfaces: cannot list this host's addresses (%s): set dhcp_interfaces" % exc) from exc
     if proc.returncode != 0:
-        raise SyncFailed("dhcp.interfaces: ip -json address failed: %s: set dhcp_interfaces"
-                         % proc.stderr.decode("utf-8", "replace").strip())
+        raise SyncFailed(
+            "dhcp.interfaces: ip -json address failed: %s: set dhcp_interfaces"
+            % proc.stderr.decode("utf-8", "replace").strip()
+        )
     out = []
     for link in json.loads(proc.stdout.decode("utf-8") or "[]"):
         for info in link.get("addr_info", []):
@@ -115,8 +118,11 @@ def served_interfaces(view, addresses):
     """The interfaces DHCP listens on when none are set: those with an address inside a segment
     this provisioner serves on its own link (a relayed segment's requests come in through one of
     them). Raises SyncFailed, naming the segments and the variable to set, when there is none."""
-    direct = {name: ipaddress.ip_network(seg["network"]) for name, seg in sorted(view["segments"].items())
-              if not seg.get("relay")}
+    direct = {
+        name: ipaddress.ip_network(seg["network"])
+        for name, seg in sorted(view["segments"].items())
+        if not seg.get("relay")
+    }
     found = []
     for ifname, address in addresses:
         ip = ipaddress.ip_interface(address).ip
@@ -125,9 +131,11 @@ def served_interfaces(view, addresses):
     if not found:
         wanted = ", ".join("%s (%s)" % (name, net) for name, net in direct.items()) or "none on this host's own link"
         have = ", ".join("%s %s" % pair for pair in addresses) or "none"
-        raise SyncFailed("dhcp.interfaces: no interface of provisioner %s has an address in the segments it serves: %s; "
-                         "its addresses: %s. Set dhcp_interfaces to the interfaces DHCP must listen on"
-                         % (view["provisioner"], wanted, have))
+        raise SyncFailed(
+            "dhcp.interfaces: no interface of provisioner %s has an address in the segments it serves: %s; "
+            "its addresses: %s. Set dhcp_interfaces to the interfaces DHCP must listen on"
+            % (view["provisioner"], wanted, have)
+        )
     return found
 
 
@@ -160,10 +168,14 @@ def remove_stale_configs(options, check_mode):
 
 def render_dhcp(view, options):
     if options.get("server", "isc") == "kea":
-        return D.render_kea(view, interfaces=options.get("interfaces") or ["*"],
-                            lease_file=options.get("kea_lease_file") or "/var/lib/kea/kea-leases4.csv",
-                            control_socket=options.get("kea_control_socket"), extra=_extra(options, dict),
-                            hooks=options.get("kea_hooks") or ())
+        return D.render_kea(
+            view,
+            interfaces=options.get("interfaces") or ["*"],
+            lease_file=options.get("kea_lease_file") or "/var/lib/kea/kea-leases4.csv",
+            control_socket=options.get("kea_control_socket"),
+            extra=_extra(options, dict),
+            hooks=options.get("kea_hooks") or (),
+        )
     return D.render_isc(view, extra=_extra(options, str))
 
 
@@ -172,8 +184,13 @@ def _extra(options, kind):
     if extra in (None, "", {}):
         return None
     if not isinstance(extra, kind):
-        raise SyncFailed("dhcp.extra: must be %s for server=%s" % (
-            "a mapping of Dhcp4 keys" if kind is dict else "a string of dhcpd.conf statements", options.get("server", "isc")))
+        raise SyncFailed(
+            "dhcp.extra: must be %s for server=%s"
+            % (
+                "a mapping of Dhcp4 keys" if kind is dict else "a string of dhcpd.conf statements",
+                options.get("server", "isc"),
+            )
+        )
     return extra
 
 
@@ -195,8 +212,9 @@ def check_dhcp_config(text, options):
         os.unlink(tmp)
     if proc.returncode != 0:
         output = proc.stdout.decode("utf-8", "replace").replace(tmp, options["config"]).strip()
-        raise SyncFailed("%s rejected the new config; the live one was left as it was:\n%s"
-                         % (" ".join(command), output[-4000:]))
+        raise SyncFailed(
+            "%s rejected the new config; the live one was left as it was:\n%s" % (" ".join(command), output[-4000:])
+        )
 
 
 def sync_dhcp(view, options, check_mode):
@@ -331,10 +349,14 @@ def sync_web(view, options, check_mode):
             N.write_json(index_path, index)
     result["written"] += ["conf:" + p for p in conf["written"]]
     result["removed"] += ["conf:" + p for p in conf["removed"]]
-    callback = {name: (text.encode("utf-8"), 0o755 if name.endswith("callback.py") else 0o644)
-                for name, text in (options.get("callback_files") or {}).items()}
+    callback = {
+        name: (text.encode("utf-8"), 0o755 if name.endswith("callback.py") else 0o644)
+        for name, text in (options.get("callback_files") or {}).items()
+    }
     if callback:
-        result["written"] += ["callback:" + p for p in place_files(options["callback_dir"], callback, check_mode, "web.callback_files")]
+        result["written"] += [
+            "callback:" + p for p in place_files(options["callback_dir"], callback, check_mode, "web.callback_files")
+        ]
     result["conf_changed"] = bool(conf["written"] or conf["removed"])
     if index_changed:
         result["written"].append("state:" + N.INDEX)

@@ -139,7 +139,9 @@ def plan(root, desired):
             continue
         if _current(root, relpath) != data:
             to_write[relpath] = data
-    to_remove = sorted(p for p in manifest if p not in desired and os.path.lexists(os.path.join(root, _safe_relpath(p))))
+    to_remove = sorted(
+        p for p in manifest if p not in desired and os.path.lexists(os.path.join(root, _safe_relpath(p)))
+    )
     return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 
 
@@ -163,8 +165,15 @@ def _read_journal(root):
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise SyncError("%s: unreadable journal of an interrupted sync (%s); remove it and re-run" % (os.path.join(root, JOURNAL), exc)) from exc
-    if not (isinstance(journal, dict) and isinstance(journal.get("renames"), list) and isinstance(journal.get("remove"), list)):
+        raise SyncError(
+            "%s: unreadable journal of an interrupted sync (%s); remove it and re-run"
+            % (os.path.join(root, JOURNAL), exc)
+        ) from exc
+    if not (
+        isinstance(journal, dict)
+        and isinstance(journal.get("renames"), list)
+        and isinstance(journal.get("remove"), list)
+    ):
         raise SyncError("%s: not a journal of this collection; remove it and re-run" % os.path.join(root, JOURNAL))
     return journal
 

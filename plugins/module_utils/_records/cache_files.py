@@ -47,7 +47,11 @@ def read_cached(path, fingerprint):
             if not (_private(os.fstat(handle.fileno())) and _private(os.stat(os.path.dirname(path) or "."))):
                 return None
             header = json.loads(handle.readline())
-            if not isinstance(header, dict) or header.get("fingerprint") != fingerprint or header.get("format") != VIEW_FORMAT:
+            if (
+                not isinstance(header, dict)
+                or header.get("fingerprint") != fingerprint
+                or header.get("format") != VIEW_FORMAT
+            ):
                 return None
             return marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):

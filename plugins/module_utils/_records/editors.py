@@ -48,7 +48,8 @@ def remove_record(txn, kind, name):
     referrers = [p for p in store.referrers(kind, name) if p != record_path(kind, name)]
     if referrers:
         _refuse(
-            record_path(kind, name), None,
+            record_path(kind, name),
+            None,
             "cannot remove: still referred to by %s; change or remove those first" % ", ".join(referrers),
         )
     before = _current(store, kind, name)
@@ -89,8 +90,17 @@ def edit_system(txn, name, params):
     path = record_path("systems", name)
     existing = _current(store, "systems", name)
     data = copy.deepcopy(existing) if existing is not None else {}
-    for key in ("description", "tier", "hardware_model", "profile", "boot_loader",
-                "kernel_options", "installed_kernel_options", "vars", "bmc"):
+    for key in (
+        "description",
+        "tier",
+        "hardware_model",
+        "profile",
+        "boot_loader",
+        "kernel_options",
+        "installed_kernel_options",
+        "vars",
+        "bmc",
+    ):
         if params.get(key) is not None:
             data[key] = params[key]
     if params.get("interfaces") is not None:
@@ -168,8 +178,10 @@ def _take_spare(txn, system_name, system, pool_name):
     tier = store.data("tiers", system.get("tier")) if system.get("tier") else None
     if tier is not None and tier.get("segment") != pool.get("segment"):
         _refuse(
-            pool_path, "segment",
-            "pool %s serves segment %r but %s is in segment %r" % (pool_name, pool.get("segment"), system_name, tier.get("segment")),
+            pool_path,
+            "segment",
+            "pool %s serves segment %r but %s is in segment %r"
+            % (pool_name, pool.get("segment"), system_name, tier.get("segment")),
         )
     machines = pool.get("machines") or []
     for index, machine in enumerate(machines):
@@ -180,7 +192,8 @@ def _take_spare(txn, system_name, system, pool_name):
             return spare
     available = sorted({m.get("hardware_model") for m in machines})
     _refuse(
-        pool_path, "machines",
+        pool_path,
+        "machines",
         "no spare of hardware model %r left for %s (models in the pool: %s)"
         % (model, system_name, ", ".join(available) if available else "none, the pool is empty"),
     )
@@ -199,7 +212,9 @@ def retire_system(txn, name, to_pool=None):
             _refuse(record_path("systems", name), "to_pool", "pool %r does not exist" % (to_pool,))
         primary = _primary(existing.get("interfaces") or [])
         if not existing.get("hardware_model"):
-            _refuse(record_path("systems", name), "hardware_model", "a spare needs a hardware_model to go back to a pool")
+            _refuse(
+                record_path("systems", name), "hardware_model", "a spare needs a hardware_model to go back to a pool"
+            )
         spare = {"mac": primary["mac"], "hardware_model": existing["hardware_model"]}
         if existing.get("bmc"):
             spare["bmc"] = existing["bmc"]

@@ -56,9 +56,7 @@ class StoreError(Exception):
     @property
     def message(self):
         lines = [str(p) for p in self.problems]
-        head = self.summary or (
-            "the record store has %d problem%s" % (len(lines), "" if len(lines) == 1 else "s")
-        )
+        head = self.summary or ("the record store has %d problem%s" % (len(lines), "" if len(lines) == 1 else "s"))
         if len(lines) == 1 and not self.summary:
             return lines[0]
         return head + ":\n  " + "\n  ".join(lines) if lines else head

@@ -53,15 +53,13 @@ def normalize_mac(value):
     Refuses multicast (a NIC never has one), all-zero and broadcast addresses.
     """
     if not isinstance(value, str):
-        raise ValueError(
-            "MAC must be a string, got %s %r (quote it in YAML)" % (type(value).__name__, value)
-        )
+        raise ValueError("MAC must be a string, got %s %r (quote it in YAML)" % (type(value).__name__, value))
     text = value.strip().lower()
     if _MAC_SEPARATED.match(text):
         octets = re.split(r"[:-]", text)
     elif _MAC_DOTTED.match(text) or _MAC_HEX.match(text):
         bare = text.replace(".", "")
-        octets = [bare[i:i + 2] for i in range(0, 12, 2)]
+        octets = [bare[i : i + 2] for i in range(0, 12, 2)]
     else:
         raise ValueError("%r is not a MAC address of 6 octets (like 52:54:00:12:34:56)" % (value,))
     octets = [o.zfill(2) for o in octets]
@@ -127,8 +125,7 @@ def check_dns_name(value):
             check_label(label)
         except ValueError:
             raise ValueError(
-                "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)"
-                % (value, label)
+                "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)" % (value, label)
             ) from None
     return value.rstrip(".")
 
@@ -152,8 +149,10 @@ def check_system_name(value):
     """A system's name: a record name that is not one of the inventory's own names."""
     name = check_record_name(value)
     if name in INVENTORY_NAMES or _SPARE_HOST.fullmatch(name):
-        raise ValueError("%r is a name the inventory uses for its own groups or hosts (%s, spare-<mac>)"
-                         % (value, ", ".join(sorted(INVENTORY_NAMES))))
+        raise ValueError(
+            "%r is a name the inventory uses for its own groups or hosts (%s, spare-<mac>)"
+            % (value, ", ".join(sorted(INVENTORY_NAMES)))
+        )
     return name
 
 
@@ -189,17 +188,13 @@ def check_url(value, what="URL"):
 def check_template_name(value):
     """A file name inside templates/: no directory part, no way out of the tree."""
     if not isinstance(value, str) or not _TEMPLATE_NAME.match(value) or ".." in value:
-        raise ValueError(
-            "%r is not a template file name in templates/ (letters, digits, . _ -, no path)" % (value,)
-        )
+        raise ValueError("%r is not a template file name in templates/ (letters, digits, . _ -, no path)" % (value,))
     return value
 
 
 def check_interface_name(value):
     if not isinstance(value, str) or not _IFACE.match(value):
-        raise ValueError(
-            "%r is not an interface name (up to 15 letters, digits and _ . : -)" % (value,)
-        )
+        raise ValueError("%r is not an interface name (up to 15 letters, digits and _ . : -)" % (value,))
     return value
 
 

@@ -21,8 +21,12 @@ INVALID = object()
 
 KINDS = ("segments", "tiers", "distros", "profiles", "systems", "pools")
 KIND_SINGULAR = {
-    "segments": "segment", "tiers": "tier", "distros": "distro",
-    "profiles": "profile", "systems": "system", "pools": "pool",
+    "segments": "segment",
+    "tiers": "tier",
+    "distros": "distro",
+    "profiles": "profile",
+    "systems": "system",
+    "pools": "pool",
 }
 BOOT_LOADERS = ("auto", "pxelinux", "grub", "ipxe")
 FAMILIES = ("redhat", "debian", "ubuntu", "suse")
@@ -70,6 +74,7 @@ def _choice(choices):
         if value not in choices:
             raise ValueError("%r is not one of %s" % (value, ", ".join(choices)))
         return value
+
     return _wrap(func)
 
 
@@ -194,6 +199,7 @@ def _mapping_of(key_check, value_check):
                 return INVALID
             result[key] = checked
         return result
+
     return check
 
 
@@ -278,7 +284,11 @@ FIELDS = {
         ("description", False, _free_text),
         ("segment", True, _name),
         ("profile", False, _name),
-        ("profiles_by_model", False, _mapping_of(lambda k: F.check_safe_text(k, "hardware model"), F.check_record_name)),
+        (
+            "profiles_by_model",
+            False,
+            _mapping_of(lambda k: F.check_safe_text(k, "hardware model"), F.check_record_name),
+        ),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),
         ("installed_kernel_options", False, _kernel_options),
@@ -379,8 +389,9 @@ def canonical(kind, data):
         if name in data and data[name] is not None:
             value = data[name]
             if name in ("interfaces", "machines"):
-                value = [_ordered_flow(item, INTERFACE_FIELDS if name == "interfaces" else MACHINE_FIELDS)
-                         for item in value]
+                value = [
+                    _ordered_flow(item, INTERFACE_FIELDS if name == "interfaces" else MACHINE_FIELDS) for item in value
+                ]
             elif name in ("build", "bmc"):
                 value = _ordered_flow(value, BMC_FIELDS if name == "bmc" else (("generation",),))
             elif name in ("dns", "dynamic_range"):

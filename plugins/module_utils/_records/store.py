@@ -117,7 +117,10 @@ LEAF_KINDS = ("systems", "pools")  # no record refers to these
 def _addresses(record):
     """(what, value, field) of each MAC and IP a valid system or pool record holds."""
     if record.kind == "pools":
-        return [("MAC", machine["mac"], "machines[%d].mac" % index) for index, machine in enumerate(record.data.get("machines") or [])]
+        return [
+            ("MAC", machine["mac"], "machines[%d].mac" % index)
+            for index, machine in enumerate(record.data.get("machines") or [])
+        ]
     found = []
     for index, iface in enumerate(record.data["interfaces"]):
         found.append(("MAC", iface["mac"], "interfaces[%d].mac" % index))
@@ -195,8 +198,12 @@ class RecordStore(object):
             store.templates = {
                 entry.name for entry in os.scandir(tdir) if entry.is_file() and not entry.name.startswith(".")
             }
-        if reuse is not None and store.stats == reuse.stats and store.templates == reuse.templates \
-                and store.load_problems == reuse.load_problems:
+        if (
+            reuse is not None
+            and store.stats == reuse.stats
+            and store.templates == reuse.templates
+            and store.load_problems == reuse.load_problems
+        ):
             return reuse
         return store
 
@@ -334,7 +341,11 @@ class RecordStore(object):
             if not self.exists(kind, name):
                 known = self.names(kind)
                 hint = " (known: %s)" % ", ".join(known[:10]) + (" ..." if len(known) > 10 else "") if known else ""
-                add(Problem(path, field, "%s %r does not exist: no file %s%s" % (what, name, record_path(kind, name), hint)))
+                add(
+                    Problem(
+                        path, field, "%s %r does not exist: no file %s%s" % (what, name, record_path(kind, name), hint)
+                    )
+                )
                 return True
             return False
 
@@ -359,7 +370,11 @@ class RecordStore(object):
                 continue
             missing("distros", profile["distro"], record.path, "distro", "distro")
             if profile["template"] not in self.templates:
-                add(Problem(record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)))
+                add(
+                    Problem(
+                        record.path, "template", "template %r does not exist in %s/" % (profile["template"], TEMPLATES)
+                    )
+                )
 
     @staticmethod
     def _check_pools(missing, records):
@@ -385,23 +400,40 @@ class RecordStore(object):
             if "relay" in seg and "next_server" not in seg:
                 # the relay forwards DHCP only: TFTP, HTTP and the callback need the provisioner's
                 # address, which nothing else in the records gives for a segment it is not on
-                add(Problem(record.path, "next_server", "a segment served through the relay %s needs next_server: the "
-                            "provisioner's address its machines reach through the relay" % seg["relay"]))
+                add(
+                    Problem(
+                        record.path,
+                        "next_server",
+                        "a segment served through the relay %s needs next_server: the "
+                        "provisioner's address its machines reach through the relay" % seg["relay"],
+                    )
+                )
             if "dynamic_range" in seg:
                 first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
                 for index, addr in enumerate((first, last)):
                     if addr not in net or addr in (net.network_address, net.broadcast_address):
-                        add(Problem(record.path, "dynamic_range[%d]" % index,
-                                    "%s is not a host address of the segment's network %s" % (addr, net)))
+                        add(
+                            Problem(
+                                record.path,
+                                "dynamic_range[%d]" % index,
+                                "%s is not a host address of the segment's network %s" % (addr, net),
+                            )
+                        )
                 if "gateway" in seg and first <= ipaddress.IPv4Address(seg["gateway"]) <= last:
                     add(Problem(record.path, "dynamic_range", "the range contains the gateway %s" % seg["gateway"]))
         names = sorted(networks)
         for i, left in enumerate(names):
-            for right in names[i + 1:]:
+            for right in names[i + 1 :]:
                 if networks[left].overlaps(networks[right]):
                     for this, other in ((left, right), (right, left)):
-                        add(Problem(record_path("segments", this), "network",
-                                    "%s overlaps %s of %s" % (networks[this], networks[other], record_path("segments", other))))
+                        add(
+                            Problem(
+                                record_path("segments", this),
+                                "network",
+                                "%s overlaps %s of %s"
+                                % (networks[this], networks[other], record_path("segments", other)),
+                            )
+                        )
         return networks
 
     def _check_systems(self, add, missing, networks, records):
@@ -416,7 +448,13 @@ class RecordStore(object):
             if tier is not None and not missing("segments", tier["segment"], path, "tier", "segment of the tier"):
                 profile = self.profile_name(system)
                 if profile is None:
-                    add(Problem(path, "profile", "no install profile: set profile here or on %s" % record_path("tiers", system["tier"])))
+                    add(
+                        Problem(
+                            path,
+                            "profile",
+                            "no install profile: set profile here or on %s" % record_path("tiers", system["tier"]),
+                        )
+                    )
                 elif "profile" in system:
                     missing("profiles", profile, path, "profile", "profile")
             interfaces = system["interfaces"]
@@ -425,7 +463,11 @@ class RecordStore(object):
                 continue
             primaries = [i for i, iface in enumerate(interfaces) if iface.get("primary")]
             if len(interfaces) > 1 and len(primaries) != 1:
-                add(Problem(path, "interfaces", "exactly one interface must have primary: true (found %d)" % len(primaries)))
+                add(
+                    Problem(
+                        path, "interfaces", "exactly one interface must have primary: true (found %d)" % len(primaries)
+                    )
+                )
             primary_index = primaries[0] if primaries else 0
             if "ip" not in interfaces[primary_index]:
                 add(Problem(path, "interfaces[%d].ip" % primary_index, "the primary interface needs an ip"))
@@ -435,10 +477,14 @@ class RecordStore(object):
                     add(Problem(path, "interfaces[%d].name" % index, "interface name %r is used twice" % iface["name"]))
                 names_seen.add(iface["name"])
                 seg_name = iface.get("segment") or (tier or {}).get("segment")
-                if "segment" in iface and missing("segments", iface["segment"], path, "interfaces[%d].segment" % index, "segment"):
+                if "segment" in iface and missing(
+                    "segments", iface["segment"], path, "interfaces[%d].segment" % index, "segment"
+                ):
                     continue
                 if "ip" in iface and seg_name in networks:
-                    self._check_ip_in_segment(add, path, "interfaces[%d].ip" % index, iface["ip"], seg_name, networks[seg_name])
+                    self._check_ip_in_segment(
+                        add, path, "interfaces[%d].ip" % index, iface["ip"], seg_name, networks[seg_name]
+                    )
 
     def _check_ip_in_segment(self, add, path, field, ip, seg_name, network):
         # ip was validated as a dotted quad: compared as integers (10,000 systems, two passes per edit)
@@ -487,7 +533,9 @@ class RecordStore(object):
             tier = record.raw if isinstance(record.raw, dict) else {}
             if kind == "segments" and tier.get("segment") == name:
                 refs.append(record.path)
-            if kind == "profiles" and (tier.get("profile") == name or name in (tier.get("profiles_by_model") or {}).values()):
+            if kind == "profiles" and (
+                tier.get("profile") == name or name in (tier.get("profiles_by_model") or {}).values()
+            ):
                 refs.append(record.path)
         for _sname, record in self.records["systems"].items():
             system = record.raw if isinstance(record.raw, dict) else {}
@@ -495,7 +543,9 @@ class RecordStore(object):
                 refs.append(record.path)
             if kind == "profiles" and system.get("profile") == name:
                 refs.append(record.path)
-            if kind == "segments" and any(isinstance(i, dict) and i.get("segment") == name for i in system.get("interfaces") or []):
+            if kind == "segments" and any(
+                isinstance(i, dict) and i.get("segment") == name for i in system.get("interfaces") or []
+            ):
                 refs.append(record.path)
         for other_kind, field, target in (("profiles", "distro", "distros"), ("pools", "segment", "segments")):
             if kind != target:
@@ -532,9 +582,12 @@ class RecordStore(object):
         interfaces = system["interfaces"]
         primary = next((i for i in interfaces if i.get("primary")), interfaces[0])
         network = _network_facts(segment["network"]) if segment else None
-        kernel_options = F.merge_kernel_options(*[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers])
+        kernel_options = F.merge_kernel_options(
+            *[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers]
+        )
         installed_options = F.merge_kernel_options(
-            *[F.parse_kernel_options(layer.get("installed_kernel_options")) for layer in layers])
+            *[F.parse_kernel_options(layer.get("installed_kernel_options")) for layer in layers]
+        )
         merged_vars = {}
         for layer in layers:
             merged_vars.update(layer.get("vars") or {})
@@ -561,8 +614,11 @@ class RecordStore(object):
             "ip": primary.get("ip"),
             "interfaces": [
                 {
-                    "name": i["name"], "mac": i["mac"], "ip": i.get("ip"),
-                    "primary": i is primary, "segment": i.get("segment", seg_name),
+                    "name": i["name"],
+                    "mac": i["mac"],
+                    "ip": i.get("ip"),
+                    "primary": i is primary,
+                    "segment": i.get("segment", seg_name),
                 }
                 for i in interfaces
             ],

@@ -91,10 +91,13 @@ class StoreLock(object):
             if time.monotonic() >= deadline:
                 os.close(self.fd)
                 self.fd = None
-                raise LockTimeout(Problem(
-                    self.path, None,
-                    "another run has held the store lock for more than %g s; nothing was changed" % self.timeout,
-                ))
+                raise LockTimeout(
+                    Problem(
+                        self.path,
+                        None,
+                        "another run has held the store lock for more than %g s; nothing was changed" % self.timeout,
+                    )
+                )
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -183,9 +186,9 @@ def _remove_stale_temps(root):
 class Transaction(object):
     """An exclusive edit of the store::
 
-        with Transaction(root) as txn:
-            txn.put("systems", "web01", data)
-            diff = txn.commit(check_mode=False)
+    with Transaction(root) as txn:
+        txn.put("systems", "web01", data)
+        diff = txn.commit(check_mode=False)
     """
 
     def __init__(self, root, timeout=120.0, create=False):

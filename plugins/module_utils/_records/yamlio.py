@@ -57,7 +57,8 @@ class RecordLoader(_BaseLoader):
             if isinstance(key, str):
                 if key in seen:
                     raise ConstructorError(
-                        None, None,
+                        None,
+                        None,
                         "duplicate key %r (first on line %d)" % (key, seen[key] + 1),
                         key_node.start_mark,
                     )
@@ -67,7 +68,8 @@ class RecordLoader(_BaseLoader):
 
 def _refuse_vault(loader, node):
     raise ConstructorError(
-        None, None,
+        None,
+        None,
         "!vault values are not allowed in records: keep secrets in Ansible variables "
         "(group_vars, Vault) and refer to them from templates",
         node.start_mark,

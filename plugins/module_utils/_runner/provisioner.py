@@ -18,8 +18,15 @@ from ansible_collections.baremetal.provision.plugins.module_utils._runner.collec
 
 def _diff(component, options, result, before, after):
     if component == "dhcp":
-        return {"before": before or "", "after": after, "before_header": options["config"], "after_header": options["config"]}
-    lines = ["+ %s: %s" % (component, p) for p in result["written"]] + ["- %s: %s" % (component, p) for p in result["removed"]]
+        return {
+            "before": before or "",
+            "after": after,
+            "before_header": options["config"],
+            "after_header": options["config"],
+        }
+    lines = ["+ %s: %s" % (component, p) for p in result["written"]] + [
+        "- %s: %s" % (component, p) for p in result["removed"]
+    ]
     return {"prepared": "\n".join(lines) + "\n"}
 
 
@@ -49,8 +56,12 @@ def _run_module_sync(module, view):
         if module._diff and result["changed"]:
             diffs.append(_diff(component, options, result, before, after))
         components[component] = result
-    out = dict(changed=any(r["changed"] for r in components.values()), components=components,
-               systems=len(view["systems"]), segments=sorted(view["segments"]))
+    out = dict(
+        changed=any(r["changed"] for r in components.values()),
+        components=components,
+        systems=len(view["systems"]),
+        segments=sorted(view["segments"]),
+    )
     if diffs:
         out["diff"] = diffs
     module.exit_json(**out)

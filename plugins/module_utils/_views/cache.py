@@ -90,7 +90,11 @@ def warm(root, store, changed_paths):
     scan = StoreScan(root)
     write_cached(inventory_path(root), scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
     for provisioner in provisioners:
-        write_cached(provisioner_path(root, provisioner), scan.fingerprint(provisioner), build_provisioner_view(store, provisioner))
+        write_cached(
+            provisioner_path(root, provisioner),
+            scan.fingerprint(provisioner),
+            build_provisioner_view(store, provisioner),
+        )
     return {"inventory": "built", "provisioners": provisioners}
 
 

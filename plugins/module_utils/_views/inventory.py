@@ -22,9 +22,31 @@ PREFIX = "bm_"
 
 # resolve_system() key -> host variable (without the prefix); anything not listed is not exposed.
 SYSTEM_VARS = (
-    "name", "hostname", "fqdn", "tier", "segment", "provisioner", "profile", "distro", "family", "arch",
-    "install_format", "template", "install_tree", "hardware_model", "mac", "ip", "interfaces", "network", "boot_loader",
-    "secure_boot", "kernel_options", "installed_kernel_options", "vars", "build_generation", "bmc",
+    "name",
+    "hostname",
+    "fqdn",
+    "tier",
+    "segment",
+    "provisioner",
+    "profile",
+    "distro",
+    "family",
+    "arch",
+    "install_format",
+    "template",
+    "install_tree",
+    "hardware_model",
+    "mac",
+    "ip",
+    "interfaces",
+    "network",
+    "boot_loader",
+    "secure_boot",
+    "kernel_options",
+    "installed_kernel_options",
+    "vars",
+    "build_generation",
+    "bmc",
 )
 
 SYSTEMS_GROUP = "systems"
@@ -58,8 +80,16 @@ def _system_host(store, name):
     hostvars[PREFIX + "state"] = "active"
     if system["ip"]:
         hostvars["ansible_host"] = system["ip"]
-    groups = [prefix + system[key] for prefix, key in (("tier_", "tier"), ("segment_", "segment"), ("profile_", "profile"),
-                                                       ("model_", "hardware_model")) if system[key]]
+    groups = [
+        prefix + system[key]
+        for prefix, key in (
+            ("tier_", "tier"),
+            ("segment_", "segment"),
+            ("profile_", "profile"),
+            ("model_", "hardware_model"),
+        )
+        if system[key]
+    ]
     return hostvars, groups
 
 
@@ -119,7 +149,9 @@ def build_view(store):
 def _in_order(groups):
     """Groups in a fixed order that does not depend on which system comes first: systems, the
     system groups by name, provisioners, spares, the pools by name."""
+
     def rank(name):
         fixed = {SYSTEMS_GROUP: 0, PROVISIONERS_GROUP: 2, SPARES_GROUP: 3}
         return (fixed.get(name, 4 if name.startswith("pool_") else 1), name)
+
     return {name: groups[name] for name in sorted(groups, key=rank)}

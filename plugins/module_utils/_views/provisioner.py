@@ -26,8 +26,13 @@ def build_view(store, provisioner):
             segments[name] = dict(data)
     if not segments:
         known = sorted({store.data("segments", n).get("provisioner") for n in store.names("segments")})
-        raise StoreError(Problem("segments/", "provisioner", "no segment names %r as its provisioner (named: %s)"
-                                 % (provisioner, ", ".join(known) or "none")))
+        raise StoreError(
+            Problem(
+                "segments/",
+                "provisioner",
+                "no segment names %r as its provisioner (named: %s)" % (provisioner, ", ".join(known) or "none"),
+            )
+        )
     systems = []
     for name in store.names("systems"):
         raw = store.data("systems", name)
@@ -46,5 +51,10 @@ def build_view(store, provisioner):
         if name and name not in templates:
             with open(os.path.join(store.root, "templates", name), "r", encoding="utf-8") as handle:
                 templates[name] = handle.read()
-    return {"provisioner": provisioner, "segments": segments, "systems": systems, "templates": templates,
-            "distros": distros}
+    return {
+        "provisioner": provisioner,
+        "segments": segments,
+        "systems": systems,
+        "templates": templates,
+        "distros": distros,
+    }

@@ -80,7 +80,11 @@ class Callback(object):
                     path = os.path.join(self.tftp_root, relpath)
                     os.makedirs(os.path.dirname(path), exist_ok=True)
                     N.write_atomic(path, text.encode("utf-8"))
-            return 200, "%s generation %d completed; %d MAC(s) switched to local boot" % (system, generation, len(entry.get("macs") or []))
+            return 200, "%s generation %d completed; %d MAC(s) switched to local boot" % (
+                system,
+                generation,
+                len(entry.get("macs") or []),
+            )
 
 
 def make_handler(callback):
@@ -102,13 +106,15 @@ def make_handler(callback):
             if len(path) > MAX_PATH or not path.startswith("/bm/callback/"):
                 LOG.warning("refused %s %r from %s: not a callback path", self.command, path[:80], client)
                 return self._answer(400, "not a callback path")
-            token = path[len("/bm/callback/"):]
+            token = path[len("/bm/callback/") :]
             try:
                 status, message = callback.handle(token, client)
             except Exception as exc:  # never crash the service on one request
                 LOG.exception("callback from %s failed", client)
                 return self._answer(500, "internal error: %s" % type(exc).__name__)
-            (LOG.info if status == 200 else LOG.warning)("%s from %s: %s", "accepted" if status == 200 else "refused", client, message)
+            (LOG.info if status == 200 else LOG.warning)(
+                "%s from %s: %s", "accepted" if status == 200 else "refused", client, message
+            )
             return self._answer(status, message)
 
         do_GET = _serve
@@ -127,8 +133,12 @@ def main(argv=None):
     parser.add_argument("--listen", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8087)
     parser.add_argument("--no-ip-check", action="store_true", help="accept a valid token from any address")
-    parser.add_argument("--recover-interval", type=float, default=2.0,
-                        help="seconds between checks for a killed render of the TFTP tree (0: only at start and per callback)")
+    parser.add_argument(
+        "--recover-interval",
+        type=float,
+        default=2.0,
+        help="seconds between checks for a killed render of the TFTP tree (0: only at start and per callback)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s bm-callback %(levelname)s %(message)s")
     callback = Callback(args.state_dir, args.tftp_root, check_ip=not args.no_ip_check)

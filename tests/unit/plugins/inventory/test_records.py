@@ -52,7 +52,9 @@ def test_groups(config):
     assert group_hosts(data, "model_r640") == ["app01"]
     assert group_hosts(data, "provisioners") == ["prov-app", "prov-dmz"]
     assert group_hosts(data, "pool_spares-dmz") == [
-        "spare-52-54-00-00-00-01", "spare-52-54-00-00-00-02", "spare-52-54-00-00-00-03",
+        "spare-52-54-00-00-00-01",
+        "spare-52-54-00-00-00-02",
+        "spare-52-54-00-00-00-03",
     ]
     assert [g.name for g in data.groups["spares"].child_groups] == ["pool_spares-dmz"]
     # spares are never in a segment, tier or systems group: a play on segment_dmz does not reach them
@@ -80,7 +82,8 @@ def test_hostvars_are_the_merged_inherited_record(config):
     assert app["bm_kernel_options"] == "inst.text quiet"
     assert app["bm_build_generation"] == 3
     assert [(i["name"], i["mac"], i["segment"], i["primary"]) for i in app["bm_interfaces"]] == [
-        ("eth0", "52:54:00:12:34:60", "app", True), ("eth1", "52:54:00:12:34:61", "dmz", False),
+        ("eth0", "52:54:00:12:34:60", "app", True),
+        ("eth1", "52:54:00:12:34:61", "dmz", False),
     ]
 
 
@@ -106,8 +109,13 @@ def test_provisioners_added_even_when_not_systems_and_keep_system_vars(tmp_path)
 def test_spare_hosts(config):
     spare = host_vars(plugin_parse(config), "spare-52-54-00-00-00-02")
     assert spare == {
-        "bm_mac": "52:54:00:00:00:02", "bm_hardware_model": "r640", "bm_serial": "SN002",
-        "bm_segment": "dmz", "bm_pool": "spares-dmz", "bm_state": "spare", "bm_bmc": None,
+        "bm_mac": "52:54:00:00:00:02",
+        "bm_hardware_model": "r640",
+        "bm_serial": "SN002",
+        "bm_segment": "dmz",
+        "bm_pool": "spares-dmz",
+        "bm_state": "spare",
+        "bm_bmc": None,
     }
     assert "ansible_host" not in spare
 
@@ -155,7 +163,8 @@ def test_on_invalid_warn_keeps_valid_records(tmp_path, capsys):
 
 def test_constructed_options(tmp_path, store):
     config = write_config(
-        tmp_path, records_dir="records",
+        tmp_path,
+        records_dir="records",
         compose={"ansible_user": "'admin-' ~ bm_tier", "boot_gen": "bm_build_generation + 1"},
         groups={"legacy_hw": "bm_hardware_model == 'r640'"},
         keyed_groups=[{"key": "bm_vars.role", "prefix": "role"}, {"key": "bm_family", "prefix": "os"}],
@@ -181,8 +190,11 @@ def test_constructed_strict_reports_the_host(tmp_path, store):
 
 def test_cache_is_used_while_the_store_is_unchanged(tmp_path, store, monkeypatch):
     config = write_config(
-        tmp_path, records_dir="records", cache=True,
-        cache_plugin="ansible.builtin.jsonfile", cache_connection=str(tmp_path / "cache"),
+        tmp_path,
+        records_dir="records",
+        cache=True,
+        cache_plugin="ansible.builtin.jsonfile",
+        cache_connection=str(tmp_path / "cache"),
     )
     calls = []
     real = _inventory_view.build_view
@@ -208,7 +220,10 @@ def test_cache_is_used_while_the_store_is_unchanged(tmp_path, store, monkeypatch
     assert len(calls) == 2
     assert host_vars(third, "web01")["bm_vars"]["rack"] == "r07"
     # a new file is seen too
-    write_store(store, files={"systems/web09.yml": FILES["systems/web01.yml"].replace("12:34:56", "12:34:59").replace(".50", ".59")})
+    write_store(
+        store,
+        files={"systems/web09.yml": FILES["systems/web01.yml"].replace("12:34:56", "12:34:59").replace(".50", ".59")},
+    )
     assert "web09" in plugin_parse(config).hosts
     assert len(calls) == 3
 
@@ -241,7 +256,7 @@ def test_own_view_cache_and_process_memo_follow_every_edit(tmp_path, store, monk
 
 
 def test_record_values_are_never_evaluated_as_templates(tmp_path):
-    web = FILES["systems/web01.yml"] + "vars: {note: \"{{ 7 * 6 }}\"}\n"
+    web = FILES["systems/web01.yml"] + 'vars: {note: "{{ 7 * 6 }}"}\n'
     write_store(tmp_path / "records", extra={"systems/web01.yml": web})
     inventory = manager(write_config(tmp_path, records_dir="records"))
     from ansible.parsing.dataloader import DataLoader
@@ -261,7 +276,10 @@ def test_fleet_view_matches_the_records(tmp_path):
     assert len(systems) == 120
     assert len({host_vars(data, h)["bm_mac"] for h in systems}) == 120
     assert sorted(g for g in data.groups if g.startswith("pool_")) == [
-        "pool_spares-app", "pool_spares-data", "pool_spares-dmz", "pool_spares-mgmt",
+        "pool_spares-app",
+        "pool_spares-data",
+        "pool_spares-dmz",
+        "pool_spares-mgmt",
     ]
     assert sum(len(group_hosts(data, g)) for g in data.groups if g.startswith("segment_")) == 120
     assert len(os.listdir(os.path.join(root, "systems"))) == 120
@@ -275,8 +293,10 @@ def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them
 
     _install_finder()
     config = write_config(tmp_path, records_dir="records")
-    for behaviour, expected in (("replace", {"site": "dmz-lab", "role": "web"}),
-                                ("merge", {"owner": "ops", "site": "dmz-lab", "role": "web"})):
+    for behaviour, expected in (
+        ("replace", {"site": "dmz-lab", "role": "web"}),
+        ("merge", {"owner": "ops", "site": "dmz-lab", "role": "web"}),
+    ):
         monkeypatch.setattr(C, "DEFAULT_HASH_BEHAVIOUR", behaviour)
         data = InventoryData()
         data.current_source = "/elsewhere/hosts.yml"
@@ -287,7 +307,11 @@ def test_host_of_another_source_gets_record_variables_as_set_variable_gives_them
         inventory_loader.get("baremetal.provision.records").parse(data, DataLoader(), config, cache=True)
         web = data.hosts["web01"].vars
         assert web["bm_vars"] == expected, behaviour
-        assert web["rack"] == "r01" and web["inventory_file"] == "/elsewhere/hosts.yml" and web["bm_mac"] == "52:54:00:12:34:56"
+        assert (
+            web["rack"] == "r01"
+            and web["inventory_file"] == "/elsewhere/hosts.yml"
+            and web["bm_mac"] == "52:54:00:12:34:56"
+        )
 
 
 # --- the bulk populate builds what ansible-core's public API builds -----------------------------
@@ -317,26 +341,37 @@ def _inventory_snapshot(data):
     relatives and computed hosts, and the 'groups' magic variable."""
     hosts = {
         name: {
-            "name": _tagged(host.name), "address": host.address, "implicit": host.implicit,
+            "name": _tagged(host.name),
+            "address": host.address,
+            "implicit": host.implicit,
             "vars": [(key, *_tagged(value)) for key, value in host.vars.items()],
-            "groups": _names(host.groups), "get_groups": _names(host.get_groups()),
+            "groups": _names(host.groups),
+            "get_groups": _names(host.get_groups()),
             "magic": host.get_magic_vars(),
         }
         for name, host in data.hosts.items()
     }
     groups = {
         name: {
-            "name": group.name, "hosts": _names(group.hosts), "host_names": sorted(group.host_names),
-            "child_groups": _names(group.child_groups), "parent_groups": _names(group.parent_groups),
-            "get_hosts": _names(group.get_hosts()), "get_ancestors": sorted(_names(group.get_ancestors())),
-            "depth": group.depth, "vars": group.vars, "priority": group.priority,
+            "name": group.name,
+            "hosts": _names(group.hosts),
+            "host_names": sorted(group.host_names),
+            "child_groups": _names(group.child_groups),
+            "parent_groups": _names(group.parent_groups),
+            "get_hosts": _names(group.get_hosts()),
+            "get_ancestors": sorted(_names(group.get_ancestors())),
+            "depth": group.depth,
+            "vars": group.vars,
+            "priority": group.priority,
         }
         for name, group in data.groups.items()
     }
     return {
         # the names as keys too: a name still trusted as a template would reach plays through them
-        "host_order": [_tagged(name) for name in data.hosts], "group_order": [_tagged(name) for name in data.groups],
-        "hosts": hosts, "groups": groups,
+        "host_order": [_tagged(name) for name in data.hosts],
+        "group_order": [_tagged(name) for name in data.groups],
+        "hosts": hosts,
+        "groups": groups,
         "groups_dict": {name: list(members) for name, members in data.get_groups_dict().items()},
         "localhost": data.localhost.name if data.localhost else None,
     }
@@ -414,14 +449,24 @@ def test_bulk_populate_matches_public_api_on_a_fleet(monkeypatch, fleet_config):
     spare = next(name for name in parsed["hosts"] if name.startswith("spare-"))
     spare_vars = parsed["hosts"][spare]["vars"]
     assert [(k, v) for k, v, _type, _tags in spare_vars[:2]] == [
-        ("inventory_file", fleet_config), ("inventory_dir", os.path.dirname(fleet_config)),
+        ("inventory_file", fleet_config),
+        ("inventory_dir", os.path.dirname(fleet_config)),
     ]
     pool = "pool_" + _vars_of(spare_vars)["bm_pool"]
     # the ancestors first, as Host.add_group does (in the order of a set: either), then the group
     # itself; the top groups are under "all" before any host is added
     assert parsed["hosts"][spare]["groups"] == reconciled["hosts"][spare]["groups"]
-    assert sorted(parsed["hosts"][spare]["groups"][:2]) == ["all", "spares"] and parsed["hosts"][spare]["groups"][2:] == [pool]
-    assert parsed["hosts"]["web00000"]["groups"] == ["all", "systems", "model_r640", "profile_rocky9-legacy", "segment_dmz", "tier_web"]
+    assert sorted(parsed["hosts"][spare]["groups"][:2]) == ["all", "spares"] and parsed["hosts"][spare]["groups"][
+        2:
+    ] == [pool]
+    assert parsed["hosts"]["web00000"]["groups"] == [
+        "all",
+        "systems",
+        "model_r640",
+        "profile_rocky9-legacy",
+        "segment_dmz",
+        "tier_web",
+    ]
 
 
 def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(monkeypatch, fleet_config):
@@ -431,7 +476,12 @@ def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(m
             data.add_group(group)
         data.add_child("all", "datacenter")
         data.add_child("datacenter", "tier_web")  # a group of the view, with parents of its own
-        for host, group in (("web00000", "racks"), ("prov-dmz", "racks"), ("db00004", "tier_web"), ("localhost", "racks")):
+        for host, group in (
+            ("web00000", "racks"),
+            ("prov-dmz", "racks"),
+            ("db00004", "tier_web"),
+            ("localhost", "racks"),
+        ):
             data.add_host(host, group=group)
         data.set_variable("web00000", "rack_owner", "ops")
         data.set_variable("web00000", "bm_vars", {"extra": 1})
@@ -446,7 +496,10 @@ def test_bulk_populate_merges_into_hosts_of_another_source_like_the_public_api(m
     parsed = both["bulk"][0]
     web = _vars_of(parsed["hosts"]["web00000"]["vars"])
     assert web["inventory_file"] == "/elsewhere/hosts.yml" and web["rack_owner"] == "ops"
-    assert web["bm_vars"] == {"tier_owner": "team-web", "rack": "r26"}  # the record's value replaces it (the default hash_behaviour)
+    assert web["bm_vars"] == {
+        "tier_owner": "team-web",
+        "rack": "r26",
+    }  # the record's value replaces it (the default hash_behaviour)
     assert parsed["hosts"]["web00000"]["groups"][:3] == ["racks", "all", "systems"]
     assert set(parsed["hosts"]["web00000"]["groups"]) >= {"datacenter", "all", "tier_web"}
     assert parsed["localhost"] == "localhost"
@@ -483,10 +536,15 @@ def test_bulk_populate_matches_public_api_with_two_inventory_sources(monkeypatch
 
 def test_bulk_populate_matches_public_api_with_constructed_options(monkeypatch, tmp_path, fleet_config):
     config = write_config(
-        os.path.dirname(fleet_config), name="constructed.baremetal.yml", records_dir="records",
+        os.path.dirname(fleet_config),
+        name="constructed.baremetal.yml",
+        records_dir="records",
         compose={"ansible_user": "'admin-' ~ bm_tier | default('spare')"},
         groups={"legacy_hw": "bm_hardware_model == 'r640'"},
-        keyed_groups=[{"key": "bm_vars.rack | default('unracked')", "prefix": "rack"}, {"key": "bm_state", "prefix": "state"}],
+        keyed_groups=[
+            {"key": "bm_vars.rack | default('unracked')", "prefix": "rack"},
+            {"key": "bm_state", "prefix": "state"},
+        ],
     )
     both = _parse_both(monkeypatch, config)
     assert both["bulk"][0] == both["public"][0]
@@ -582,5 +640,7 @@ def test_group_names_follow_ansibles_setting_for_invalid_characters(monkeypatch,
     assert reconciled["groups"]["spares"]["child_groups"] == pools
     spare = next(name for name in reconciled["hosts"] if name.startswith("spare-"))
     pool = "pool_" + _vars_of(reconciled["hosts"][spare]["vars"])["bm_pool"].replace("-", "_")
-    assert sorted(reconciled["hosts"][spare]["groups"][:2]) == ["all", "spares"] and reconciled["hosts"][spare]["groups"][2:] == [pool]
+    assert sorted(reconciled["hosts"][spare]["groups"][:2]) == ["all", "spares"] and reconciled["hosts"][spare][
+        "groups"
+    ][2:] == [pool]
     assert "web00000" in reconciled["groups"]["profile_rocky9_legacy"]["host_names"]

@@ -7,10 +7,18 @@ import pytest
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 
 
-@pytest.mark.parametrize("spelling", [
-    "52:54:00:12:34:56", "52:54:00:12:34:56".upper(), "52-54-00-12-34-56", "5254.0012.3456",
-    "525400123456", " 52:54:00:12:34:56 ", "52:54:0:12:34:56".replace(":0:", ":00:"),
-])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "52:54:00:12:34:56",
+        "52:54:00:12:34:56".upper(),
+        "52-54-00-12-34-56",
+        "5254.0012.3456",
+        "525400123456",
+        " 52:54:00:12:34:56 ",
+        "52:54:0:12:34:56".replace(":0:", ":00:"),
+    ],
+)
 def test_mac_spellings_normalise_to_lower_colon_form(spelling):
     assert F.normalize_mac(spelling) == "52:54:00:12:34:56"
 
@@ -19,16 +27,19 @@ def test_mac_single_digit_octets_are_padded():
     assert F.normalize_mac("2:54:0:1:3:a") == "02:54:00:01:03:0a"
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("52:54:00:12:34", "6 octets"),               # 5 octets
-    ("52:54:00:12:34:56:78", "6 octets"),         # 7 octets
-    ("52:54:00:12-34:56", "6 octets"),            # mixed separators
-    ("52:54:00:12:34:5g", "6 octets"),            # not hex
-    ("00:00:00:00:00:00", "all-zero"),
-    ("ff:ff:ff:ff:ff:ff", "broadcast"),
-    ("01:00:5e:00:00:01", "multicast"),
-    ("", "6 octets"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("52:54:00:12:34", "6 octets"),  # 5 octets
+        ("52:54:00:12:34:56:78", "6 octets"),  # 7 octets
+        ("52:54:00:12-34:56", "6 octets"),  # mixed separators
+        ("52:54:00:12:34:5g", "6 octets"),  # not hex
+        ("00:00:00:00:00:00", "all-zero"),
+        ("ff:ff:ff:ff:ff:ff", "broadcast"),
+        ("01:00:5e:00:00:01", "multicast"),
+        ("", "6 octets"),
+    ],
+)
 def test_mac_refusals_say_why(bad, reason):
     with pytest.raises(ValueError, match=reason):
         F.normalize_mac(bad)
@@ -69,11 +80,21 @@ def test_label_accepts_rfc1123(good):
     assert F.check_label(good) == good
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("web\n01", "RFC 1123"), ("-web", "RFC 1123"), ("web-", "RFC 1123"), ("web_01", "RFC 1123"),
-    ("x" * 64, "RFC 1123"), ("web 01", "RFC 1123"), ("Web01", "lower-case"), ("web;01", "RFC 1123"),
-    ("", "RFC 1123"), ("wеb01", "RFC 1123"),  # the second is a Cyrillic e
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("web\n01", "RFC 1123"),
+        ("-web", "RFC 1123"),
+        ("web-", "RFC 1123"),
+        ("web_01", "RFC 1123"),
+        ("x" * 64, "RFC 1123"),
+        ("web 01", "RFC 1123"),
+        ("Web01", "lower-case"),
+        ("web;01", "RFC 1123"),
+        ("", "RFC 1123"),
+        ("wеb01", "RFC 1123"),  # the second is a Cyrillic e
+    ],
+)
 def test_label_refusals(bad, reason):
     with pytest.raises(ValueError, match=reason):
         F.check_label(bad)
@@ -90,10 +111,23 @@ def test_dns_name_and_record_name():
         F.check_record_name("../etc/passwd")
 
 
-@pytest.mark.parametrize("char, name", [
-    ("\n", "newline"), ('"', "'\"'"), ("'", "\"'\""), ("{", "'{'"), ("}", "'}'"), (";", "';'"),
-    ("#", "'#'"), ("$", "'\\$'"), ("\\", "'\\\\\\\\'"), (" ", "space"), ("`", "'`'"), ("\x00", "NUL"),
-])
+@pytest.mark.parametrize(
+    "char, name",
+    [
+        ("\n", "newline"),
+        ('"', "'\"'"),
+        ("'", '"\'"'),
+        ("{", "'{'"),
+        ("}", "'}'"),
+        (";", "';'"),
+        ("#", "'#'"),
+        ("$", "'\\$'"),
+        ("\\", "'\\\\\\\\'"),
+        (" ", "space"),
+        ("`", "'`'"),
+        ("\x00", "NUL"),
+    ],
+)
 def test_safe_text_refuses_every_injection_character_and_names_it(char, name):
     with pytest.raises(ValueError, match="contains %s" % name):
         F.check_safe_text("ttyS0" + char + "x", "kernel option console")
@@ -110,7 +144,7 @@ def test_safe_text_accepts_typical_values():
 
 def test_url_rules():
     assert F.check_url("https://mirror.example.test/rocky/9") == "https://mirror.example.test/rocky/9"
-    for bad in ("file:///etc/passwd", "http://x/a b", "javascript:alert(1)", "http://x/\"; include"):
+    for bad in ("file:///etc/passwd", "http://x/a b", "javascript:alert(1)", 'http://x/"; include'):
         with pytest.raises(ValueError):
             F.check_url(bad)
 
@@ -128,17 +162,20 @@ def test_kernel_options_string_and_mapping_forms_agree():
     assert F.parse_kernel_options(None) == {}
 
 
-@pytest.mark.parametrize("bad, reason", [
-    ("console=ttyS0\ninitrd=evil", "newline"),
-    ({"console": "ttyS0;reboot"}, "';'"),
-    ({"a b": "1"}, "kernel option name"),
-    ({"console": "tty\"S0"}, "contains"),
-    ({"x": "}"}, "contains"),
-    (["console=ttyS0"], "mapping or a string"),
-    ("console=ttyS0 --- console=ttyS0", "installed_kernel_options"),
-    ({"--": None}, "installed_kernel_options"),
-    ("~---", "installed_kernel_options"),
-])
+@pytest.mark.parametrize(
+    "bad, reason",
+    [
+        ("console=ttyS0\ninitrd=evil", "newline"),
+        ({"console": "ttyS0;reboot"}, "';'"),
+        ({"a b": "1"}, "kernel option name"),
+        ({"console": 'tty"S0'}, "contains"),
+        ({"x": "}"}, "contains"),
+        (["console=ttyS0"], "mapping or a string"),
+        ("console=ttyS0 --- console=ttyS0", "installed_kernel_options"),
+        ({"--": None}, "installed_kernel_options"),
+        ("~---", "installed_kernel_options"),
+    ],
+)
 def test_kernel_options_refusals(bad, reason):
     with pytest.raises(ValueError, match=reason):
         F.parse_kernel_options(bad)

@@ -21,22 +21,25 @@ def test_a_valid_token_is_accepted_once():
     assert not ok and "replayed" in reason
 
 
-@pytest.mark.parametrize("token, reason", [
-    (N.make_token(b"another provisioner" * 2, "web01", 2), "bad signature"),
-    (N.make_token(SECRET, "web01", 2)[:-1] + "0", "bad signature"),
-    (N.make_token(SECRET, "web01", 1), "stale token"),
-    (N.make_token(SECRET, "web01", 3), "stale token"),
-    (N.make_token(SECRET, "web02", 2), "not served"),
-    ("", "malformed"),
-    ("web01.2", "malformed"),
-    ("../../etc/passwd", "malformed"),
-    ("web01.2." + "A" * 64, "malformed"),
-    ("web01.02." + "a" * 64, "malformed"),
-    ("web01.2." + "a" * 65, "malformed"),
-    ("WEB01.2." + "a" * 64, "malformed"),
-    ("web01.2." + "a" * 64 + "\n", "malformed"),
-    ("x" * 100000, "malformed"),
-])
+@pytest.mark.parametrize(
+    "token, reason",
+    [
+        (N.make_token(b"another provisioner" * 2, "web01", 2), "bad signature"),
+        (N.make_token(SECRET, "web01", 2)[:-1] + "0", "bad signature"),
+        (N.make_token(SECRET, "web01", 1), "stale token"),
+        (N.make_token(SECRET, "web01", 3), "stale token"),
+        (N.make_token(SECRET, "web02", 2), "not served"),
+        ("", "malformed"),
+        ("web01.2", "malformed"),
+        ("../../etc/passwd", "malformed"),
+        ("web01.2." + "A" * 64, "malformed"),
+        ("web01.02." + "a" * 64, "malformed"),
+        ("web01.2." + "a" * 65, "malformed"),
+        ("WEB01.2." + "a" * 64, "malformed"),
+        ("web01.2." + "a" * 64 + "\n", "malformed"),
+        ("x" * 100000, "malformed"),
+    ],
+)
 def test_refused_tokens(token, reason):
     ok, why, generation = N.check_token(SECRET, token, INDEX, {})
     assert not ok and reason in why and generation is None

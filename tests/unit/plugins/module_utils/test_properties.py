@@ -18,10 +18,18 @@ from support.store import FILES, write_store
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import dump_text
 
-settings.register_profile("default", max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-settings.register_profile("soak", max_examples=5000, deadline=None,
-                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile(
+    "default",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+settings.register_profile(
+    "soak",
+    max_examples=5000,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 # Characters that would open or close a statement in dhcpd.conf, Kea JSON, pxelinux/GRUB/iPXE
@@ -30,12 +38,35 @@ INJECTION = re.compile(r"[\s\"'{}\[\];#$\\`<>|&\x00-\x1f\x7f\u2028\u2029]")
 
 HOSTILE = st.one_of(
     st.text(min_size=0, max_size=300),
-    st.sampled_from([
-        "a\nb", "a\"b", "a'b", "a{b", "a}b", "a;b", "a#b", "a$b", "a\\b", "a b", "a`b", "a\x00b",
-        "../../etc/passwd", "/etc/../x", "x" * 300, "wеb01",  # Cyrillic e
-        "ttyS0; next-server 203.0.113.66", "\"; } host evil { hardware ethernet 00:00:00:00:00:01; ",
-        "${IFS}reboot", "\u2028", "\ufeffweb", "web01.", "-web", "WEB01", "52:54:00:12:34:56",
-    ]),
+    st.sampled_from(
+        [
+            "a\nb",
+            'a"b',
+            "a'b",
+            "a{b",
+            "a}b",
+            "a;b",
+            "a#b",
+            "a$b",
+            "a\\b",
+            "a b",
+            "a`b",
+            "a\x00b",
+            "../../etc/passwd",
+            "/etc/../x",
+            "x" * 300,
+            "wеb01",  # Cyrillic e
+            "ttyS0; next-server 203.0.113.66",
+            '"; } host evil { hardware ethernet 00:00:00:00:00:01; ',
+            "${IFS}reboot",
+            "\u2028",
+            "\ufeffweb",
+            "web01.",
+            "-web",
+            "WEB01",
+            "52:54:00:12:34:56",
+        ]
+    ),
     st.from_regex(r"[a-z0-9][a-z0-9.:/,=+@%~_-]{0,20}", fullmatch=True),
 )
 
@@ -86,8 +117,12 @@ def test_interface_name_mac_and_ip(tmp_path_factory, value):
     for field in ("name", "mac", "ip"):
         text = _with("systems/web01.yml", ["interfaces", 0, field], value)
         store = _place(tmp / field, "systems/web01.yml", text)
-        _check(store, "systems/web01.yml", "interfaces[0].%s" % field,
-               lambda s, f=field: s.resolve_system("web01")["interfaces"][0][f])
+        _check(
+            store,
+            "systems/web01.yml",
+            "interfaces[0].%s" % field,
+            lambda s, f=field: s.resolve_system("web01")["interfaces"][0][f],
+        )
 
 
 @given(HOSTILE, HOSTILE)
@@ -95,7 +130,12 @@ def test_kernel_options(tmp_path_factory, key, value):
     tmp = tmp_path_factory.mktemp("k")
     text = _with("profiles/rocky9-web.yml", ["kernel_options"], {key: value})
     store = _place(tmp, "profiles/rocky9-web.yml", text)
-    _check(store, "profiles/rocky9-web.yml", "kernel_options", lambda s: s.resolve_system("web01")["kernel_options"].replace(" ", ""))
+    _check(
+        store,
+        "profiles/rocky9-web.yml",
+        "kernel_options",
+        lambda s: s.resolve_system("web01")["kernel_options"].replace(" ", ""),
+    )
 
 
 @given(HOSTILE)
@@ -103,8 +143,12 @@ def test_kernel_options_as_a_string(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("ks")
     text = _with("profiles/rocky9-web.yml", ["kernel_options"], value)
     store = _place(tmp, "profiles/rocky9-web.yml", text)
-    outcome = _check(store, "profiles/rocky9-web.yml", "kernel_options",
-                     lambda s: s.resolve_system("web01")["kernel_options"].replace(" ", ""))
+    outcome = _check(
+        store,
+        "profiles/rocky9-web.yml",
+        "kernel_options",
+        lambda s: s.resolve_system("web01")["kernel_options"].replace(" ", ""),
+    )
     if outcome == "accepted":
         assert "\n" not in store.resolve_system("web01")["kernel_options"]
 
@@ -131,9 +175,18 @@ def test_distro_paths_and_urls(tmp_path_factory, value):
 @given(HOSTILE)
 def test_record_names_from_file_names(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("n")
-    if not value or "/" in value or "\x00" in value or value in (".", "..") or value.startswith(".") or len(value.encode()) > 200:
+    if (
+        not value
+        or "/" in value
+        or "\x00" in value
+        or value in (".", "..")
+        or value.startswith(".")
+        or len(value.encode()) > 200
+    ):
         return  # not a possible file name (or a hidden file, which is ignored by design)
-    store = _place(tmp, "systems/%s.yml" % value, FILES["systems/web01.yml"].replace("34:56", "34:99").replace(".50", ".99"))
+    store = _place(
+        tmp, "systems/%s.yml" % value, FILES["systems/web01.yml"].replace("34:56", "34:99").replace(".50", ".99")
+    )
     path = "systems/%s.yml" % value
     problems = store.problems()
     if any(p.path == path for p in problems):
@@ -171,14 +224,23 @@ def mac_spellings(draw):
 def test_macs_malformed_colliding_multicast_or_zero_are_refused(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("m")
     store = _place(tmp, "systems/web01.yml", _with("systems/web01.yml", ["interfaces", 0, "mac"], value))
-    outcome = _check(store, "systems/web01.yml", "interfaces[0].mac", lambda s: s.resolve_system("web01")["interfaces"][0]["mac"])
+    outcome = _check(
+        store, "systems/web01.yml", "interfaces[0].mac", lambda s: s.resolve_system("web01")["interfaces"][0]["mac"]
+    )
     digits = re.sub(r"[^0-9a-fA-F]", "", value).lower()
-    valid = (len(digits) == 12 and re.fullmatch(r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}|[0-9a-fA-F]{12}|([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}", value)
-             and int(digits[1], 16) % 2 == 0 and digits not in ("0" * 12, "f" * 12) and digits != "525400123460")
+    valid = (
+        len(digits) == 12
+        and re.fullmatch(
+            r"([0-9a-fA-F]{2}[:-]){5}[0-9a-fA-F]{2}|[0-9a-fA-F]{12}|([0-9a-fA-F]{4}\.){2}[0-9a-fA-F]{4}", value
+        )
+        and int(digits[1], 16) % 2 == 0
+        and digits not in ("0" * 12, "f" * 12)
+        and digits != "525400123460"
+    )
     if outcome == "accepted":
         mac = store.resolve_system("web01")["interfaces"][0]["mac"]
         assert valid, value
-        assert mac == ":".join(digits[i:i + 2] for i in range(0, 12, 2)), (value, mac)  # one canonical spelling
+        assert mac == ":".join(digits[i : i + 2] for i in range(0, 12, 2)), (value, mac)  # one canonical spelling
     elif valid:
         raise AssertionError("refused a valid MAC %r: %s" % (value, store.problems()))
 
@@ -200,7 +262,9 @@ def test_ips_outside_on_the_edge_or_in_the_dynamic_range_are_refused(tmp_path_fa
     tmp = tmp_path_factory.mktemp("a")
     value = network % host
     store = _place(tmp, "systems/web01.yml", _with("systems/web01.yml", ["interfaces", 0, "ip"], value))
-    outcome = _check(store, "systems/web01.yml", "interfaces[0].ip", lambda s: s.resolve_system("web01")["interfaces"][0]["ip"])
+    outcome = _check(
+        store, "systems/web01.yml", "interfaces[0].ip", lambda s: s.resolve_system("web01")["interfaces"][0]["ip"]
+    )
     # dmz is 192.0.2.0/24 with its gateway (and next server) on .1, dynamic range .200-.250; app01's dmz NIC has .60
     fits = network.startswith("192.0.2.") and 2 <= host <= 254 and not 200 <= host <= 250 and host != 60
     assert (outcome == "accepted") == fits, (value, store.problems())

@@ -23,8 +23,14 @@ VIEW = {
 
 
 def test_interfaces_are_those_with_an_address_in_a_served_segment():
-    addresses = [("lo", "127.0.0.1/8"), ("eth0", "10.0.0.5/8"), ("br-dmz", "192.0.2.10/24"),
-                 ("br-app", "198.51.100.10/24"), ("br-app", "198.51.100.11/24"), ("far0", "203.0.113.9/24")]
+    addresses = [
+        ("lo", "127.0.0.1/8"),
+        ("eth0", "10.0.0.5/8"),
+        ("br-dmz", "192.0.2.10/24"),
+        ("br-app", "198.51.100.10/24"),
+        ("br-app", "198.51.100.11/24"),
+        ("far0", "203.0.113.9/24"),
+    ]
     # a relayed segment is not served on a link of this host: its interface is not one of them
     assert P.served_interfaces(VIEW, addresses) == ["br-dmz", "br-app"]
 
@@ -63,7 +69,10 @@ def test_stale_configs_go_only_when_this_collection_wrote_them(tmp_path):
     ours, theirs = tmp_path / "dhcpd.conf", tmp_path / "kea-dhcp4.conf"
     ours.write_text("# " + D.HEADER % "prov-lab" + "\nsubnet ...\n")
     theirs.write_text("# Sample configuration file for ISC dhcpd\n")
-    options = {"config": str(tmp_path / "live.conf"), "stale_configs": [str(ours), str(theirs), str(tmp_path / "gone.conf")]}
+    options = {
+        "config": str(tmp_path / "live.conf"),
+        "stale_configs": [str(ours), str(theirs), str(tmp_path / "gone.conf")],
+    }
     assert P.remove_stale_configs(options, check_mode=True) == [str(ours)]
     assert ours.exists()
     assert P.remove_stale_configs(options, check_mode=False) == [str(ours)]
@@ -94,4 +103,7 @@ def test_tftp_copies_read_every_source_first(tmp_path):
         P._tftp_copies(VIEW, options)
     assert "images/deb12/vmlinuz" in str(err.value) and "/srv/images/linux" in str(err.value)
     view = dict(VIEW, distros={"deb12": {"kernel": str(loader), "initrd": "http://192.0.2.1/initrd.gz"}})
-    assert P._tftp_copies(view, options) == {"pxelinux.0": (b"loader", 0o644), "images/deb12/vmlinuz": (b"loader", 0o644)}
+    assert P._tftp_copies(view, options) == {
+        "pxelinux.0": (b"loader", 0o644),
+        "images/deb12/vmlinuz": (b"loader", 0o644),
+    }

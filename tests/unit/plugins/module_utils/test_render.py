@@ -39,8 +39,10 @@ def _hosts_isc(text):
     hosts = {}
     for match in re.finditer(r"^host (\S+) \{\n(.*?)^\}", text, re.S | re.M):
         body = match.group(2)
-        entry = {"mac": re.search(r"hardware ethernet (\S+);", body).group(1),
-                 "ip": re.search(r"fixed-address (\S+);", body).group(1)}
+        entry = {
+            "mac": re.search(r"hardware ethernet (\S+);", body).group(1),
+            "ip": re.search(r"fixed-address (\S+);", body).group(1),
+        }
         filename = re.search(r'filename "([^"]+)";', body)
         entry["filename"] = filename.group(1) if filename else None
         hosts[match.group(1)] = entry
@@ -72,9 +74,17 @@ def test_view_refuses_an_unknown_provisioner_and_a_broken_store(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("dhcpd"), reason="ISC dhcpd is not installed")
 def test_isc_config_passes_dhcpd_and_holds_exactly_the_reservations(tmp_path):
-    web03 = FILES["systems/web01.yml"].replace("12:34:56", "12:34:58").replace("192.0.2.50", "192.0.2.52") + "profile: secure\n"
-    web04 = FILES["systems/web01.yml"].replace("12:34:56", "12:34:59").replace("192.0.2.50", "192.0.2.53") + "boot_loader: grub\n"
-    view = _view(tmp_path, extra={"profiles/secure.yml": SECURE, "systems/web03.yml": web03, "systems/web04.yml": web04})
+    web03 = (
+        FILES["systems/web01.yml"].replace("12:34:56", "12:34:58").replace("192.0.2.50", "192.0.2.52")
+        + "profile: secure\n"
+    )
+    web04 = (
+        FILES["systems/web01.yml"].replace("12:34:56", "12:34:59").replace("192.0.2.50", "192.0.2.53")
+        + "boot_loader: grub\n"
+    )
+    view = _view(
+        tmp_path, extra={"profiles/secure.yml": SECURE, "systems/web03.yml": web03, "systems/web04.yml": web04}
+    )
     text = D.render_isc(view)
     proc = _daemon_check(["dhcpd", "-t", "-q", "-cf"], text, tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -111,11 +121,16 @@ NO_NEXT_SERVER = FILES["segments/dmz.yml"].replace("next_server: 192.0.2.1\n", "
 def test_isc_boot_files_by_client_follow_the_next_server(tmp_path, next_server):
     view = _view(tmp_path, extra=None if next_server else {"segments/dmz.yml": NO_NEXT_SERVER})
     subnet = D.render_isc(view).split("subnet 192.0.2.0 ")[1].split("\n}\n")[0]
-    http = ('  } elsif option arch = 00:10 and substring(option vendor-class-identifier, 0, 10) = "HTTPClient" {\n'
-            '    option vendor-class-identifier "HTTPClient";\n'
-            '    filename "http://192.0.2.1/ipxe/snponly.efi";\n')
+    http = (
+        '  } elsif option arch = 00:10 and substring(option vendor-class-identifier, 0, 10) = "HTTPClient" {\n'
+        '    option vendor-class-identifier "HTTPClient";\n'
+        '    filename "http://192.0.2.1/ipxe/snponly.efi";\n'
+    )
     if next_server:
-        assert '  if exists user-class and option user-class = "iPXE" {\n    filename "http://192.0.2.1/ipxe/boot.ipxe";\n' in subnet
+        assert (
+            '  if exists user-class and option user-class = "iPXE" {\n    filename "http://192.0.2.1/ipxe/boot.ipxe";\n'
+            in subnet
+        )
         assert http in subnet
     else:  # no address for a URL: iPXE's script over TFTP, and no HTTP boot
         assert '    filename "ipxe/boot.ipxe";\n' in subnet and "HTTPClient" not in subnet and "http://" not in subnet
@@ -158,17 +173,41 @@ def test_ipxe_scripts_chain_by_absolute_url_and_name_the_initrd(tmp_path):
 
 
 def test_kea_released_leases():
-    before = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
-        {"hw-address": "52:54:00:00:00:01", "ip-address": "192.0.2.50"},
-        {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"},
-        {"hw-address": "52:54:00:00:00:03", "ip-address": "192.0.2.52"}]}]}})
-    after = json.dumps({"Dhcp4": {"subnet4": [{"reservations": [
-        {"hw-address": "52:54:00:00:00:09", "ip-address": "192.0.2.50"},
-        {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"}]}]}})
+    before = json.dumps(
+        {
+            "Dhcp4": {
+                "subnet4": [
+                    {
+                        "reservations": [
+                            {"hw-address": "52:54:00:00:00:01", "ip-address": "192.0.2.50"},
+                            {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"},
+                            {"hw-address": "52:54:00:00:00:03", "ip-address": "192.0.2.52"},
+                        ]
+                    }
+                ]
+            }
+        }
+    )
+    after = json.dumps(
+        {
+            "Dhcp4": {
+                "subnet4": [
+                    {
+                        "reservations": [
+                            {"hw-address": "52:54:00:00:00:09", "ip-address": "192.0.2.50"},
+                            {"hw-address": "52:54:00:00:00:02", "ip-address": "192.0.2.51"},
+                        ]
+                    }
+                ]
+            }
+        }
+    )
     from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import kea as K
 
-    assert K.released(before, after) == [{"ip": "192.0.2.50", "mac": "52:54:00:00:00:01"},
-                                         {"ip": "192.0.2.52", "mac": "52:54:00:00:00:03"}]
+    assert K.released(before, after) == [
+        {"ip": "192.0.2.50", "mac": "52:54:00:00:00:01"},
+        {"ip": "192.0.2.52", "mac": "52:54:00:00:00:03"},
+    ]
     assert K.released(None, after) == []
 
 
@@ -176,8 +215,11 @@ def test_boot_files_armed_and_local(tmp_path):
     view = _view(tmp_path)
     web01 = next(s for s in view["systems"] if s["name"] == "web01")
     armed = B.system_files(web01, True, [("52:54:00:12:34:56", "http://192.0.2.1")])
-    assert sorted(armed) == ["grub/grub.cfg-01-52:54:00:12:34:56", "ipxe/52:54:00:12:34:56.ipxe",
-                             "pxelinux.cfg/01-52-54-00-12-34-56"]
+    assert sorted(armed) == [
+        "grub/grub.cfg-01-52:54:00:12:34:56",
+        "ipxe/52:54:00:12:34:56.ipxe",
+        "pxelinux.cfg/01-52-54-00-12-34-56",
+    ]
     for text in armed.values():
         assert "inst.ks=http://192.0.2.1/ks/web01.cfg" in text
         assert "generation 1" in text
@@ -191,8 +233,14 @@ def test_boot_files_armed_and_local(tmp_path):
 
 
 def test_grub_quotes_the_autoinstall_semicolon():
-    system = {"name": "u1", "distro": "ubuntu24", "install_format": "autoinstall", "kernel_options": "quiet",
-              "build_generation": 1, "install_tree": None}
+    system = {
+        "name": "u1",
+        "distro": "ubuntu24",
+        "install_format": "autoinstall",
+        "kernel_options": "quiet",
+        "build_generation": 1,
+        "install_tree": None,
+    }
     files = B.install_files(system, "52:54:00:00:00:0a", "http://192.0.2.1")
     assert "'ds=nocloud-net;s=http://192.0.2.1/ks/u1/'" in files["grub/grub.cfg-01-52:54:00:00:00:0a"]
     assert " ds=nocloud-net;s=http://192.0.2.1/ks/u1/" in files["pxelinux.cfg/01-52-54-00-00-00-0a"]
@@ -210,10 +258,13 @@ def test_tftp_files_follow_the_netboot_state(tmp_path):
 def test_install_render_errors_name_the_system_and_template(tmp_path):
     view = _view(tmp_path, extra={"templates/rocky9.ks.j2": "rootpw {{ secrets.root_password_hash }}\n"})
     web01 = next(s for s in view["systems"] if s["name"] == "web01")
-    with pytest.raises(I.RenderError, match=r"systems/web01.yml: rendering templates/rocky9.ks.j2 failed: .*root_password_hash"):
+    with pytest.raises(
+        I.RenderError, match=r"systems/web01.yml: rendering templates/rocky9.ks.j2 failed: .*root_password_hash"
+    ):
         I.Renderer(view["templates"]).render(web01, "http://192.0.2.1", "http://192.0.2.1/cb", {})
     assert I.Renderer(view["templates"]).render(web01, "http://192.0.2.1", "cb", {"root_password_hash": "$6$x"}) == {
-        "ks/web01.cfg": "rootpw $6$x\n"}
+        "ks/web01.cfg": "rootpw $6$x\n"
+    }
 
 
 def test_install_templates_run_in_a_sandbox(tmp_path):
@@ -411,9 +462,16 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
 
 
 def _system(fmt, **extra):
-    system = {"name": "inst01", "distro": "d12", "install_format": fmt, "kernel_options": "console=ttyS0 log_host=192.0.2.1",
-              "installed_kernel_options": "console=ttyS0,115200n8 nomodeset", "build_generation": 2,
-              "install_tree": "http://192.0.2.1/mirror/debian", "network": {"domain": "dmz.example.test"}}
+    system = {
+        "name": "inst01",
+        "distro": "d12",
+        "install_format": fmt,
+        "kernel_options": "console=ttyS0 log_host=192.0.2.1",
+        "installed_kernel_options": "console=ttyS0,115200n8 nomodeset",
+        "build_generation": 2,
+        "install_tree": "http://192.0.2.1/mirror/debian",
+        "network": {"domain": "dmz.example.test"},
+    }
     system.update(extra)
     return system
 
@@ -424,9 +482,13 @@ MAC = "52:54:00:0e:00:05"
 def _lines(system):
     """The kernel line of each per-MAC boot file (pxelinux APPEND, GRUB linux, iPXE kernel)."""
     files = B.install_files(system, MAC, "http://192.0.2.1")
-    pxe = re.search(r"^  APPEND initrd=/images/d12/initrd (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M).group(1)
+    pxe = re.search(
+        r"^  APPEND initrd=/images/d12/initrd (.*)$", files["pxelinux.cfg/01-52-54-00-0e-00-05"], re.M
+    ).group(1)
     grub = re.search(r"^  linux /images/d12/vmlinuz (.*)$", files["grub/grub.cfg-01-" + MAC], re.M).group(1)
-    ipxe = re.search(r"^kernel http://192.0.2.1/images/d12/vmlinuz initrd=initrd (.*)$", files["ipxe/%s.ipxe" % MAC], re.M).group(1)
+    ipxe = re.search(
+        r"^kernel http://192.0.2.1/images/d12/vmlinuz initrd=initrd (.*)$", files["ipxe/%s.ipxe" % MAC], re.M
+    ).group(1)
     return pxe, grub, ipxe
 
 
@@ -436,7 +498,7 @@ def test_debian_kernel_line_interface_name_and_the_installed_systems_options_aft
         assert sep and installed == "console=ttyS0,115200n8 nomodeset"
         words = installer.split()
         assert words[:2] == ["console=ttyS0", "log_host=192.0.2.1"]
-        assert "BOOTIF=01-52-54-00-0e-00-05" in words                  # the NIC this file was served for
+        assert "BOOTIF=01-52-54-00-0e-00-05" in words  # the NIC this file was served for
         assert "hostname=inst01" in words and "domain=dmz.example.test" in words
         assert "url=http://192.0.2.1/ks/inst01.cfg" in words
         assert "inst.repo=http://192.0.2.1/mirror/debian" not in words and "nomodeset" not in words
@@ -462,15 +524,21 @@ def test_ubuntu_line_has_the_separator_but_no_debian_installer_words():
 def test_kickstart_line_keeps_the_installed_systems_options_for_the_template():
     for line in _lines(_system("kickstart")):
         assert "---" not in line and "nomodeset" not in line
-        assert line.startswith("inst.repo=http://192.0.2.1/mirror/debian console=ttyS0 log_host=192.0.2.1 BOOTIF=01-52-54-00-0e-00-05")
+        assert line.startswith(
+            "inst.repo=http://192.0.2.1/mirror/debian console=ttyS0 log_host=192.0.2.1 BOOTIF=01-52-54-00-0e-00-05"
+        )
         assert line.endswith("inst.ks=http://192.0.2.1/ks/inst01.cfg")
 
 
 def test_install_context_splits_the_install_tree_into_the_mirror():
     assert I.mirror_of("http://192.0.2.1:8080/mirror/debian/") == {
-        "protocol": "http", "hostname": "192.0.2.1:8080", "directory": "/mirror/debian"}
+        "protocol": "http",
+        "hostname": "192.0.2.1:8080",
+        "directory": "/mirror/debian",
+    }
     assert I.mirror_of("https://deb.example.test")["directory"] == "/"
     assert I.mirror_of(None) is None
     out = I.Renderer({"t": "{{ mirror.hostname }} {{ mirror.directory }} [{{ installed_kernel_options }}]"}).render(
-        dict(_system("preseed"), template="t"), "http://192.0.2.1", "http://192.0.2.1/bm/callback/x", {})
+        dict(_system("preseed"), template="t"), "http://192.0.2.1", "http://192.0.2.1/bm/callback/x", {}
+    )
     assert out == {"ks/inst01.cfg": "192.0.2.1 /mirror/debian [console=ttyS0,115200n8 nomodeset]"}

@@ -34,10 +34,35 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.store
 from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 HOSTILE = st.one_of(
-    st.sampled_from([
-        'a"b', "a;b", "a{b", "a}b", "a\nb", "a#b", "a\x00b", "a b", "a/b", "..", "a$b", "a\\b", "ａ", "a\u2028b", "-a", "a" * 70,
-        "{{ 7 * 7 }}", "{% raw %}", "${netX/mac}", "a'b", "../../etc/passwd", "a\rb", "\ufeffa", "a:b", "a=b",
-    ]),
+    st.sampled_from(
+        [
+            'a"b',
+            "a;b",
+            "a{b",
+            "a}b",
+            "a\nb",
+            "a#b",
+            "a\x00b",
+            "a b",
+            "a/b",
+            "..",
+            "a$b",
+            "a\\b",
+            "ａ",
+            "a\u2028b",
+            "-a",
+            "a" * 70,
+            "{{ 7 * 7 }}",
+            "{% raw %}",
+            "${netX/mac}",
+            "a'b",
+            "../../etc/passwd",
+            "a\rb",
+            "\ufeffa",
+            "a:b",
+            "a=b",
+        ]
+    ),
     st.text(max_size=40),
 )
 FIELDS = ("name", "domain", "vars", "kernel_options", "iface")
@@ -45,8 +70,10 @@ SOAK = bool(os.environ.get("BAREMETAL_SOAK"))
 TEMPLATE = "# kickstart for {{ name }}\n# note: {{ vars.note | default('none') | tojson }}\n"
 LABEL = st.from_regex(r"\A[a-z][a-z0-9-]{0,20}[a-z0-9]\Z")
 
-pytestmark = pytest.mark.skipif(not (shutil.which("dhcpd") and shutil.which("kea-dhcp4") and shutil.which("nginx")),
-                                reason="needs dhcpd, kea-dhcp4 and nginx")
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("dhcpd") and shutil.which("kea-dhcp4") and shutil.which("nginx")),
+    reason="needs dhcpd, kea-dhcp4 and nginx",
+)
 
 
 @st.composite
@@ -73,14 +100,19 @@ def _files(systems, hostile, hostile_field):
     files = {k: v for k, v in FILES.items() if not k.startswith("systems/")}
     files["templates/rocky9.ks.j2"] = TEMPLATE
     for name, ip, mac in systems:
-        files["systems/%s.yml" % name] = "tier: web\nhardware_model: r650\ninterfaces:\n  - {name: eth0, mac: %s, ip: %s, primary: true}\n" % (
-            json.dumps(mac), ip)
+        files["systems/%s.yml" % name] = (
+            "tier: web\nhardware_model: r650\ninterfaces:\n  - {name: eth0, mac: %s, ip: %s, primary: true}\n"
+            % (json.dumps(mac), ip)
+        )
     if hostile is not None:
         if hostile_field == "name":
             files["systems/%s.yml" % hostile.replace("/", "_").replace("\x00", "0").replace("\n", "n")] = files.pop(
-                "systems/%s.yml" % systems[0][0])
+                "systems/%s.yml" % systems[0][0]
+            )
         elif hostile_field == "domain":
-            files["segments/dmz.yml"] = files["segments/dmz.yml"].replace("domain: dmz.example.test", "domain: %s" % json.dumps(hostile))
+            files["segments/dmz.yml"] = files["segments/dmz.yml"].replace(
+                "domain: dmz.example.test", "domain: %s" % json.dumps(hostile)
+            )
         elif hostile_field == "kernel_options":
             files["systems/%s.yml" % systems[0][0]] += "kernel_options: {console: %s}\n" % json.dumps(hostile)
         elif hostile_field == "iface":
@@ -102,13 +134,30 @@ def _check(command, text):
 
 TOKEN = re.compile(r"^[A-Za-z0-9._:/=,+@%~?-]+$")
 BOOT_LINES = {
-    "pxelinux": [r"# baremetal\.provision: install (?P<name>\S+) generation \d+", "DEFAULT install", "PROMPT 0", "TIMEOUT 0", "LABEL install",
-                 r"  KERNEL /images/rocky9/vmlinuz", r"  APPEND initrd=/images/rocky9/initrd (?P<args>.*)"],
-    "grub": [r"# baremetal\.provision: install (?P<name>\S+) generation \d+", "set timeout=0", r"menuentry 'install (?P<name2>\S+)' \{",
-             r"  linux /images/rocky9/vmlinuz (?P<args>.*)", r"  initrd /images/rocky9/initrd", r"\}"],
-    "ipxe": ["#!ipxe", r"# baremetal\.provision: install (?P<name>\S+) generation \d+",
-             r"kernel http://192\.0\.2\.1/images/rocky9/vmlinuz initrd=initrd (?P<args>.*)",
-             r"initrd --name initrd http://192\.0\.2\.1/images/rocky9/initrd", "boot"],
+    "pxelinux": [
+        r"# baremetal\.provision: install (?P<name>\S+) generation \d+",
+        "DEFAULT install",
+        "PROMPT 0",
+        "TIMEOUT 0",
+        "LABEL install",
+        r"  KERNEL /images/rocky9/vmlinuz",
+        r"  APPEND initrd=/images/rocky9/initrd (?P<args>.*)",
+    ],
+    "grub": [
+        r"# baremetal\.provision: install (?P<name>\S+) generation \d+",
+        "set timeout=0",
+        r"menuentry 'install (?P<name2>\S+)' \{",
+        r"  linux /images/rocky9/vmlinuz (?P<args>.*)",
+        r"  initrd /images/rocky9/initrd",
+        r"\}",
+    ],
+    "ipxe": [
+        "#!ipxe",
+        r"# baremetal\.provision: install (?P<name>\S+) generation \d+",
+        r"kernel http://192\.0\.2\.1/images/rocky9/vmlinuz initrd=initrd (?P<args>.*)",
+        r"initrd --name initrd http://192\.0\.2\.1/images/rocky9/initrd",
+        "boot",
+    ],
 }
 
 
@@ -135,7 +184,10 @@ def _boot_file_problems(kind, text, name):
         if args is not None:
             words = args.split(" ")
             # GRUB quotes the one argument that carries a ;
-            plain = [w[1:-1] if kind == "grub" and w.startswith("'") and w.endswith("'") and "'" not in w[1:-1] else w for w in words]
+            plain = [
+                w[1:-1] if kind == "grub" and w.startswith("'") and w.endswith("'") and "'" not in w[1:-1] else w
+                for w in words
+            ]
             bad.extend(w for w in plain if not TOKEN.match(w))
             if "inst.ks=http://192.0.2.1/ks/%s.cfg" % name not in words:
                 bad.append("no install URL of %s in %r" % (name, args))
@@ -157,14 +209,23 @@ def _nginx_check(directory, acl_map):
         handle.write(acl_map)
     conf = os.path.join(directory, "nginx.conf")
     with open(conf, "w", encoding="utf-8") as handle:
-        handle.write("pid %(d)s/nginx.pid;\nerror_log %(d)s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
-                     "  map $uri $bm_owner {\n    default \"\";\n    include %(d)s/install-acl.map;\n  }\n}\n" % {"d": directory})
-    return subprocess.run(["nginx", "-t", "-q", "-p", directory, "-e", os.path.join(directory, "error.log"), "-c", conf],
-                          capture_output=True, text=True, check=False)
+        handle.write(
+            "pid %(d)s/nginx.pid;\nerror_log %(d)s/error.log;\nevents {}\nhttp {\n  access_log off;\n"
+            '  map $uri $bm_owner {\n    default "";\n    include %(d)s/install-acl.map;\n  }\n}\n' % {"d": directory}
+        )
+    return subprocess.run(
+        ["nginx", "-t", "-q", "-p", directory, "-e", os.path.join(directory, "error.log"), "-c", conf],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
-@settings(max_examples=int(os.environ.get("BAREMETAL_PROPERTY_EXAMPLES", "600" if SOAK else "30")), deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=int(os.environ.get("BAREMETAL_PROPERTY_EXAMPLES", "600" if SOAK else "30")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(fleets())
 @example(([("a0", "192.0.2.2", "52:54:00:00:01:00")], "../../etc/passwd", "name"))  # the only system file hidden
 def test_accepted_stores_render_files_their_daemons_accept_holding_exactly_the_records(tmp_path_factory, fleet):
@@ -194,11 +255,18 @@ def test_accepted_stores_render_files_their_daemons_accept_holding_exactly_the_r
     for block in re.finditer(r"^host (\S+) \{\n(.*?)^\}", isc, re.S | re.M):
         body = block.group(2)
         statements = [line.strip() for line in body.strip().splitlines()]
-        injected = [s for s in statements if not re.match(r'^(hardware ethernet|fixed-address|option host-name|option ipxe\.no-pxedhcp|filename) ', s)]
+        injected = [
+            s
+            for s in statements
+            if not re.match(r"^(hardware ethernet|fixed-address|option host-name|option ipxe\.no-pxedhcp|filename) ", s)
+        ]
         _count(injected=len(injected))
         assert not injected, body
         mac = re.search(r"hardware ethernet (\S+);", body).group(1)
-        found[mac] = (re.search(r"fixed-address (\S+);", body).group(1), re.search(r'option host-name "([^"]+)";', body).group(1))
+        found[mac] = (
+            re.search(r"fixed-address (\S+);", body).group(1),
+            re.search(r'option host-name "([^"]+)";', body).group(1),
+        )
     assert found == expected
     assert isc.count("{") == isc.count("}")
     kea = D.render_kea(view, lease_file=str(tmp_path_factory.mktemp("kea") / "leases.csv"))
@@ -235,7 +303,11 @@ def test_accepted_stores_render_files_their_daemons_accept_holding_exactly_the_r
         with open(os.path.join(web, "ks", system["name"] + ".cfg"), encoding="utf-8") as handle:
             lines = handle.read().split("\n")
         note = (system.get("vars") or {}).get("note", "none")
-        intact = lines[0] == "# kickstart for " + system["name"] and json.loads(lines[1][len("# note: "):]) == note and lines[2:] == [""]
+        intact = (
+            lines[0] == "# kickstart for " + system["name"]
+            and json.loads(lines[1][len("# note: ") :]) == note
+            and lines[2:] == [""]
+        )
         _count(injected=not intact)
         assert intact, lines
     acl = I.acl_map(owners)

@@ -16,7 +16,10 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.store
 from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
 EXAMPLES = os.path.join(REPO, "examples", "templates")
-SECRETS = {"root_password_hash": "$6$rounds=4096$salt$" + "A" * 86, "ssh_authorized_keys": "ssh-ed25519 AAAAC3Nza test@example"}
+SECRETS = {
+    "root_password_hash": "$6$rounds=4096$salt$" + "A" * 86,
+    "ssh_authorized_keys": "ssh-ed25519 AAAAC3Nza test@example",
+}
 
 
 def _render(tmp_path, template, family, fmt, install_tree=True, profile_extra="", more_vars=""):
@@ -25,10 +28,13 @@ def _render(tmp_path, template, family, fmt, install_tree=True, profile_extra=""
     files = dict(FILES)
     files["distros/rocky9.yml"] = FILES["distros/rocky9.yml"].replace("family: redhat", "family: %s" % family)
     if not install_tree:
-        files["distros/rocky9.yml"] = "".join(line for line in files["distros/rocky9.yml"].splitlines(True)
-                                              if not line.startswith("install_tree:"))
-    files["profiles/rocky9-web.yml"] = ("distro: rocky9\ntemplate: %s\nformat: %s\nvars: {timezone: Europe/Paris%s}\n%s"
-                                        % (template, fmt, more_vars, profile_extra))
+        files["distros/rocky9.yml"] = "".join(
+            line for line in files["distros/rocky9.yml"].splitlines(True) if not line.startswith("install_tree:")
+        )
+    files["profiles/rocky9-web.yml"] = (
+        "distro: rocky9\ntemplate: %s\nformat: %s\nvars: {timezone: Europe/Paris%s}\n%s"
+        % (template, fmt, more_vars, profile_extra)
+    )
     files["templates/" + template] = text
     view = build_view(RecordStore.load(write_store(tmp_path / "records", files)), "prov-app")
     files_out, _owners, _index = P.web_files(view, b"s" * 32, SECRETS)
@@ -45,8 +51,13 @@ def _kickstart(text):
 
 
 def test_kickstart_example_passes_pykickstart(tmp_path):
-    out = _render(tmp_path, "rocky9.ks.j2", "redhat", "kickstart",
-                  profile_extra="installed_kernel_options: {console: 'ttyS0,115200n8', nomodeset: null}\n")
+    out = _render(
+        tmp_path,
+        "rocky9.ks.j2",
+        "redhat",
+        "kickstart",
+        profile_extra="installed_kernel_options: {console: 'ttyS0,115200n8', nomodeset: null}\n",
+    )
     handler = _kickstart(out["ks/app01.cfg"])
     # both interfaces, the primary one with the gateway, the callback in %post
     assert handler.network.network[0].ip == "198.51.100.50"
@@ -60,8 +71,14 @@ def test_kickstart_example_passes_pykickstart(tmp_path):
 
 
 def test_kickstart_example_without_installed_options_or_tree(tmp_path):
-    out = _render(tmp_path, "rocky9.ks.j2", "redhat", "kickstart", install_tree=False,
-                  more_vars=", mirror_proxy: 'http://192.0.2.3:3128'")
+    out = _render(
+        tmp_path,
+        "rocky9.ks.j2",
+        "redhat",
+        "kickstart",
+        install_tree=False,
+        more_vars=", mirror_proxy: 'http://192.0.2.3:3128'",
+    )
     handler = _kickstart(out["ks/app01.cfg"])
     assert handler.bootloader.appendLine in (None, "")
     assert not handler.url.url
@@ -101,8 +118,16 @@ def test_preseed_example_reruns_netcfg_for_the_static_address_and_uses_the_tree(
 
 
 def test_preseed_example_without_a_tree_uses_the_public_mirror(tmp_path):
-    answers = _preseed(_render(tmp_path, "debian12.preseed.j2", "debian", "preseed", install_tree=False,
-                               more_vars=", mirror_proxy: 'http://192.0.2.3:3128', suite: bookworm")["ks/app01.cfg"])
+    answers = _preseed(
+        _render(
+            tmp_path,
+            "debian12.preseed.j2",
+            "debian",
+            "preseed",
+            install_tree=False,
+            more_vars=", mirror_proxy: 'http://192.0.2.3:3128', suite: bookworm",
+        )["ks/app01.cfg"]
+    )
     assert answers["mirror/http/hostname"][2] == "deb.debian.org"
     assert answers["mirror/http/proxy"][2] == "http://192.0.2.3:3128"
     assert answers["mirror/suite"][2] == "bookworm"

@@ -49,7 +49,9 @@ SYSTEM = dict(tier="web", hardware_model="r650")
 
 
 def test_create_system_writes_canonical_file(root):
-    facts, pending, diff = edit(root, lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:AB:CD:EF", ip="192.0.2.51")))
+    facts, pending, diff = edit(
+        root, lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:AB:CD:EF", ip="192.0.2.51"))
+    )
     assert list(pending) == ["systems/web02.yml"]
     assert facts["created"] is True and facts["generation"] == 1 and facts["replaced"] is None
     with open(os.path.join(root, "systems/web02.yml")) as handle:
@@ -82,42 +84,62 @@ def test_check_mode_writes_nothing_but_reports_the_diff(root):
 
 def test_duplicate_mac_is_refused_naming_the_owner(root):
     refused(
-        root, lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:12:34:56", ip="192.0.2.51")),
+        root,
+        lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:12:34:56", ip="192.0.2.51")),
         "refused, nothing was written",
         "systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml (interfaces[0].mac)",
     )
 
 
 def test_mac_of_a_spare_is_refused(root):
-    refused(root, lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:00:00:03", ip="192.0.2.51")),
-            "is also used by pools/spares-dmz.yml (machines[2].mac)")
+    refused(
+        root,
+        lambda t: E.edit_system(t, "web02", dict(SYSTEM, mac="52:54:00:00:00:03", ip="192.0.2.51")),
+        "is also used by pools/spares-dmz.yml (machines[2].mac)",
+    )
 
 
 def test_hostname_with_newline_is_refused(root):
-    error = refused(root, lambda t: E.edit_system(t, "web02\nhost evil { }", dict(SYSTEM, mac="52:54:00:ab:cd:ef", ip="192.0.2.51")),
-                    "systems/'web02\\nhost evil { }': name:", "RFC 1123")
+    error = refused(
+        root,
+        lambda t: E.edit_system(t, "web02\nhost evil { }", dict(SYSTEM, mac="52:54:00:ab:cd:ef", ip="192.0.2.51")),
+        "systems/'web02\\nhost evil { }': name:",
+        "RFC 1123",
+    )
     assert all("\n" not in str(problem) for problem in error.problems)
 
 
-@pytest.mark.parametrize("params, field, text", [
-    ({"ip": "192.0.2.220"}, "interfaces[0].ip", "dynamic range"),
-    ({"ip": "198.51.100.7"}, "interfaces[0].ip", "outside"),
-    ({"mac": "52:54:00:12:34"}, "mac", "6 octets"),
-    ({"kernel_options": {"ks": "http://x/ks;reboot"}}, "kernel_options", "';'"),
-    ({"kernel_options": "console=ttyS0\ninitrd=/evil"}, "kernel_options", "newline"),
-    ({"vars": {"motd": "a\n%pre\nwipefs -a /dev/sda"}}, "vars", "newline"),
-    ({"hardware_model": "r650\"; }"}, "hardware_model", "'\"'"),
-    ({"tier": "nope"}, "tier", "does not exist"),
-    ({"profile": "nope"}, "profile", "does not exist"),
-    ({"boot_loader": "grub; exit"}, "boot_loader", "not one of"),
-    ({"interfaces": [{"name": "eth0", "mac": "52:54:00:12:34:56", "ip": "192.0.2.50", "primary": True},
-                     {"name": "eth1", "mac": "52:54:00:12:34:58", "ip": "192.0.2.51", "primary": True}]},
-     "interfaces", "exactly one interface"),
-])
+@pytest.mark.parametrize(
+    "params, field, text",
+    [
+        ({"ip": "192.0.2.220"}, "interfaces[0].ip", "dynamic range"),
+        ({"ip": "198.51.100.7"}, "interfaces[0].ip", "outside"),
+        ({"mac": "52:54:00:12:34"}, "mac", "6 octets"),
+        ({"kernel_options": {"ks": "http://x/ks;reboot"}}, "kernel_options", "';'"),
+        ({"kernel_options": "console=ttyS0\ninitrd=/evil"}, "kernel_options", "newline"),
+        ({"vars": {"motd": "a\n%pre\nwipefs -a /dev/sda"}}, "vars", "newline"),
+        ({"hardware_model": 'r650"; }'}, "hardware_model", "'\"'"),
+        ({"tier": "nope"}, "tier", "does not exist"),
+        ({"profile": "nope"}, "profile", "does not exist"),
+        ({"boot_loader": "grub; exit"}, "boot_loader", "not one of"),
+        (
+            {
+                "interfaces": [
+                    {"name": "eth0", "mac": "52:54:00:12:34:56", "ip": "192.0.2.50", "primary": True},
+                    {"name": "eth1", "mac": "52:54:00:12:34:58", "ip": "192.0.2.51", "primary": True},
+                ]
+            },
+            "interfaces",
+            "exactly one interface",
+        ),
+    ],
+)
 def test_bad_system_changes_are_refused_naming_record_and_field(root, params, field, text):
     error = refused(root, lambda t: E.edit_system(t, "web01", params), text)
-    assert any(p.path == "systems/web01.yml" and (p.field or "").startswith(field) for p in error.problems) or \
-        ("systems/web01.yml: %s" % field) in error.message
+    assert (
+        any(p.path == "systems/web01.yml" and (p.field or "").startswith(field) for p in error.problems)
+        or ("systems/web01.yml: %s" % field) in error.message
+    )
 
 
 def test_new_primary_mac_is_a_replacement(root):
@@ -138,10 +160,18 @@ def test_reinstall_raises_generation_each_time(root):
 def test_from_pool_takes_first_spare_of_the_model_in_one_transaction(root):
     facts, pending, _diff = edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     assert sorted(pending) == ["pools/spares-dmz.yml", "systems/web01.yml"]
-    assert facts["pool_spare"] == {"mac": "52:54:00:00:00:01", "hardware_model": "r650", "serial": "SN001", "pool": "spares-dmz"}
+    assert facts["pool_spare"] == {
+        "mac": "52:54:00:00:00:01",
+        "hardware_model": "r650",
+        "serial": "SN001",
+        "pool": "spares-dmz",
+    }
     assert facts["replaced"]["old_mac"] == "52:54:00:12:34:56"
     store = RecordStore.load(root)
-    assert [m["mac"] for m in store.data("pools", "spares-dmz")["machines"]] == ["52:54:00:00:00:02", "52:54:00:00:00:03"]
+    assert [m["mac"] for m in store.data("pools", "spares-dmz")["machines"]] == [
+        "52:54:00:00:00:02",
+        "52:54:00:00:00:03",
+    ]
     assert store.problems() == []
     assert not os.path.exists(os.path.join(root, JOURNAL_NAME))
 
@@ -151,7 +181,9 @@ def test_from_pool_gives_the_system_the_spares_bmc(root):
     with open(pool, encoding="utf-8") as handle:
         text = handle.read()
     with open(pool, "w", encoding="utf-8") as handle:
-        handle.write(text.replace("serial: SN001}", "serial: SN001, bmc: {type: redfish, address: 127.0.0.1, port: 8443}}"))
+        handle.write(
+            text.replace("serial: SN001}", "serial: SN001, bmc: {type: redfish, address: 127.0.0.1, port: 8443}}")
+        )
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     system = RecordStore.load(root).data("systems", "web01")
     assert dict(system["bmc"]) == {"type": "redfish", "address": "127.0.0.1", "port": 8443}
@@ -160,18 +192,32 @@ def test_from_pool_gives_the_system_the_spares_bmc(root):
 def test_from_pool_refusals(root):
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
-    refused(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}),
-            "pools/spares-dmz.yml: machines: no spare of hardware model 'r650' left for web01 (models in the pool: r640)")
-    refused(root, lambda t: E.edit_system(t, "web01", {"from_pool": "nothing"}),
-            "systems/web01.yml: from_pool: pool 'nothing' does not exist")
-    refused(root, lambda t: E.edit_system(t, "app01", {"from_pool": "spares-dmz"}),
-            "pools/spares-dmz.yml: segment: pool spares-dmz serves segment 'dmz' but app01 is in segment 'app'")
+    refused(
+        root,
+        lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}),
+        "pools/spares-dmz.yml: machines: no spare of hardware model 'r650' left for web01 (models in the pool: r640)",
+    )
+    refused(
+        root,
+        lambda t: E.edit_system(t, "web01", {"from_pool": "nothing"}),
+        "systems/web01.yml: from_pool: pool 'nothing' does not exist",
+    )
+    refused(
+        root,
+        lambda t: E.edit_system(t, "app01", {"from_pool": "spares-dmz"}),
+        "pools/spares-dmz.yml: segment: pool spares-dmz serves segment 'dmz' but app01 is in segment 'app'",
+    )
 
 
 def test_removing_a_referenced_record_is_refused_naming_referrers(root):
-    refused(root, lambda t: E.remove_record(t, "segments", "dmz"),
-            "segments/dmz.yml: cannot remove: still referred to by pools/spares-dmz.yml, systems/app01.yml, tiers/web.yml")
-    refused(root, lambda t: E.remove_record(t, "distros", "rocky9"), "profiles/rocky9-legacy.yml, profiles/rocky9-web.yml")
+    refused(
+        root,
+        lambda t: E.remove_record(t, "segments", "dmz"),
+        "segments/dmz.yml: cannot remove: still referred to by pools/spares-dmz.yml, systems/app01.yml, tiers/web.yml",
+    )
+    refused(
+        root, lambda t: E.remove_record(t, "distros", "rocky9"), "profiles/rocky9-legacy.yml, profiles/rocky9-web.yml"
+    )
 
 
 def test_remove_and_retire_to_pool(root):
@@ -189,8 +235,11 @@ def test_pool_add_remove_by_mac(root):
     edit(root, lambda t: E.edit_pool(t, "spares-dmz", change))
     macs = [m["mac"] for m in RecordStore.load(root).data("pools", "spares-dmz")["machines"]]
     assert macs == ["52:54:00:00:00:01", "52:54:00:00:00:03", "52:54:00:00:00:09"]
-    refused(root, lambda t: E.edit_pool(t, "spares-dmz", {"add": [{"mac": "52:54:00:12:34:56", "hardware_model": "r650"}]}),
-            "pools/spares-dmz.yml: machines[3].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml")
+    refused(
+        root,
+        lambda t: E.edit_pool(t, "spares-dmz", {"add": [{"mac": "52:54:00:12:34:56", "hardware_model": "r650"}]}),
+        "pools/spares-dmz.yml: machines[3].mac: MAC 52:54:00:12:34:56 is also used by systems/web01.yml",
+    )
     refused(root, lambda t: E.edit_pool(t, "spares-dmz", {"remove": ["nonsense"]}), "pools/spares-dmz.yml: remove[0]:")
 
 
@@ -202,7 +251,9 @@ def test_existing_problems_do_not_block_unrelated_changes(root):
 
 def test_lock_timeout_changes_nothing(root):
     before = tree_digest(root)
-    with StoreLock(root), pytest.raises(LockTimeout, match="held the store lock"), Transaction(root, timeout=0.2) as txn:
+    with StoreLock(root), pytest.raises(LockTimeout, match="held the store lock"), Transaction(
+        root, timeout=0.2
+    ) as txn:
         E.edit_system(txn, "web01", {"reinstall": True})
         txn.commit()
     assert tree_digest(root) == before
@@ -210,13 +261,22 @@ def test_lock_timeout_changes_nothing(root):
 
 def test_reader_waits_for_writer_and_sees_whole_transaction(root):
     # A child process holds the exclusive lock while we ask for a snapshot with a short timeout.
-    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import fcntl, os, sys, time
         fd = os.open(os.path.join(sys.argv[1], ".baremetal.lock"), os.O_RDWR | os.O_CREAT)
         fcntl.flock(fd, fcntl.LOCK_EX)
         print("locked", flush=True)
         time.sleep(30)
-    """), root], stdout=subprocess.PIPE, text=True)
+    """),
+            root,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert child.stdout.readline().strip() == "locked"
         with pytest.raises(LockTimeout):
@@ -229,17 +289,23 @@ def test_reader_waits_for_writer_and_sees_whole_transaction(root):
 
 def test_a_crash_between_files_is_rolled_forward(root):
     """A journal left by a run that died half-way is applied by the next reader and writer."""
-    pool_text = FILES["pools/spares-dmz.yml"].replace('  - {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001}\n', "")
-    system_text = FILES["systems/web01.yml"].replace("52:54:00:12:34:56", "52:54:00:00:00:01").replace("generation: 1", "generation: 2")
+    pool_text = FILES["pools/spares-dmz.yml"].replace(
+        '  - {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001}\n', ""
+    )
+    system_text = (
+        FILES["systems/web01.yml"]
+        .replace("52:54:00:12:34:56", "52:54:00:00:00:01")
+        .replace("generation: 1", "generation: 2")
+    )
     # the run died after writing the journal and the pool, before the system file
     with open(os.path.join(root, JOURNAL_NAME), "w") as handle:
         json.dump({"files": {"pools/spares-dmz.yml": pool_text, "systems/web01.yml": system_text}}, handle)
     with open(os.path.join(root, "pools/spares-dmz.yml"), "w") as handle:
         handle.write(pool_text)
-    assert RecordStore.load(root).problems() == []           # the spare is in neither place on disk...
-    snapshot = load_snapshot(root)                            # ...but a reader sees the journal's outcome
+    assert RecordStore.load(root).problems() == []  # the spare is in neither place on disk...
+    snapshot = load_snapshot(root)  # ...but a reader sees the journal's outcome
     assert snapshot.resolve_system("web01")["mac"] == "52:54:00:00:00:01"
-    with Transaction(root) as txn:                            # the next writer applies it for good
+    with Transaction(root) as txn:  # the next writer applies it for good
         assert txn.store.resolve_system("web01")["mac"] == "52:54:00:00:00:01"
     assert not os.path.exists(os.path.join(root, JOURNAL_NAME))
     with open(os.path.join(root, "systems/web01.yml")) as handle:

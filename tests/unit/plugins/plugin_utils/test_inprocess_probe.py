@@ -13,7 +13,8 @@ from ansible_collections.baremetal.provision.plugins.plugin_utils import _inproc
 
 def _action(transport="local", become=False, environment=None, async_val=0):
     return types.SimpleNamespace(
-        _connection=types.SimpleNamespace(transport=transport), _play_context=types.SimpleNamespace(become=become),
+        _connection=types.SimpleNamespace(transport=transport),
+        _play_context=types.SimpleNamespace(become=become),
         _task=types.SimpleNamespace(environment=environment, async_val=async_val),
     )
 
@@ -22,7 +23,12 @@ def test_the_fast_path_is_ready_on_this_ansible_core(monkeypatch):
     monkeypatch.setattr(_inprocess, "_READY", [])
     assert _inprocess.fast_path_ready()  # else the comparison tests would compare the module with itself
     assert _inprocess.runs_here(_action())
-    for other in (_action(transport="ssh"), _action(become=True), _action(environment=[{"X": "1"}]), _action(async_val=10)):
+    for other in (
+        _action(transport="ssh"),
+        _action(become=True),
+        _action(environment=[{"X": "1"}]),
+        _action(async_val=10),
+    ):
         assert not _inprocess.runs_here(other)
 
 
@@ -48,7 +54,9 @@ def test_a_validator_without_what_the_run_needs_hands_the_task_to_the_module(mon
 
 
 def test_a_crash_in_process_is_a_failure_with_its_traceback(monkeypatch):
-    action = types.SimpleNamespace(_task=types.SimpleNamespace(check_mode=False, diff=False), _display=types.SimpleNamespace(verbosity=0))
+    action = types.SimpleNamespace(
+        _task=types.SimpleNamespace(check_mode=False, diff=False), _display=types.SimpleNamespace(verbosity=0)
+    )
 
     def work(module):
         raise KeyError("config")
@@ -60,7 +68,9 @@ def test_a_crash_in_process_is_a_failure_with_its_traceback(monkeypatch):
 
 def test_warnings_deprecations_and_invocation_are_reported_as_a_module_reports_them():
     spec = {"argument_spec": {"name": {"type": "str"}, "token": {"type": "str", "no_log": True}}}
-    module = _inprocess.InProcessModule("baremetal.provision.x", spec, {"name": "a", "token": "t0ps3cret"}, check_mode=False, diff=False)
+    module = _inprocess.InProcessModule(
+        "baremetal.provision.x", spec, {"name": "a", "token": "t0ps3cret"}, check_mode=False, diff=False
+    )
     module.warn("careful")
     module.deprecate("old way", version="2.0.0", collection_name="baremetal.provision")
     with pytest.raises(_inprocess.ModuleExit) as done:

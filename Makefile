@@ -111,6 +111,7 @@ sanity: venv
 
 ruff: venv
 	$(BIN)/ruff check $(wildcard plugins tests benchmarks)
+	$(BIN)/ruff format --check $(wildcard plugins tests benchmarks roles)
 
 yamllint: venv
 	$(BIN)/yamllint -s .

@@ -220,7 +220,8 @@ def report(rows, repeat):
         ],
     )
     print(
-        "site ssh: the first site on an empty Debian 12 server (packages from its apt cache); again: the second (changed=0)"
+        "site ssh: the first site on an empty Debian 12 server (packages from its apt cache);"
+        " again: the second (changed=0)"
     )
     print("replace here: bench_replace.py's replace of the same fleet, the provisioner being this controller")
     print("\nthe no-op site over SSH (one run at -vvv, not timed)")

@@ -10,10 +10,10 @@ import json
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import cached_provisioner_view
 from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import (
     module_code,

@@ -221,7 +221,9 @@ components:
       description: Whether this component's files changed.
       type: bool
     written:
-      description: Files written (relative to their tree); C(conf:) and C(state:) prefixes for the nginx map and the index.
+      description:
+        - Files written (relative to their tree); C(conf:) and C(state:) prefixes for the nginx map
+          and the index.
       type: list
       elements: str
     removed:
@@ -248,7 +250,9 @@ components:
       type: list
       elements: str
     artifacts:
-      description: tftp only, the kernels and initrds the tree needs (C(distro), C(kind), C(dest), C(path) or C(url) and C(checksum)).
+      description:
+        - tftp only, the kernels and initrds the tree needs (C(distro), C(kind), C(dest), C(path) or
+          C(url) and C(checksum)).
       type: list
       elements: dict
   sample: {"dhcp": {"changed": true, "written": ["dhcpd.conf"], "removed": []}}

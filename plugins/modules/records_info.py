@@ -43,7 +43,10 @@ problems:
   returned: always
   type: list
   elements: dict
-  sample: [{path: systems/web02.yml, field: "interfaces[0].mac", message: "MAC 52:54:00:12:34:56 is also used by systems/web01.yml (interfaces[0].mac)"}]
+  sample:
+    - path: systems/web02.yml
+      field: "interfaces[0].mac"
+      message: "MAC 52:54:00:12:34:56 is also used by systems/web01.yml (interfaces[0].mac)"
 counts:
   description: The number of records of each kind, and of templates.
   returned: success

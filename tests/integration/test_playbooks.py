@@ -6,55 +6,23 @@ The provisioner prov-dmz runs here with service_manager=none; its files go to a 
 and its DHCP config is checked by the real dhcpd -t.
 """
 
-import json
 import os
 import re
-import sys
 
 import pytest
-from support.ansible_cli import ansible_env, playbook_recap, run
-from support.inventory import write_config
+from support.ansible_cli import playbook_recap, run
+from support.inventory import local_provisioner_lab, write_config
 from support.store import FILES, tree_digest, write_store
 
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("playbooks")
-    images = tmp / "images"
-    images.mkdir()
-    for name in ("vmlinuz", "initrd.img"):
-        (images / name).write_bytes(b"stand-in\n")
-    files = dict(FILES)
-    files["distros/rocky9.yml"] = "family: redhat\nkernel: %s/vmlinuz\ninitrd: %s/initrd.img\n" % (images, images)
-    files["templates/rocky9.ks.j2"] = (
-        "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
+    lab = local_provisioner_lab(tmp_path_factory.mktemp("playbooks"))
+    site = run(
+        "ansible-playbook", ["-i", lab["inventory"], "baremetal.provision.site", "--limit", "prov-dmz"], env=lab["env"]
     )
-    records = write_store(tmp / "records", files)
-    inventory = tmp / "inventory"
-    (inventory / "host_vars").mkdir(parents=True)
-    write_config(inventory, records_dir=records)
-    out = tmp / "prov"
-    host_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none",
-        "tftp_service_manager": "none",
-        "kickstart_service_manager": "none",
-        "dhcp_config": str(out / "dhcpd.conf"),
-        "tftp_root": str(out / "tftp"),
-        "tftp_state_dir": str(out / "state"),
-        "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": str(out / "www"),
-        "kickstart_nginx_conf_dir": str(out / "nginx"),
-        "kickstart_state_dir": str(out / "state"),
-        "kickstart_callback_dir": str(out / "cb"),
-        "kickstart_tftp_root": str(out / "tftp"),
-    }
-    (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
-    env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)
-    site = run("ansible-playbook", ["-i", str(inventory), "baremetal.provision.site", "--limit", "prov-dmz"], env=env)
     assert site.returncode == 0, site.stdout + site.stderr
-    return {"records": records, "inventory": str(inventory), "out": str(out), "env": env}
+    return lab
 
 
 def _play(lab, name, *args):

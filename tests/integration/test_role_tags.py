@@ -8,12 +8,10 @@ and its DHCP config is checked by the real dhcpd -t.
 
 import json
 import os
-import sys
 
 import pytest
-from support.ansible_cli import ansible_env, playbook_recap, run
-from support.inventory import write_config
-from support.store import FILES, write_store
+from support.ansible_cli import playbook_recap, run
+from support.inventory import local_provisioner_lab
 
 # What every selection keeps: the inventory check, each role's argument check and its OS-family check.
 ALWAYS = {
@@ -55,40 +53,8 @@ FLUSH = {("dhcp", "Apply the DHCP config")}
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("role_tags")
-    images = tmp / "images"
-    images.mkdir()
-    for name in ("vmlinuz", "initrd.img"):
-        (images / name).write_bytes(b"stand-in\n")
-    files = dict(FILES)
-    files["distros/rocky9.yml"] = "family: redhat\nkernel: %s/vmlinuz\ninitrd: %s/initrd.img\n" % (images, images)
-    files["templates/rocky9.ks.j2"] = (
-        "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
-    )
-    records = write_store(tmp / "records", files)
-    inventory = tmp / "inventory"
-    (inventory / "host_vars").mkdir(parents=True)
-    write_config(inventory, records_dir=records)
-    out = tmp / "prov"
-    host_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none",
-        "tftp_service_manager": "none",
-        "kickstart_service_manager": "none",
-        "dhcp_config": str(out / "dhcpd.conf"),
-        "tftp_root": str(out / "tftp"),
-        "tftp_state_dir": str(out / "state"),
-        "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": str(out / "www"),
-        "kickstart_nginx_conf_dir": str(out / "nginx"),
-        "kickstart_state_dir": str(out / "state"),
-        "kickstart_callback_dir": str(out / "cb"),
-        "kickstart_tftp_root": str(out / "tftp"),
-    }
-    (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
-    env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)
-    return {"inventory": str(inventory), "out": str(out), "env": env, "tmp": tmp}
+    lab = local_provisioner_lab(tmp_path_factory.mktemp("role_tags"))
+    return lab
 
 
 def _site(lab, *args):

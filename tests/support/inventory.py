@@ -64,3 +64,47 @@ def group_hosts(data, group):
 def host_vars(data, host):
     """A host's own variables, without the inventory_file/inventory_dir Ansible adds."""
     return {k: v for k, v in data.hosts[host].vars.items() if k not in ("inventory_file", "inventory_dir")}
+
+
+def local_provisioner_lab(tmp):
+    """A record store and an inventory whose provisioner prov-dmz is this controller
+    (service_manager none, its files under tmp/prov, its DHCP config checked by the real dhcpd -t),
+    with stand-in kernels: {"records", "inventory", "out", "env", "tmp"}. No play has run yet."""
+    import json
+
+    from support.ansible_cli import ansible_env
+    from support.store import FILES, write_store
+
+    images = tmp / "images"
+    images.mkdir()
+    for name in ("vmlinuz", "initrd.img"):
+        (images / name).write_bytes(b"stand-in\n")
+    files = dict(FILES)
+    files["distros/rocky9.yml"] = "family: redhat\nkernel: %s/vmlinuz\ninitrd: %s/initrd.img\n" % (images, images)
+    files["templates/rocky9.ks.j2"] = (
+        "# {{ name }} generation {{ build_generation }}\n%post\ncurl {{ callback_url }}\n%end\n"
+    )
+    records = write_store(tmp / "records", files)
+    inventory = tmp / "inventory"
+    (inventory / "host_vars").mkdir(parents=True)
+    write_config(inventory, records_dir=records)
+    out = tmp / "prov"
+    host_vars = {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none",
+        "tftp_service_manager": "none",
+        "kickstart_service_manager": "none",
+        "dhcp_config": str(out / "dhcpd.conf"),
+        "tftp_root": str(out / "tftp"),
+        "tftp_state_dir": str(out / "state"),
+        "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
+        "kickstart_web_root": str(out / "www"),
+        "kickstart_nginx_conf_dir": str(out / "nginx"),
+        "kickstart_state_dir": str(out / "state"),
+        "kickstart_callback_dir": str(out / "cb"),
+        "kickstart_tftp_root": str(out / "tftp"),
+    }
+    (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
+    env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)
+    return {"records": records, "inventory": str(inventory), "out": str(out), "env": env, "tmp": tmp}

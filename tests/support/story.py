@@ -125,35 +125,9 @@ class Story(object):
         }
         write_store(self.paths["records"], files=files)
         subprocess.run(["git", "init", "-q", self.paths["records"]], check=True)
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                self.paths["records"],
-                "-c",
-                "user.name=lab",
-                "-c",
-                "user.email=lab@example.test",
-                "add",
-                "-A",
-            ],
-            check=True,
-        )
-        subprocess.run(
-            [
-                "git",
-                "-C",
-                self.paths["records"],
-                "-c",
-                "user.name=lab",
-                "-c",
-                "user.email=lab@example.test",
-                "commit",
-                "-qm",
-                "lab records",
-            ],
-            check=True,
-        )
+        git = ["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test"]
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-qm", "lab records"], check=True)
 
     def write_inventory(self):
         inv = self.paths["inventory"]

@@ -21,12 +21,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 try:
+    import jinja2
     from jinja2 import StrictUndefined, TemplateError
     from jinja2.sandbox import SandboxedEnvironment
 
     HAS_JINJA2 = True
+    JINJA2_VERSION = str(getattr(jinja2, "__version__", "unknown"))  # a render memo is for one version
 except ImportError:  # pragma: no cover - ansible-core requires jinja2
     HAS_JINJA2 = False
+    JINJA2_VERSION = ""
     TemplateError = Exception
 
 from .render_boot import INSTALL_DIR

@@ -19,6 +19,7 @@ Components and what they own:
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import ipaddress
 import json
 import os
@@ -30,6 +31,7 @@ from . import netboot as N
 from . import render_boot as B
 from . import render_dhcp as D
 from . import render_install as I
+from . import render_memo as M
 from . import tree_sync as T
 
 COMPONENTS = ("dhcp", "tftp", "web")  # the order a run renders them in
@@ -288,11 +290,72 @@ def _tftp_copies(view, options):
     return wanted
 
 
+def _memo(state_dir, component, root):
+    """The component's render memo (see render_memo); it is empty when the renderers' source or
+    jinja2's version is not the one that wrote it."""
+    return M.Memo(M.memo_path(state_dir, component, root), M.code_digest((B, I, M), I.JINJA2_VERSION))
+
+
+class _Rendered(object):
+    """The files of a sync's systems: rendered now when their inputs changed, else remembered.
+
+    render(system) gives {relpath: text} and inputs(system) the JSON data it depends on besides
+    the code. files: the rendered files; known: the remembered ones {relpath: sha1}, rendered
+    again by fetch(relpath) only when the tree does not hold them as remembered.
+    """
+
+    def __init__(self, memo, systems, render, inputs):
+        self.memo = memo
+        self.render = render
+        self.files = {}
+        self.known = {}
+        self.owner = {}
+        self.fetched = {}
+        for system in systems:
+            digest = M.key(inputs(system))
+            remembered = memo.lookup(system["name"], digest)
+            if remembered is not None:
+                self.known.update(remembered)
+                self.owner.update(dict.fromkeys(remembered, (system, digest)))
+            else:
+                self.files.update(self._render(system, digest))
+
+    def _render(self, system, digest):
+        files = self.render(system)
+        self.memo.record(system["name"], digest, {relpath: T.digest(data) for relpath, data in files.items()})
+        return files
+
+    def fetch(self, relpath):
+        """A remembered file the tree does not hold as remembered: its system rendered again."""
+        system, digest = self.owner[relpath]
+        files = self.fetched.get(system["name"])
+        if files is None:
+            files = self.fetched[system["name"]] = self._render(system, digest)
+        if relpath not in files:  # only a memo edited by hand can say so
+            raise SyncFailed(
+                "%s: remembers %s for %s, which its render does not give; remove the file and re-run"
+                % (self.memo.path, relpath, system["name"])
+            )
+        return files[relpath]
+
+
 def tftp_files(view, armed):
-    files = B.default_files()
-    for system in view["systems"]:
-        files.update(B.system_files(system, armed[system["name"]], _served_macs(view, system)))
-    return files
+    """{relpath: text} of the TFTP tree, every system rendered."""
+    return _tftp_rendered(view, armed, M.Memo()).files
+
+
+def _tftp_rendered(view, armed, memo):
+    """The TFTP tree's files: the fallbacks, and each system's on its served MACs."""
+
+    def render(system):
+        return B.system_files(system, armed[system["name"]], _served_macs(view, system))
+
+    def inputs(system):
+        return [system, armed[system["name"]], _served_macs(view, system)]
+
+    rendered = _Rendered(memo, view["systems"], render, inputs)
+    rendered.files.update(B.default_files())
+    return rendered
 
 
 def sync_tftp(view, options, check_mode):
@@ -300,27 +363,46 @@ def sync_tftp(view, options, check_mode):
     armed = _armed_map(view, state_dir)
     copies = _tftp_copies(view, options)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
-        result = T.sync_tree(options["root"], tftp_files(view, armed), check_mode=check_mode)
+        files = _tftp_rendered(view, armed, _memo(state_dir, "tftp", options["root"]))
+        result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
         result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]
         if not check_mode:  # the folders the URL downloads go into
             for item in artifacts(view):
                 os.makedirs(os.path.dirname(os.path.join(options["root"], item["dest"])), mode=0o755, exist_ok=True)
+            files.memo.save()
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
     result["artifacts"] = artifacts(view)
+    result["rendered"] = len(files.memo.rendered)
     return result
 
 
 def web_files(view, secret, secrets, callback_base=None):
+    """({relpath: text} of the web tree, every system rendered; the ACL map's owners; the index)."""
+    rendered, owners, index = _web_rendered(view, secret, secrets, callback_base, M.Memo())
+    return rendered.files, owners, index
+
+
+def _web_rendered(view, secret, secrets, callback_base, memo):
+    """The web tree's install configs (rendered or remembered), the ACL map's owners and the
+    netboot index."""
     renderer = I.Renderer(view["templates"])
-    files = {}
+    templates = {name: M.key(text) for name, text in view["templates"].items()}
+    context = M.key([hashlib.sha256(secret).hexdigest(), secrets, callback_base])
+
+    def render(system):
+        base = _install_base(view, system)
+        token = N.make_token(secret, system["name"], system["build_generation"])
+        callback_url = "%s%s%s" % (callback_base or base, I.CALLBACK_PATH, token)
+        return renderer.render(system, base, callback_url, secrets)
+
+    def inputs(system):
+        return [system, _install_base(view, system), templates.get(system["template"]), context]
+
+    rendered = _Rendered(memo, view["systems"], render, inputs)
     owners = {}
     index = {}
     for system in view["systems"]:
         name = system["name"]
-        base = _install_base(view, system)
-        token = N.make_token(secret, name, system["build_generation"])
-        callback_url = "%s%s%s" % (callback_base or base, I.CALLBACK_PATH, token)
-        files.update(renderer.render(system, base, callback_url, secrets))
         owner = _served_ip(view, system)
         if owner:
             owners[name] = owner
@@ -329,7 +411,7 @@ def web_files(view, secret, secrets, callback_base=None):
             "macs": [mac for mac, _base in _served_macs(view, system)],
             "ip": owner,
         }
-    return files, owners, index
+    return rendered, owners, index
 
 
 def sync_web(view, options, check_mode):
@@ -339,14 +421,17 @@ def sync_web(view, options, check_mode):
     else:
         secret = N.load_secret(state_dir)
     armed = _armed_map(view, state_dir)
-    files, owners, index = web_files(view, secret, options.get("secrets"), options.get("callback_base"))
+    memo = _memo(state_dir, "web", options["root"])
+    files, owners, index = _web_rendered(view, secret, options.get("secrets"), options.get("callback_base"), memo)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
-        result = T.sync_tree(options["root"], files, check_mode=check_mode)
+        result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
         conf = T.sync_tree(options["conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)
         index_path = os.path.join(state_dir, N.INDEX)
         index_changed = N.read_json(index_path, {}) != index
         if index_changed and not check_mode:
             N.write_json(index_path, index)
+        if not check_mode:
+            files.memo.save()
     result["written"] += ["conf:" + p for p in conf["written"]]
     result["removed"] += ["conf:" + p for p in conf["removed"]]
     callback = {
@@ -361,6 +446,7 @@ def sync_web(view, options, check_mode):
     if index_changed:
         result["written"].append("state:" + N.INDEX)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
+    result["rendered"] = len(files.memo.rendered)
     return result
 
 

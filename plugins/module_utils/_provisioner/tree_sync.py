@@ -114,34 +114,51 @@ def _files_in(root, relpaths):
     return found
 
 
-def plan(root, desired):
+def digest(data):
+    """The SHA-1 the manifest keeps for a file's content (bytes or str)."""
+    return _sha1(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+def plan(root, desired, known=None, fetch=None):
     """(to_write {relpath: bytes}, to_remove [relpath], new manifest or None when it is unchanged),
     without changing anything.
+
+    desired: {relpath: str|bytes}, the files rendered for this sync. known: {relpath: sha1}, files
+    wanted but not rendered (their renders are remembered, see render_memo), and fetch(relpath)
+    renders one of them when it is needed after all.
 
     A file whose manifest hash equals the wanted hash and which still exists is unchanged
     without being read; otherwise the file on disk is compared byte for byte (so a file the
     callback service rewrote to the same content is not rewritten).
     """
     manifest = read_manifest(root)
+    known = known or {}
     hashed = {}
     for relpath, data in desired.items():
         _safe_relpath(relpath)
         if isinstance(data, str):
             data = data.encode("utf-8")
         hashed[relpath] = (_sha1(data), data)
-    listed = [relpath for relpath, (digest, _data) in hashed.items() if manifest.get(relpath) == digest]
+    for relpath, sha1 in known.items():
+        if relpath not in hashed:
+            hashed[relpath] = (sha1, None)
+    listed = [relpath for relpath, (sha1, _data) in hashed.items() if manifest.get(relpath) == sha1]
     present = _files_in(root, listed)
     to_write = {}
     new_manifest = {}
-    for relpath, (digest, data) in hashed.items():
-        new_manifest[relpath] = digest
+    for relpath, (sha1, data) in hashed.items():
         if relpath in present:
+            new_manifest[relpath] = sha1
             continue
+        if data is None:  # remembered, but not in the tree as remembered: render it after all
+            data = fetch(_safe_relpath(relpath))
+            if isinstance(data, str):
+                data = data.encode("utf-8")
+            sha1 = _sha1(data)
+        new_manifest[relpath] = sha1
         if _current(root, relpath) != data:
             to_write[relpath] = data
-    to_remove = sorted(
-        p for p in manifest if p not in desired and os.path.lexists(os.path.join(root, _safe_relpath(p)))
-    )
+    to_remove = sorted(p for p in manifest if p not in hashed and os.path.lexists(os.path.join(root, _safe_relpath(p))))
     return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 
 
@@ -248,11 +265,12 @@ def apply(root, to_write, to_remove, new_manifest, mode=0o644):
     _roll_forward(root, journal)
 
 
-def sync_tree(root, desired, check_mode=False, mode=0o644):
-    """Make root hold desired ({relpath: str|bytes}); returns {"written": [...], "removed": [...]}."""
+def sync_tree(root, desired, check_mode=False, mode=0o644, known=None, fetch=None):
+    """Make root hold desired ({relpath: str|bytes}) and known (see plan); returns {"written":
+    [...], "removed": [...]}."""
     if not check_mode:
         recover(root)
-    to_write, to_remove, new_manifest = plan(root, desired)
+    to_write, to_remove, new_manifest = plan(root, desired, known, fetch)
     if not check_mode:
         apply(root, to_write, to_remove, new_manifest, mode)
     return {"written": sorted(to_write), "removed": to_remove}

@@ -92,6 +92,13 @@ def provisioner_view():
     _view_files_off(lambda: _module("module_utils._views.cache").provisioner_path("/", "p"))
 
 
+def render_memo():
+    """The provisioner's render memo: every sync renders every system of its view."""
+    sync = _module("module_utils._provisioner.sync")
+    memo = _module("module_utils._provisioner.render_memo")
+    _replace(sync, "_memo", lambda state_dir, component, root: memo.Memo())
+
+
 def bulk_hosts():
     """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
     _replace(_module("plugin_utils._populate"), "bulk_ready", lambda data: False)
@@ -133,6 +140,7 @@ SWITCHES = {
         parse_cache_checks,
         inventory_view,
         provisioner_view,
+        render_memo,
         bulk_hosts,
         gc_pause,
         in_process,

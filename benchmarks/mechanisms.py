@@ -78,6 +78,10 @@ CODE = {
             ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"],
         ),
     ],
+    "render_memo": [
+        ("plugins/module_utils/_provisioner/render_memo.py", ["*"]),
+        ("plugins/module_utils/_provisioner/sync.py", ["_memo", "_Rendered"]),
+    ],
     "bulk_hosts": [
         ("plugins/plugin_utils/_populate.py", ["add_hosts_bulk", "new_host", "_HOST_NEW", "_READY", "bulk_ready"]),
     ],

@@ -39,6 +39,7 @@ EXPECTED = {
                 "parse_cache_checks",
                 "inventory_view",
                 "provisioner_view",
+                "render_memo",
                 "bulk_hosts",
                 "gc_pause",
                 "in_process",

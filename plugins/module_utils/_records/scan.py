@@ -13,8 +13,7 @@ import hashlib
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import KINDS
-from ansible_collections.baremetal.provision.plugins.module_utils._records.store import rules_digest
-from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import JOURNAL_NAME
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import JOURNAL_NAME, rules_digest
 
 VIEW_VERSION = 1  # of the views: part of every fingerprint, so a new view format is never read as an old one
 
@@ -65,6 +64,30 @@ class StoreScan(object):
                 lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
         finally:
             os.close(folder)
+
+    def updated(self, relpaths):
+        """The scan of the store after this process wrote relpaths and nothing else changed: a stat
+        of those files alone. A file changed by someone else meanwhile is not in it, so its
+        fingerprints match no reader's scan and what is cached under them is never used. None when
+        a path is not a file of a scanned folder (the caller scans again)."""
+        new = StoreScan.__new__(StoreScan)
+        new.root, new.lines = self.root, dict(self.lines)
+        added = False
+        for relpath in relpaths:
+            kind, _sep, name = relpath.partition("/")
+            if kind not in SCANNED or not name or "/" in name:
+                return None
+            try:
+                found = os.stat(os.path.join(self.root, relpath))
+            except FileNotFoundError:
+                new.lines.pop(relpath, None)
+                continue
+            added = added or relpath not in new.lines
+            new.lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
+        if added:  # in the order of a scan: folder, then name
+            order = {kind: number for number, kind in enumerate(SCANNED)}
+            new.lines = dict(sorted(new.lines.items(), key=lambda item: (order[item[0].split("/", 1)[0]], item[0])))
+        return new
 
     def fingerprint(self, extra=""):
         lines = list(self.lines.values())

@@ -43,6 +43,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.yamli
 ENV_RECORDS = "BAREMETAL_RECORDS"
 TEMPLATES = "templates"
 SUFFIX = ".yml"
+JOURNAL_NAME = ".baremetal.journal"  # an edit of several files in flight (see transaction)
 
 
 def record_path(kind, name):

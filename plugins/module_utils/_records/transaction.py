@@ -30,7 +30,9 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.error
     Problem,
     StoreError,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import (
+    JOURNAL_NAME,
     TEMPLATES,
     RecordStore,
     record_path,
@@ -39,7 +41,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.store
 )
 
 LOCK_NAME = ".baremetal.lock"
-JOURNAL_NAME = ".baremetal.journal"
 TEMP_PREFIX = ".bm-tmp-"
 
 
@@ -191,12 +192,14 @@ class Transaction(object):
         diff = txn.commit(check_mode=False)
     """
 
-    def __init__(self, root, timeout=120.0, create=False):
+    def __init__(self, root, timeout=120.0, create=False, scan=False):
         self.root = root
         self.timeout = timeout
         self.create = create
         self.lock = None
         self.store = None
+        self.scan_before = None  # with scan: the StoreScan of the files under the lock, before the load
+        self.scan = scan
         self.before_problems = frozenset()
         self.changes = {}  # relpath -> [before text or None, after text or None]
 
@@ -214,6 +217,8 @@ class Transaction(object):
             if journal is not None:
                 _apply_journal(self.root, journal)
             _remove_stale_temps(self.root)
+            if self.scan:
+                self.scan_before = StoreScan(self.root)
             self.store = RecordStore.load(self.root)
             self.before_problems = frozenset(self.store.problems())
         except BaseException:

@@ -57,12 +57,15 @@ def run_edit(module, edit, refresh_caches=False):
     refresh_caches = refresh_caches and not module.check_mode
     try:
         root = default_root(module.params.get("records_dir"))
-        with gc_paused(), Transaction(root, timeout=module.params["lock_timeout"], create=not module.check_mode) as txn:
+        transaction = Transaction(
+            root, timeout=module.params["lock_timeout"], create=not module.check_mode, scan=refresh_caches
+        )
+        with gc_paused(), transaction as txn:
             facts = edit(txn) or {}
             pending = txn.commit(check_mode=module.check_mode)
             warmed = None
             if refresh_caches and pending:
-                warmed = warm(root, txn.store, pending)
+                warmed = warm(root, txn.store, pending, txn.scan_before)
             diff = txn.diff()
             old_problems = sorted(txn.before_problems)
     except StoreError as exc:

@@ -79,15 +79,22 @@ def _touched_provisioners(store, changed_paths):
     return sorted(provisioners)
 
 
-def warm(root, store, changed_paths):
+def warm(root, store, changed_paths, before=None):
     """After a commit, still under the store lock: build the inventory view and the views of the
     provisioners the change touched from ``store`` (which now equals the files) and cache them
     under the store's new fingerprint. Returns {"inventory": "built", "provisioners": [...]}, or
-    None for a store with problems (nothing is cached for it)."""
+    None for a store with problems (nothing is cached for it).
+
+    before: the StoreScan taken under the lock before the store was loaded. The new fingerprints
+    are then its own updated by a stat of the changed files, not a scan of the whole store again;
+    a file someone else changed meanwhile is in neither, so what is cached here is never used.
+    """
     if store.problems():
         return None
     provisioners = _touched_provisioners(store, changed_paths)
-    scan = StoreScan(root)
+    scan = before.updated(changed_paths) if before is not None else None
+    if scan is None:
+        scan = StoreScan(root)
     write_cached(inventory_path(root), scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
     for provisioner in provisioners:
         write_cached(

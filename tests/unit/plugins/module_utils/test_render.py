@@ -542,3 +542,68 @@ def test_install_context_splits_the_install_tree_into_the_mirror():
         dict(_system("preseed"), template="t"), "http://192.0.2.1", "http://192.0.2.1/bm/callback/x", {}
     )
     assert out == {"ks/inst01.cfg": "192.0.2.1 /mirror/debian [console=ttyS0,115200n8 nomodeset]"}
+
+
+def _copy_of_web01(store, mac, ip):
+    """A new system record like web01's, on its own MAC and IP."""
+    data = json.loads(json.dumps(store.data("systems", "web01")))
+    data["interfaces"] = [dict(data["interfaces"][0], mac=mac, ip=ip)]
+    return data
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda E, txn: E.edit_system(txn, "web01", {"from_pool": "spares-dmz"}),  # a system and a pool
+        lambda E, txn: E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:99"}),  # one system
+        lambda E, txn: txn.put("systems", "web00", _copy_of_web01(txn.store, "52:54:00:12:34:77", "192.0.2.77")),
+        lambda E, txn: E.remove_record(txn, "systems", "app01"),  # a file removed
+    ],
+    ids=["from-pool", "mac", "new-file", "removed-file"],
+)
+def test_views_warmed_after_an_edit_are_keyed_by_the_files_as_loaded(tmp_path, monkeypatch, edit):
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import read_cached
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan, store_fingerprint
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    with Transaction(root, scan=True) as txn:
+        edit(E, txn)
+        pending = txn.commit()
+        assert txn.scan_before is not None
+        # the scan of the files before the edit, plus a stat of the changed files: a whole scan's
+        assert txn.scan_before.updated(pending).fingerprint("x") == StoreScan(root).fingerprint("x")
+        assert C.warm(root, txn.store, pending, txn.scan_before)["inventory"] == "built"
+    fingerprint = store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
+    assert read_cached(C.inventory_path(root), fingerprint) is not None, "the warmed view is used"
+
+
+def test_views_warmed_after_an_edit_are_never_used_when_someone_else_changed_a_file(tmp_path, monkeypatch):
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import store_fingerprint
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    with Transaction(root, scan=True) as txn:
+        E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:99"})
+        # a git pull that does not take the store's lock, after the store was loaded
+        path = os.path.join(root, "systems", "app01.yml")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text.replace("vars: {role: app}", "vars: {role: app, rack: r9}"))
+        pending = txn.commit()
+        C.warm(root, txn.store, pending, txn.scan_before)
+    assert C.inventory_view(root, store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)) is None
+    loads = []
+    view = C.cached_provisioner_view(root, "prov-dmz", lambda path: loads.append(path) or RecordStore.load(path))
+    assert loads == [root], "the provisioner's view is built from the files, not taken from the edit"
+    assert next(s for s in view["systems"] if s["name"] == "app01")["vars"]["rack"] == "r9"
+    # a path outside the scanned folders: the fingerprint comes from a whole scan
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan
+
+    assert StoreScan(root).updated(["notes/x.yml"]) is None
+    assert StoreScan(root).updated(["systems/a/b.yml"]) is None

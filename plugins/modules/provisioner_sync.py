@@ -35,6 +35,13 @@ description:
     system's IP, and the netboot index the callback service reads. Netboot once: a system is armed
     (its boot configs start the installer) only while its requested build generation is newer than
     the last one completed on this provisioner.
+  - >-
+    O(tftp) and O(web) render only the systems whose inputs changed since the last sync: what each
+    system's render gave is kept in the state directory (C(render-tftp-*.json),
+    C(render-web-*.json), readable by root only). A system is rendered again when its files are not
+    in the tree as that render left them (removed by hand, say), and every system is when the
+    collection's renderers or jinja2 changed. Removing those files only makes the next sync render
+    everything.
 author: baremetal.provision contributors (@baremetal-provision)
 options:
   records_dir:
@@ -249,6 +256,12 @@ components:
       description: tftp and web, the systems whose boot configs start the installer.
       type: list
       elements: str
+    rendered:
+      description:
+        - tftp and web, how many systems were rendered. The others' inputs (the system as
+          inherited, armed or not, its base URL, the template, the secrets) had not changed since
+          the last sync, and their files were taken from the tree as that sync left them.
+      type: int
     artifacts:
       description:
         - tftp only, the kernels and initrds the tree needs (C(distro), C(kind), C(dest), C(path) or

@@ -24,6 +24,7 @@ import ipaddress
 import json
 import os
 import subprocess
+import sys
 import tempfile
 
 from . import kea as K
@@ -291,9 +292,10 @@ def _tftp_copies(view, options):
 
 
 def _memo(state_dir, component, root):
-    """The component's render memo (see render_memo); it is empty when the renderers' source or
-    jinja2's version is not the one that wrote it."""
-    return M.Memo(M.memo_path(state_dir, component, root), M.code_digest((B, I, M), I.JINJA2_VERSION))
+    """The component's render memo (see render_memo); it is empty when the source of the code that
+    renders (this module's included) or jinja2's version is not the one that wrote it."""
+    code = M.code_digest((B, I, M, N, sys.modules[__name__]), I.JINJA2_VERSION)
+    return M.Memo(M.memo_path(state_dir, component, root), code)
 
 
 class _Rendered(object):

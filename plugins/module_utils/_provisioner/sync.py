@@ -362,9 +362,10 @@ def _tftp_rendered(view, armed, memo):
 
 def sync_tftp(view, options, check_mode):
     state_dir = options.get("state_dir") or DEFAULT_STATE_DIR
-    armed = _armed_map(view, state_dir)
     copies = _tftp_copies(view, options)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
+        # under the lock: a completion the callback records meanwhile must not be armed again
+        armed = _armed_map(view, state_dir)
         files = _tftp_rendered(view, armed, _memo(state_dir, "tftp", options["root"]))
         result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
         result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]

@@ -3,6 +3,7 @@
 """The render memo: a sync renders only the systems whose inputs changed, and the trees it leaves
 are exactly those of a sync that renders every system."""
 
+import contextlib
 import copy
 import json
 import os
@@ -208,3 +209,29 @@ def test_the_key_tells_inputs_apart():
     # a dict subclass (the store's YAML types) is not marshal's: JSON, another digest, never an error
     flow = type("Flow", (dict,), {})
     assert M.key([flow(a=1)]) == M.key([flow(a=1)]) != M.key([flow(a=2)])
+
+
+def test_a_completion_recorded_while_the_sync_waits_for_the_lock_is_not_undone(tmp_path, view, monkeypatch):
+    """The callback service records a completion and switches the MACs to local boot under the
+    state lock; a sync that read the netboot state before it got the lock must not arm the system
+    again (it would install again at its next network boot)."""
+    options = _options(str(tmp_path), "tftp")
+    P.sync("tftp", view, options)
+    done = view["systems"][0]
+    lock = N.state_lock
+
+    @contextlib.contextmanager
+    def callback_first(state_dir):
+        with lock(state_dir):  # the callback held the lock just before the sync got it
+            N.write_json(os.path.join(state_dir, N.COMPLETED), {done["name"]: done["build_generation"]})
+        with lock(state_dir):
+            yield
+
+    monkeypatch.setattr(N, "state_lock", callback_first)
+    result = P.sync("tftp", view, options)
+    assert done["name"] not in result["armed"]
+    paths = [p for p in _tree(options["root"]) if done["mac"].replace(":", "-") in p or done["mac"] in p]
+    assert len(paths) == 3  # pxelinux, GRUB, iPXE
+    for path in paths:
+        with open(os.path.join(options["root"], path), encoding="utf-8") as handle:
+            assert "local boot" in handle.read(), path

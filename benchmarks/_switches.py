@@ -96,7 +96,7 @@ def render_memo():
     """The provisioner's render memo: every sync renders every system of its view."""
     sync = _module("module_utils._provisioner.sync")
     memo = _module("module_utils._provisioner.render_memo")
-    _replace(sync, "_memo", lambda state_dir, component, root: memo.Memo())
+    _replace(sync, "_memo", lambda state_dir, component: memo.Memo())
 
 
 def bulk_hosts():

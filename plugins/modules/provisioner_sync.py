@@ -37,8 +37,8 @@ description:
     the last one completed on this provisioner.
   - >-
     O(tftp) and O(web) render only the systems whose inputs changed since the last sync: what each
-    system's render gave is kept in the state directory (C(render-tftp-*.json),
-    C(render-web-*.json), readable by root only). A system is rendered again when its files are not
+    system's render gave is kept in the state directory (C(render-tftp.json),
+    C(render-web.json), readable by root only). A system is rendered again when its files are not
     in the tree as that render left them (removed by hand, say), and every system is when the
     collection's renderers or jinja2 changed. Removing those files only makes the next sync render
     everything.

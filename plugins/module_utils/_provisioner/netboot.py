@@ -17,7 +17,7 @@ State directory layout (``state_dir``, default /var/lib/baremetal-provision)::
     secret           the per-provisioner HMAC key (32 random bytes, hex), mode 0600
     index.json       {system: {"generation": n, "macs": [...], "ip": "..."}}  written by the sync
     completed.json   {system: generation}                                    written by the callback
-    render-*.json    what each system's render gave, per component and tree   (see render_memo)
+    render-*.json    what each system's render gave, per component              (see render_memo)
     .lock            serialises the sync and the callback
 """
 

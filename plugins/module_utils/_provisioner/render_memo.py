@@ -14,7 +14,9 @@ SHA-1 for the file and the file is there, and renders the system again otherwise
 other code (the renderers' source or jinja2's version differ) or one that cannot be read counts
 as empty.
 
-One file per component and tree in the state directory: ``render-<component>-<tree digest>.json``.
+One file per component in the state directory: ``render-<component>.json``. It does not depend on
+the tree (the render of the same inputs gives the same files wherever they go); a state directory
+shared by two trees of one component keeps the systems of the last sync only.
 """
 
 from __future__ import annotations
@@ -58,19 +60,18 @@ def key(inputs):
     return hashlib.sha1(data).hexdigest()
 
 
-def memo_path(state_dir, component, root):
-    tree = hashlib.sha1(os.path.abspath(root).encode("utf-8")).hexdigest()[:12]
-    return os.path.join(state_dir, "render-%s-%s.json" % (component, tree))
+def memo_path(state_dir, component):
+    return os.path.join(state_dir, "render-%s.json" % component)
 
 
 class Memo(object):
-    """The memo of one component's tree: lookup, record, then save what this sync rendered."""
+    """The memo of one component: lookup, record, then save what this sync rendered."""
 
-    def __init__(self, memo_path=None, code=None):
-        """The memo in memo_path for the renderers of code (see code_digest); without either, a
+    def __init__(self, path=None, code=None):
+        """The memo in the file path for the renderers of code (see code_digest); without either, a
         memo that remembers nothing and saves nothing: every system is rendered."""
-        self.path = memo_path
-        self.code = code if memo_path else None
+        self.path = path
+        self.code = code if path else None
         self.old = {}
         if self.code is not None:
             data = read_json(self.path, {})

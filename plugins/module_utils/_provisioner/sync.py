@@ -291,11 +291,11 @@ def _tftp_copies(view, options):
     return wanted
 
 
-def _memo(state_dir, component, root):
+def _memo(state_dir, component):
     """The component's render memo (see render_memo); it is empty when the source of the code that
     renders (this module's included) or jinja2's version is not the one that wrote it."""
     code = M.code_digest((B, I, M, N, sys.modules[__name__]), I.JINJA2_VERSION)
-    return M.Memo(M.memo_path(state_dir, component, root), code)
+    return M.Memo(M.memo_path(state_dir, component), code)
 
 
 class _Rendered(object):
@@ -366,7 +366,7 @@ def sync_tftp(view, options, check_mode):
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         # under the lock: a completion the callback records meanwhile must not be armed again
         armed = _armed_map(view, state_dir)
-        files = _tftp_rendered(view, armed, _memo(state_dir, "tftp", options["root"]))
+        files = _tftp_rendered(view, armed, _memo(state_dir, "tftp"))
         result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
         result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]
         if not check_mode:  # the folders the URL downloads go into
@@ -424,7 +424,7 @@ def sync_web(view, options, check_mode):
     else:
         secret = N.load_secret(state_dir)
     armed = _armed_map(view, state_dir)
-    memo = _memo(state_dir, "web", options["root"])
+    memo = _memo(state_dir, "web")
     files, owners, index = _web_rendered(view, secret, options.get("secrets"), options.get("callback_base"), memo)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)

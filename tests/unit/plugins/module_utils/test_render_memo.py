@@ -150,7 +150,7 @@ def test_a_boot_file_someone_removed_is_rendered_again(tmp_path, view):
 def test_a_memo_of_other_code_or_unreadable_counts_as_empty(tmp_path, view, monkeypatch):
     options = _options(str(tmp_path), "tftp")
     P.sync("tftp", view, options)
-    path = M.memo_path(options["state_dir"], "tftp", options["root"])
+    path = M.memo_path(options["state_dir"], "tftp")
     assert os.stat(path).st_mode & 0o777 == 0o600
     monkeypatch.setattr(M, "code_digest", lambda modules, extra="": "other code")
     assert P.sync("tftp", view, options)["rendered"] == len(view["systems"])
@@ -168,7 +168,7 @@ def test_a_memo_of_other_code_or_unreadable_counts_as_empty(tmp_path, view, monk
 def test_a_remembered_entry_the_tree_does_not_hold_is_rendered_again(tmp_path, view):
     options = _options(str(tmp_path), "tftp")
     P.sync("tftp", view, options)
-    path = M.memo_path(options["state_dir"], "tftp", options["root"])
+    path = M.memo_path(options["state_dir"], "tftp")
     memo = N.read_json(path, {})
     name = view["systems"][0]["name"]
     memo["systems"][name][1] = dict.fromkeys(memo["systems"][name][1], "0" * 40)
@@ -183,7 +183,7 @@ def test_a_remembered_entry_the_tree_does_not_hold_is_rendered_again(tmp_path, v
     memo = N.read_json(path, {})
     memo["systems"][name][1]["pxelinux.cfg/not-its-file"] = "0" * 40
     N.write_json(path, memo)
-    with pytest.raises(P.SyncFailed, match=r"render-tftp-.*\.json: remembers pxelinux.cfg/not-its-file for "):
+    with pytest.raises(P.SyncFailed, match=r"render-tftp\.json: remembers pxelinux.cfg/not-its-file for "):
         P.sync("tftp", view, options)
     assert _tree(options["root"]) == before
 
@@ -191,9 +191,9 @@ def test_a_remembered_entry_the_tree_does_not_hold_is_rendered_again(tmp_path, v
 def test_check_mode_leaves_the_memo_alone(tmp_path, view):
     options = _options(str(tmp_path), "web")
     P.sync("web", view, options, check_mode=True)
-    assert not os.path.exists(M.memo_path(options["state_dir"], "web", options["root"]))
+    assert not os.path.exists(M.memo_path(options["state_dir"], "web"))
     P.sync("web", view, options)
-    path = M.memo_path(options["state_dir"], "web", options["root"])
+    path = M.memo_path(options["state_dir"], "web")
     with open(path, "rb") as handle:
         saved = handle.read()
     changed = copy.deepcopy(view)

@@ -154,12 +154,18 @@ def command(tool):
     return [sys.executable, os.path.abspath(__file__), tool]
 
 
-def main():
-    tool, args = sys.argv[1], sys.argv[2:]
+def switched_off():
+    """The mechanisms BENCH_OFF names (an unknown name stops the run)."""
     off = [name for name in os.environ.get("BENCH_OFF", "").split(",") if name]
     unknown = sorted(set(off) - set(SWITCHES))
     if unknown:
         raise SystemExit("BENCH_OFF: unknown mechanism(s) %s; known: %s" % (", ".join(unknown), ", ".join(SWITCHES)))
+    return off
+
+
+def main():
+    tool, args = sys.argv[1], sys.argv[2:]
+    off = switched_off()
     import ansible.cli
 
     load_plugins = ansible.cli.init_plugin_loader

@@ -3,6 +3,7 @@
 """Benchmark: one segment of N systems rendered by the provisioner sync (dhcp, tftp, web).
 
     python benchmarks/bench_render.py [--systems 10000] [--backend isc] [--repeat 3] [--smoke]
+    BENCH_OFF=render_memo python benchmarks/bench_render.py ...   # a mechanism off (_switches.py)
 
 Each round runs these phases in turn, each in a fresh process (so peak memory is the phase's own):
   full       every file from scratch into an empty tree
@@ -29,6 +30,7 @@ import tempfile
 import time
 
 import _harness as H
+import _switches as S
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -59,6 +61,8 @@ def phase(root, out, backend):
     from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
     from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
 
+    for name in S.switched_off():  # BENCH_OFF=render_memo: every phase renders every system
+        S.SWITCHES[name]()
     start = time.perf_counter()
     view = build_view(RecordStore.load(os.path.join(root, "records")), "prov-dmz")
     loaded = time.perf_counter()

@@ -171,6 +171,15 @@ options:
             O(web.callback_dir) when its content differs and listed in C(written) with a C(callback:) prefix.
         type: dict
         default: {}
+      callback_obsolete:
+        description:
+          - Names of the callback service's files that an earlier version installed in
+            O(web.callback_dir). Each one there that names this collection in its first 4 KB is
+            removed and listed in C(removed) with a C(callback:) prefix; a file of the same name
+            that does not is left alone.
+        type: list
+        elements: str
+        default: []
 attributes:
   action:
     support: full
@@ -324,6 +333,7 @@ SPEC = dict(
                 secrets=dict(type="dict", no_log=True),
                 callback_dir=dict(type="path", default="/usr/local/lib/baremetal-provision"),
                 callback_files=dict(type="dict", default={}),
+                callback_obsolete=dict(type="list", elements="str", default=[]),
             ),
         ),
     ),

@@ -152,17 +152,23 @@ def dhcp_interfaces(view, options):
 def remove_stale_configs(options, check_mode):
     """The config files of the DHCP server this host no longer runs, when this collection wrote
     them (their first lines carry its header); returns the paths removed."""
+    config = os.path.abspath(options["config"])
+    paths = [p for p in options.get("stale_configs") or () if os.path.abspath(p) != config]
+    return _remove_marked(paths, D.HEADER.split(" for ", maxsplit=1)[0], check_mode)
+
+
+def _remove_marked(paths, marker, check_mode):
+    """The files of paths whose first 4 KB hold marker (this collection wrote them), removed; the
+    others (the operator's own, a package's sample) are left alone. Returns the paths removed."""
     removed = []
-    for path in options.get("stale_configs") or ():
-        if os.path.abspath(path) == os.path.abspath(options["config"]):
-            continue
+    for path in paths:
         try:
             with open(path, "r", encoding="utf-8", errors="replace") as handle:
                 head = handle.read(4096)
         except FileNotFoundError:
             continue
-        if D.HEADER.split(" for ", maxsplit=1)[0] not in head:
-            continue  # the operator's own file, or the package's sample: left alone
+        if marker not in head:
+            continue
         if not check_mode:
             os.unlink(path)
         removed.append(path)
@@ -274,6 +280,18 @@ def place_files(root, wanted, check_mode, label):
         if not check_mode:
             T.write_file(root, relpath, data, mode)
     return written
+
+
+def _remove_obsolete(options, check_mode):
+    """The callback service's files of an earlier version (web.callback_obsolete) that are still in
+    callback_dir and carry the collection's name: removed. Returns their names."""
+    names = list(options.get("callback_obsolete") or ())
+    for name in names:
+        if not name or name.startswith("/") or ".." in name.split("/") or "\x00" in name:
+            raise SyncFailed("web.callback_obsolete: %r is not a path inside %s" % (name, options["callback_dir"]))
+    paths = [os.path.join(options["callback_dir"], name) for name in names]
+    removed = _remove_marked(paths, "baremetal.provision", check_mode)
+    return [os.path.relpath(path, options["callback_dir"]) for path in removed]
 
 
 def _tftp_copies(view, options):
@@ -445,6 +463,7 @@ def sync_web(view, options, check_mode):
         result["written"] += [
             "callback:" + p for p in place_files(options["callback_dir"], callback, check_mode, "web.callback_files")
         ]
+    result["removed"] += ["callback:" + p for p in _remove_obsolete(options, check_mode)]
     result["conf_changed"] = bool(conf["written"] or conf["removed"])
     if index_changed:
         result["written"].append("state:" + N.INDEX)

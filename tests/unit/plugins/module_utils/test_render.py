@@ -607,3 +607,28 @@ def test_views_warmed_after_an_edit_are_never_used_when_someone_else_changed_a_f
 
     assert StoreScan(root).updated(["notes/x.yml"]) is None
     assert StoreScan(root).updated(["systems/a/b.yml"]) is None
+
+
+def test_the_callback_files_of_an_earlier_version_are_removed_and_only_those(tmp_path):
+    view = _view(tmp_path)
+    callback_dir = tmp_path / "cb"
+    callback_dir.mkdir()
+    (callback_dir / "_atomic.py").write_text('"""Private to baremetal.provision: not a public API."""\n')
+    (callback_dir / "_netboot.py").write_text("# the operator's own file of that name\n")
+    options = {
+        "root": str(tmp_path / "www"),
+        "conf_dir": str(tmp_path / "nginx"),
+        "state_dir": str(tmp_path / "state"),
+        "callback_dir": str(callback_dir),
+        "callback_files": {"bm_callback.py": "# baremetal.provision callback\n"},
+        "callback_obsolete": ["_atomic.py", "_netboot.py", "_tree_sync.py"],
+    }
+    planned = P.sync("web", view, options, check_mode=True)
+    assert "callback:_atomic.py" in planned["removed"] and (callback_dir / "_atomic.py").exists()
+    done = P.sync("web", view, options)
+    assert [p for p in done["removed"] if p.startswith("callback:")] == ["callback:_atomic.py"] and done["changed"]
+    assert sorted(os.listdir(callback_dir)) == ["_netboot.py", "bm_callback.py"]
+    again = P.sync("web", view, options)
+    assert not again["changed"] and again["removed"] == []
+    with pytest.raises(P.SyncFailed, match=r"web.callback_obsolete: '../x' is not a path inside"):
+        P.sync("web", view, dict(options, callback_obsolete=["../x"]))

@@ -240,8 +240,13 @@ def _read(path):
 
 
 def test_provisioner_serves_the_records(prov):
+    # a provisioner upgraded from the version whose callback modules were flat files beside it
+    os.makedirs(prov.paths["cb"], exist_ok=True)
+    with open(os.path.join(prov.paths["cb"], "_atomic.py"), "w", encoding="utf-8") as handle:
+        handle.write('"""Private to baremetal.provision: not a public API, may change without notice."""\n')
     first = prov.apply()
     assert _changed(first) > 0
+    assert sorted(os.listdir(prov.paths["cb"])) == ["bm_callback.py", "bm_provisioner"]
     prov.start_lab()
 
     # --- DHCP: reserved MACs get their IP, next-server and the boot file for their firmware

@@ -265,14 +265,20 @@ def _read_bytes(path):
         return None
 
 
+def _inside(root, relpath, label):
+    """relpath, when it names a path inside root; else SyncFailed naming the option (label)."""
+    if not relpath or relpath.startswith("/") or ".." in relpath.split("/") or "\x00" in relpath:
+        raise SyncFailed("%s: %r is not a path inside %s" % (label, relpath, root))
+    return relpath
+
+
 def place_files(root, wanted, check_mode, label):
     """Put files that are not generated from the records into a folder: wanted is {relpath:
     (bytes, mode)}; a file is written only when its content differs. They are not in the tree's
     manifest, so a sync never removes them. Returns the relpaths written."""
     written = []
     for relpath in sorted(wanted):
-        if relpath.startswith("/") or ".." in relpath.split("/") or "\x00" in relpath:
-            raise SyncFailed("%s: %r is not a path inside %s" % (label, relpath, root))
+        _inside(root, relpath, label)
         data, mode = wanted[relpath]
         if _read_bytes(os.path.join(root, relpath)) == data:
             continue
@@ -285,13 +291,13 @@ def place_files(root, wanted, check_mode, label):
 def _remove_obsolete(options, check_mode):
     """The callback service's files of an earlier version (web.callback_obsolete) that are still in
     callback_dir and carry the collection's name: removed. Returns their names."""
-    names = list(options.get("callback_obsolete") or ())
-    for name in names:
-        if not name or name.startswith("/") or ".." in name.split("/") or "\x00" in name:
-            raise SyncFailed("web.callback_obsolete: %r is not a path inside %s" % (name, options["callback_dir"]))
-    paths = [os.path.join(options["callback_dir"], name) for name in names]
+    root = options["callback_dir"]
+    paths = [
+        os.path.join(root, _inside(root, name, "web.callback_obsolete"))
+        for name in options.get("callback_obsolete") or ()
+    ]
     removed = _remove_marked(paths, "baremetal.provision", check_mode)
-    return [os.path.relpath(path, options["callback_dir"]) for path in removed]
+    return [os.path.relpath(path, root) for path in removed]
 
 
 def _tftp_copies(view, options):

@@ -44,6 +44,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 from support.ansible_cli import ansible_env
 from support.fleet import write_fleet
+from support.inventory import local_provisioner_vars
 
 TRIVIAL = """\
 - name: Start-up and inventory only
@@ -139,11 +140,7 @@ def setup(size, segments, tmp):
     with open(os.path.join(inv, "fleet.baremetal.yml"), "w", encoding="utf-8") as handle:
         handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % records)
     host_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none",
-        "tftp_service_manager": "none",
-        "kickstart_service_manager": "none",
+        **local_provisioner_vars(),
         "dhcp_config": os.path.join(out, "dhcpd.conf"),
         "tftp_root": os.path.join(out, "tftp"),
         "tftp_state_dir": os.path.join(out, "state"),

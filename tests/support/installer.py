@@ -32,6 +32,7 @@ import sys
 import time
 
 from support import lab as L
+from support.inventory import local_provisioner_vars
 from support.netns import Lab, read_log, sh, wait_for
 from support.store import write_store
 from support.story import Story
@@ -312,11 +313,7 @@ class InstallerLab(Story):
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
         host_vars = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-            "dhcp_service_manager": "none",
-            "tftp_service_manager": "none",
-            "kickstart_service_manager": "none",
+            **local_provisioner_vars(),
             "dhcp_server": "kea",
             "dhcp_config": os.path.join(self.paths["run"], "kea-dhcp4.conf"),
             "dhcp_interfaces": ["br0"],

@@ -66,6 +66,18 @@ def host_vars(data, host):
     return {k: v for k, v in data.hosts[host].vars.items() if k not in ("inventory_file", "inventory_dir")}
 
 
+def local_provisioner_vars():
+    """The host variables of a provisioner that is this controller, its daemons run (or not) by the
+    test itself: connection local, this Python, no service manager."""
+    return {
+        "ansible_connection": "local",
+        "ansible_python_interpreter": sys.executable,
+        "dhcp_service_manager": "none",
+        "tftp_service_manager": "none",
+        "kickstart_service_manager": "none",
+    }
+
+
 def local_provisioner_lab(tmp):
     """A record store and an inventory whose provisioner prov-dmz is this controller
     (service_manager none, its files under tmp/prov, its DHCP config checked by the real dhcpd -t),
@@ -90,11 +102,7 @@ def local_provisioner_lab(tmp):
     write_config(inventory, records_dir=records)
     out = tmp / "prov"
     host_vars = {
-        "ansible_connection": "local",
-        "ansible_python_interpreter": sys.executable,
-        "dhcp_service_manager": "none",
-        "tftp_service_manager": "none",
-        "kickstart_service_manager": "none",
+        **local_provisioner_vars(),
         "dhcp_config": str(out / "dhcpd.conf"),
         "tftp_root": str(out / "tftp"),
         "tftp_state_dir": str(out / "state"),

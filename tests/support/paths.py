@@ -24,6 +24,7 @@ import time
 
 from support import lab as L
 from support.ansible_cli import ansible_env, run
+from support.inventory import local_provisioner_vars
 from support.netns import Lab, read_log, sh, wait_for
 from support.store import KICKSTART, write_store
 
@@ -181,11 +182,7 @@ class PathsLab(object):
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
         os.makedirs(os.path.join(inv, "host_vars"), exist_ok=True)
         host_vars = {
-            "ansible_connection": "local",
-            "ansible_python_interpreter": sys.executable,
-            "dhcp_service_manager": "none",
-            "tftp_service_manager": "none",
-            "kickstart_service_manager": "none",
+            **local_provisioner_vars(),
             "dhcp_interfaces": ["br0"],
             "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),

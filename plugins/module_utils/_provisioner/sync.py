@@ -291,11 +291,11 @@ def place_files(root, wanted, check_mode, label):
 def _remove_obsolete(options, check_mode):
     """The callback service's files of an earlier version (web.callback_obsolete) that are still in
     callback_dir and carry the collection's name: removed. Returns their names."""
+    names = options.get("callback_obsolete") or ()
+    if not names:  # callers of sync() itself may give no callback_dir at all
+        return []
     root = options["callback_dir"]
-    paths = [
-        os.path.join(root, _inside(root, name, "web.callback_obsolete"))
-        for name in options.get("callback_obsolete") or ()
-    ]
+    paths = [os.path.join(root, _inside(root, name, "web.callback_obsolete")) for name in names]
     removed = _remove_marked(paths, "baremetal.provision", check_mode)
     return [os.path.relpath(path, root) for path in removed]
 

@@ -632,3 +632,6 @@ def test_the_callback_files_of_an_earlier_version_are_removed_and_only_those(tmp
     assert not again["changed"] and again["removed"] == []
     with pytest.raises(P.SyncFailed, match=r"web.callback_obsolete: '../x' is not a path inside"):
         P.sync("web", view, dict(options, callback_obsolete=["../x"]))
+    # a caller of sync() itself (bench_render) that has no callback to place or remove
+    bare = {k: v for k, v in options.items() if not k.startswith("callback")}
+    assert not P.sync("web", view, bare)["changed"]

@@ -97,6 +97,7 @@ records_dir:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import ARCHES, FAMILIES
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
     records_argument_spec,
     simple_record_module,
@@ -109,8 +110,8 @@ SPEC = dict(
     argument_spec=records_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
-        family=dict(type="str", choices=["redhat", "debian", "ubuntu", "suse"]),
-        arch=dict(type="str", choices=["x86_64", "aarch64"]),
+        family=dict(type="str", choices=list(FAMILIES)),
+        arch=dict(type="str", choices=list(ARCHES)),
         os_version=dict(type="str"),
         kernel=dict(type="raw"),
         initrd=dict(type="raw"),

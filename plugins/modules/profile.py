@@ -107,7 +107,12 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
-from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import INSTALL_FORMATS
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    inherited_argument_spec,
+    records_argument_spec,
+    run_edit,
+)
 
 FIELDS = (
     "description",
@@ -130,12 +135,9 @@ SPEC = dict(
         template=dict(type="str"),
         template_src=dict(type="path"),
         template_content=dict(type="str"),
-        format=dict(type="str", choices=["kickstart", "preseed", "autoinstall", "autoyast"]),
-        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
+        format=dict(type="str", choices=list(INSTALL_FORMATS)),
         secure_boot=dict(type="bool"),
-        kernel_options=dict(type="raw"),
-        installed_kernel_options=dict(type="raw"),
-        vars=dict(type="dict"),
+        **inherited_argument_spec(),
         description=dict(type="str"),
     ),
     mutually_exclusive=[("template_src", "template_content")],

@@ -249,7 +249,12 @@ records_dir:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
-from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BMC_TYPES
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    inherited_argument_spec,
+    records_argument_spec,
+    run_edit,
+)
 
 SPEC = dict(
     argument_spec=records_argument_spec(
@@ -275,14 +280,11 @@ SPEC = dict(
         from_pool=dict(type="str"),
         reinstall=dict(type="bool", default=False),
         to_pool=dict(type="str"),
-        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-        kernel_options=dict(type="raw"),
-        installed_kernel_options=dict(type="raw"),
-        vars=dict(type="dict"),
+        **inherited_argument_spec(),
         bmc=dict(
             type="dict",
             options=dict(
-                type=dict(type="str", choices=["ipmi", "redfish"], required=True),
+                type=dict(type="str", choices=list(BMC_TYPES), required=True),
                 address=dict(type="str", required=True),
                 port=dict(type="int"),
                 username=dict(type="str"),

@@ -89,6 +89,7 @@ records_dir:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    inherited_argument_spec,
     records_argument_spec,
     simple_record_module,
 )
@@ -112,10 +113,7 @@ SPEC = dict(
         segment=dict(type="str"),
         profile=dict(type="str"),
         profiles_by_model=dict(type="dict"),
-        boot_loader=dict(type="str", choices=["auto", "pxelinux", "grub", "ipxe"]),
-        kernel_options=dict(type="raw"),
-        installed_kernel_options=dict(type="raw"),
-        vars=dict(type="dict"),
+        **inherited_argument_spec(),
         description=dict(type="str"),
     ),
     supports_check_mode=True,

@@ -13,6 +13,7 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BOOT_LOADERS
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction, load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import HAS_YAML, YAML_IMPORT_ERROR
@@ -30,6 +31,17 @@ def records_argument_spec(**extra):
     )
     spec.update(extra)
     return spec
+
+
+def inherited_argument_spec():
+    """The options of every layer a system inherits from (segment, tier, profile) and of the system
+    itself: the same fields with the same values, the choices those of the store's schema."""
+    return dict(
+        boot_loader=dict(type="str", choices=list(BOOT_LOADERS)),
+        kernel_options=dict(type="raw"),
+        installed_kernel_options=dict(type="raw"),
+        vars=dict(type="dict"),
+    )
 
 
 def _fail(module, exc):

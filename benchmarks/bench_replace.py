@@ -46,7 +46,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 
 from support.ansible_cli import ansible_env
 from support.fleet import write_fleet
-from support.inventory import local_provisioner_vars
+from support.inventory import local_provisioner_vars, out_paths, tree_vars
 
 TRIVIAL = """\
 - name: Start-up and inventory only
@@ -145,15 +145,9 @@ def setup(size, segments, tmp):
         handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % records)
     host_vars = {
         **local_provisioner_vars(),
+        **tree_vars(out_paths(out)),
         "dhcp_config": os.path.join(out, "dhcpd.conf"),
-        "tftp_root": os.path.join(out, "tftp"),
-        "tftp_state_dir": os.path.join(out, "state"),
         "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": os.path.join(out, "www"),
-        "kickstart_nginx_conf_dir": os.path.join(out, "nginx"),
-        "kickstart_state_dir": os.path.join(out, "state"),
-        "kickstart_callback_dir": os.path.join(out, "cb"),
-        "kickstart_tftp_root": os.path.join(out, "tftp"),
     }
     with open(os.path.join(inv, "host_vars", "prov-dmz.yml"), "w", encoding="utf-8") as handle:
         json.dump(host_vars, handle)

@@ -16,7 +16,9 @@ import sys
 
 import pytest
 from support.ansible_cli import ansible_env, playbook_recap, run
+from support.inventory import tree_vars
 from support.netns import Lab, have_root, sh, udhcpc, wait_for
+from support.services import start_boot_services
 from support.store import FILES, KICKSTART, write_store
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="network namespaces need root")
@@ -88,13 +90,7 @@ class Provisioner(object):
             "dhcp_config": self.dhcp_config,
             "dhcp_kea_lease_file": self.kea_leases,
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"],
-            "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"],
-            "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"],
-            "kickstart_callback_dir": self.paths["cb"],
-            "kickstart_tftp_root": self.paths["tftp"],
+            **tree_vars(self.paths),
             "kickstart_secrets": {"root_password_hash": ROOT_HASH},
         }
         self.lab = None
@@ -122,52 +118,7 @@ class Provisioner(object):
         self.lab.bridge(self.ns, "br0", "192.0.2.1/24")
         self.lab.bridge(self.ns, "br1", "198.51.100.1/24")
         self.start_dhcp()
-        self.procs["tftp"] = self.lab.start(
-            self.ns,
-            ["in.tftpd", "-L", "-v", "-u", "root", "-s", self.paths["tftp"]],
-            os.path.join(self.tmp, "tftpd.log"),
-        )
-        nginx_conf = os.path.join(self.paths["run"], "nginx.conf")
-        with open(nginx_conf, "w", encoding="utf-8") as handle:
-            handle.write(
-                "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log info;\n"
-                "events { worker_connections 64; }\n"
-                "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n"
-                "  proxy_temp_path %(run)s/proxy;\n  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n"
-                "  scgi_temp_path %(run)s/scgi;\n  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths
-            )
-        sh("nginx", "-t", "-c", nginx_conf)
-        self.procs["nginx"] = self.lab.start(self.ns, ["nginx", "-c", nginx_conf], os.path.join(self.tmp, "nginx.log"))
-        self.procs["callback"] = self.lab.start(
-            self.ns,
-            [
-                sys.executable,
-                os.path.join(self.paths["cb"], "bm_callback.py"),
-                "--state-dir",
-                self.paths["state"],
-                "--tftp-root",
-                self.paths["tftp"],
-                "--port",
-                "8087",
-            ],
-            os.path.join(self.tmp, "callback.log"),
-        )
-        wait_for(
-            lambda: (
-                sh(
-                    "curl", "-s", "-m", "20", "-o", "/dev/null", "http://127.0.0.1:8087/", ns=self.ns, check=False
-                ).returncode
-                == 0
-            ),
-            what="the callback service",
-        )
-        wait_for(
-            lambda: (
-                sh("curl", "-s", "-m", "20", "-o", "/dev/null", "http://192.0.2.1/", ns=self.ns, check=False).returncode
-                == 0
-            ),
-            what="nginx",
-        )
+        self.procs.update(start_boot_services(self.lab, self.ns, self.paths, self.tmp, "192.0.2.1", callback_port=8087))
 
     def start_dhcp(self):
         log = os.path.join(self.tmp, "dhcp.log")

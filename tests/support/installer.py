@@ -32,8 +32,9 @@ import sys
 import time
 
 from support import lab as L
-from support.inventory import local_provisioner_vars
-from support.netns import Lab, read_log, sh, wait_for
+from support.inventory import local_provisioner_vars, tree_vars
+from support.netns import Lab, read_log, wait_for
+from support.services import start_boot_services
 from support.store import write_store
 from support.story import Story
 
@@ -321,13 +322,7 @@ class InstallerLab(Story):
             "dhcp_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp4", "-t"],
             "dhcp_kea_lease_file": os.path.join(self.paths["run"], "kea-leases4.csv"),
             "dhcp_kea_control_socket": os.path.join(self.paths["run"], "kea4.sock"),
-            "tftp_root": self.paths["tftp"],
-            "tftp_state_dir": self.paths["state"],
-            "kickstart_web_root": self.paths["www"],
-            "kickstart_nginx_conf_dir": self.paths["nginx"],
-            "kickstart_state_dir": self.paths["state"],
-            "kickstart_callback_dir": self.paths["cb"],
-            "kickstart_tftp_root": self.paths["tftp"],
+            **tree_vars(self.paths),
             "kickstart_mirror_root": self.paths["mirror"],
             # the lab namespace's address: the controller's own (its facts) are not in the namespace
             "kickstart_listen_addresses": [PROVISIONER_IP],
@@ -342,39 +337,7 @@ class InstallerLab(Story):
         log = os.path.join(run_dir, "kea.log")
         self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
         wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
-        self.lab.start(
-            self.ns,
-            ["in.tftpd", "-L", "-v", "-v", "-u", "root", "-s", self.paths["tftp"]],
-            os.path.join(run_dir, "tftpd.log"),
-        )
-        conf = os.path.join(run_dir, "nginx.conf")
-        with open(conf, "w", encoding="utf-8") as handle:
-            handle.write(
-                "daemon off;\nuser root;\npid %(run)s/nginx.pid;\nerror_log %(run)s/nginx-error.log;\nevents { worker_connections 64; }\n"
-                "http {\n  access_log %(run)s/access.log;\n  client_body_temp_path %(run)s/body;\n  proxy_temp_path %(run)s/proxy;\n"
-                "  fastcgi_temp_path %(run)s/fcgi;\n  uwsgi_temp_path %(run)s/uwsgi;\n  scgi_temp_path %(run)s/scgi;\n"
-                "  include %(nginx)s/baremetal-provision.conf;\n}\n" % self.paths
-            )
-        self.lab.start(self.ns, ["nginx", "-c", conf], os.path.join(run_dir, "nginx.log"))
-        self.lab.start(
-            self.ns,
-            [
-                sys.executable,
-                os.path.join(self.paths["cb"], "bm_callback.py"),
-                "--state-dir",
-                self.paths["state"],
-                "--tftp-root",
-                self.paths["tftp"],
-            ],
-            os.path.join(run_dir, "callback.log"),
-        )
-        wait_for(
-            lambda: (
-                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER_IP, ns=self.ns, check=False).returncode
-                == 0
-            ),
-            what="nginx",
-        )
+        start_boot_services(self.lab, self.ns, self.paths, run_dir, PROVISIONER_IP)
 
     # ------------------------------------------------------------------ following the installer
     def logs(self):

@@ -78,6 +78,25 @@ def local_provisioner_vars():
     }
 
 
+def tree_vars(paths):
+    """The host variables that put a provisioner's TFTP tree, web tree, nginx config, callback
+    service and state under a test's folders (paths: tftp, state, www, nginx, cb)."""
+    return {
+        "tftp_root": str(paths["tftp"]),
+        "tftp_state_dir": str(paths["state"]),
+        "kickstart_web_root": str(paths["www"]),
+        "kickstart_nginx_conf_dir": str(paths["nginx"]),
+        "kickstart_state_dir": str(paths["state"]),
+        "kickstart_callback_dir": str(paths["cb"]),
+        "kickstart_tftp_root": str(paths["tftp"]),
+    }
+
+
+def out_paths(out):
+    """The folders of tree_vars, all under one folder out: tftp, state, www, nginx and cb."""
+    return {name: os.path.join(out, name) for name in ("tftp", "state", "www", "nginx", "cb")}
+
+
 def local_provisioner_lab(tmp):
     """A record store and an inventory whose provisioner prov-dmz is this controller
     (service_manager none, its files under tmp/prov, its DHCP config checked by the real dhcpd -t),
@@ -103,15 +122,9 @@ def local_provisioner_lab(tmp):
     out = tmp / "prov"
     host_vars = {
         **local_provisioner_vars(),
+        **tree_vars(out_paths(out)),
         "dhcp_config": str(out / "dhcpd.conf"),
-        "tftp_root": str(out / "tftp"),
-        "tftp_state_dir": str(out / "state"),
         "tftp_boot_loaders": {"pxelinux.0": "/usr/lib/PXELINUX/pxelinux.0"},
-        "kickstart_web_root": str(out / "www"),
-        "kickstart_nginx_conf_dir": str(out / "nginx"),
-        "kickstart_state_dir": str(out / "state"),
-        "kickstart_callback_dir": str(out / "cb"),
-        "kickstart_tftp_root": str(out / "tftp"),
     }
     (inventory / "host_vars" / "prov-dmz.yml").write_text(json.dumps(host_vars))
     env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp)

@@ -11,8 +11,8 @@ from support.netns import sh, wait_for
 
 
 def nginx_conf(paths):
-    """An nginx main config that runs in the foreground as this user, keeps its files in
-    paths["run"] and serves what the kickstart role wrote to paths["nginx"]; its path."""
+    """An nginx main config that stays in the foreground (the lab ends it by its PID), keeps its
+    files in paths["run"] and serves what the kickstart role wrote to paths["nginx"]; its path."""
     conf = os.path.join(paths["run"], "nginx.conf")
     with open(conf, "w", encoding="utf-8") as handle:
         handle.write(

@@ -123,6 +123,11 @@ def wait_for(predicate, timeout=20.0, interval=0.1, what="condition"):
     raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
 
 
+def http_answers(ns, url):
+    """Whether an HTTP server answers url from namespace ns (any status; each try at most 20 s)."""
+    return sh("curl", "-s", "-m", "20", "-o", "/dev/null", url, ns=ns, check=False).returncode == 0
+
+
 def udhcpc(ns, iface="eth0", options=(), timeout=30, vendor=None):
     """A real DHCP exchange with busybox udhcpc; returns the lease as a dict (empty: no lease).
     vendor: the vendor class (option 60) to send instead of udhcpc's own; the answer's is "vendor"."""

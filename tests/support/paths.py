@@ -25,7 +25,7 @@ import time
 from support import lab as L
 from support.ansible_cli import ansible_env, run
 from support.inventory import local_provisioner_vars, tree_vars
-from support.netns import Lab, read_log, sh, wait_for
+from support.netns import Lab, http_answers, read_log, sh, wait_for
 from support.services import start_boot_services
 from support.store import KICKSTART, write_store
 
@@ -250,10 +250,7 @@ class PathsLab(object):
             self.relay_log,
         )
         wait_for(
-            lambda: (
-                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROVISIONER, ns=self.router, check=False).returncode
-                == 0
-            ),
+            lambda: http_answers(self.router, "http://%s/" % PROVISIONER),
             what="nginx, reached from the far segment through the router",
         )
 

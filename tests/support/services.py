@@ -7,7 +7,7 @@ collection's callback service on the state the sync keeps, all in one network na
 import os
 import sys
 
-from support.netns import sh, wait_for
+from support.netns import http_answers, sh, wait_for
 
 
 def nginx_conf(paths):
@@ -52,10 +52,6 @@ def start_boot_services(lab, ns, paths, logs, address, callback_port=None):
         callback += ["--port", str(callback_port)]
     procs["callback"] = lab.start(ns, callback, os.path.join(logs, "callback.log"))
     if callback_port is not None:
-        wait_for(lambda: _answers(ns, "http://127.0.0.1:%d/" % callback_port), what="the callback service")
-    wait_for(lambda: _answers(ns, "http://%s/" % address), what="nginx")
+        wait_for(lambda: http_answers(ns, "http://127.0.0.1:%d/" % callback_port), what="the callback service")
+    wait_for(lambda: http_answers(ns, "http://%s/" % address), what="nginx")
     return procs
-
-
-def _answers(ns, url):
-    return sh("curl", "-s", "-m", "20", "-o", "/dev/null", url, ns=ns, check=False).returncode == 0

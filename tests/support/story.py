@@ -23,7 +23,7 @@ from support import lab as L
 from support import provisioner as P
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
-from support.netns import Lab, read_log, sh, udhcpc, wait_for
+from support.netns import Lab, http_answers, read_log, udhcpc, wait_for
 from support.store import KICKSTART, write_store
 
 MAC_A = "52:54:00:0e:00:01"  # web01's original hardware (BIOS)
@@ -165,12 +165,7 @@ class Story(object):
     # ------------------------------------------------------------------ daemons
     def start_daemons(self):
         """systemd runs them on the provisioner: wait until nginx answers on its address."""
-        wait_for(
-            lambda: (
-                sh("curl", "-s", "-o", "/dev/null", "http://%s/" % PROV_IP, ns=self.ns, check=False).returncode == 0
-            ),
-            what="nginx on the provisioner",
-        )
+        wait_for(lambda: http_answers(self.ns, "http://%s/" % PROV_IP), what="nginx on the provisioner")
 
     def on_provisioner(self, command):
         return self.server.ssh(command, check=False).stdout

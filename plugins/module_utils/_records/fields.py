@@ -17,33 +17,60 @@ from __future__ import annotations
 import ipaddress
 import re
 
-_MAC_HEX = re.compile(r"^[0-9a-f]{12}$")
-_MAC_SEPARATED = re.compile(r"^[0-9a-f]{1,2}([:-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}$")
-_MAC_DOTTED = re.compile(r"^[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}$")
+# A pattern of a whole value is used with fullmatch, never match: with "^...$" and match, "$" also
+# matches before a final newline, and "web01\n" passed as a label.
+_MAC_HEX = re.compile(r"[0-9a-f]{12}")
+_MAC_SEPARATED = re.compile(r"[0-9a-f]{1,2}([:-])(?:[0-9a-f]{1,2}\1){4}[0-9a-f]{1,2}")
+_MAC_DOTTED = re.compile(r"[0-9a-f]{4}\.[0-9a-f]{4}\.[0-9a-f]{4}")
 
 # RFC 1123: labels of letters, digits and hyphens, not starting or ending with a hyphen.
-_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+_LABEL = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 
 # Characters allowed in any value that is written into a daemon or boot-loader config.
 # No whitespace, quote, brace, bracket, semicolon, hash, dollar, backslash, backtick, angle
 # bracket, pipe or ampersand: none of them can then open or close a statement in dhcpd.conf,
 # Kea JSON, pxelinux/GRUB/iPXE scripts or nginx.conf.
-_SAFE = re.compile(r"^[A-Za-z0-9._:/,=+@%~-]+$")
-_UNSAFE_HINT = re.compile(r"[^A-Za-z0-9._:/,=+@%~-]")
-_KERNEL_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
-_VAR_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_IFACE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}$")
-_URL = re.compile(r"^(https?|ftp|nfs)://[A-Za-z0-9._:/,=+@%~-]+$")
-_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+_SAFE_CHARS = r"A-Za-z0-9._:/,=+@%~-"
+_UNSAFE = re.compile(r"[^%s]" % _SAFE_CHARS)
+_URL = re.compile(r"(?:https?|ftp|nfs)://[%s]+" % _SAFE_CHARS)
+_KERNEL_KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+_VAR_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_IFACE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:-]{0,14}")
+_TEMPLATE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]{0,127}")
+_CHECKSUM = re.compile(r"sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128}")
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: among them every
+# character at which a line can end (\n \r \v \f \x1c-\x1e, NEL U+0085, U+2028, U+2029).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 MAX_TEXT = 255
 
 
+_CHAR_NAMES = {
+    "\n": "newline",
+    "\r": "carriage return",
+    "\t": "tab",
+    "\x00": "NUL",
+    " ": "space",
+    "\x0b": "vertical tab",
+    "\x0c": "form feed",
+    "\x85": "next line U+0085",
+    "\u2028": "line separator U+2028",
+    "\u2029": "paragraph separator U+2029",
+}
+
+
 def describe_char(char):
     """How to name a rejected character in a message (newline is invisible otherwise)."""
-    names = {"\n": "newline", "\r": "carriage return", "\t": "tab", "\x00": "NUL", " ": "space"}
-    return names.get(char, repr(char))
+    if char in _CHAR_NAMES:
+        return _CHAR_NAMES[char]
+    return repr(char) if char.isprintable() else "U+%04X" % ord(char)
+
+
+def _control_named(value):
+    """For a refusal: "; it contains newline" when the value holds a control character or line
+    break, which its repr alone hides among escapes; else ""."""
+    bad = _CONTROL.search(value) if isinstance(value, str) else None
+    return "; it contains %s" % (describe_char(bad.group()),) if bad else ""
 
 
 def normalize_mac(value):
@@ -54,14 +81,16 @@ def normalize_mac(value):
     """
     if not isinstance(value, str):
         raise ValueError("MAC must be a string, got %s %r (quote it in YAML)" % (type(value).__name__, value))
-    text = value.strip().lower()
-    if _MAC_SEPARATED.match(text):
+    text = value.strip(" ").lower()
+    if _MAC_SEPARATED.fullmatch(text):
         octets = re.split(r"[:-]", text)
-    elif _MAC_DOTTED.match(text) or _MAC_HEX.match(text):
+    elif _MAC_DOTTED.fullmatch(text) or _MAC_HEX.fullmatch(text):
         bare = text.replace(".", "")
         octets = [bare[i : i + 2] for i in range(0, 12, 2)]
     else:
-        raise ValueError("%r is not a MAC address of 6 octets (like 52:54:00:12:34:56)" % (value,))
+        raise ValueError(
+            "%r is not a MAC address of 6 octets (like 52:54:00:12:34:56)%s" % (value, _control_named(value))
+        )
     octets = [o.zfill(2) for o in octets]
     mac = ":".join(octets)
     if mac == "00:00:00:00:00:00":
@@ -83,9 +112,9 @@ def parse_ipv4(value):
     if not isinstance(value, str):
         raise ValueError("%r is not an IPv4 address (expected a string like 192.0.2.10)" % (value,))
     try:
-        return ipaddress.IPv4Address(value.strip())
+        return ipaddress.IPv4Address(value.strip(" "))
     except ValueError:
-        raise ValueError("%r is not an IPv4 address" % (value,)) from None
+        raise ValueError("%r is not an IPv4 address%s" % (value, _control_named(value))) from None
 
 
 def parse_network(value):
@@ -93,9 +122,9 @@ def parse_network(value):
     if not isinstance(value, str) or "/" not in value:
         raise ValueError("%r is not a network in CIDR form (like 192.0.2.0/24)" % (value,))
     try:
-        network = ipaddress.IPv4Network(value.strip(), strict=True)
+        network = ipaddress.IPv4Network(value.strip(" "), strict=True)
     except ValueError as exc:
-        raise ValueError("%r is not a network in CIDR form: %s" % (value, exc)) from None
+        raise ValueError("%r is not a network in CIDR form: %s%s" % (value, exc, _control_named(value))) from None
     if network.prefixlen > 30:
         raise ValueError("%s leaves no room for hosts (prefix longer than /30)" % (network,))
     return network
@@ -105,12 +134,12 @@ def check_label(value):
     """An RFC 1123 host label: the name of a system, also its short host name."""
     if not isinstance(value, str):
         raise ValueError("%r is not a name" % (value,))
-    if value != value.lower() and _LABEL.match(value.lower()):
+    if value != value.lower() and _LABEL.fullmatch(value.lower()):
         raise ValueError("%r must be lower-case (%r)" % (value, value.lower()))
-    if not _LABEL.match(value):
+    if not _LABEL.fullmatch(value):
         raise ValueError(
             "%r is not an RFC 1123 host name label (letters, digits and hyphens, "
-            "1 to 63 characters, no leading or trailing hyphen)" % (value,)
+            "1 to 63 characters, no leading or trailing hyphen)%s" % (value, _control_named(value))
         )
     return value
 
@@ -125,7 +154,8 @@ def check_dns_name(value):
             check_label(label)
         except ValueError:
             raise ValueError(
-                "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)" % (value, label)
+                "%r is not an RFC 1123 DNS name (label %r is not letters, digits and hyphens)%s"
+                % (value, label, _control_named(value))
             ) from None
     return value.rstrip(".")
 
@@ -168,7 +198,7 @@ def check_safe_text(value, what="value"):
         raise ValueError("%s must not be empty" % (what,))
     if len(value) > MAX_TEXT:
         raise ValueError("%s is longer than %d characters" % (what, MAX_TEXT))
-    bad = _UNSAFE_HINT.search(value)
+    bad = _UNSAFE.search(value)
     if bad:
         raise ValueError(
             "%s %r contains %s, which could inject a statement into a generated config "
@@ -180,21 +210,34 @@ def check_safe_text(value, what="value"):
 def check_url(value, what="URL"):
     """An http(s), ftp or nfs URL made only of config-safe characters."""
     check_safe_text(value, what)
-    if not _URL.match(value):
+    if not _URL.fullmatch(value):
         raise ValueError("%s %r is not an http://, https://, ftp:// or nfs:// URL" % (what, value))
+    return value
+
+
+def check_checksum(value):
+    """The checksum of a downloaded kernel or initrd: sha256:<64 hex> or sha512:<128 hex>."""
+    if not isinstance(value, str) or not _CHECKSUM.fullmatch(value):
+        raise ValueError("%r is not sha256:<64 hex> or sha512:<128 hex>%s" % (value, _control_named(value)))
     return value
 
 
 def check_template_name(value):
     """A file name inside templates/: no directory part, no way out of the tree."""
-    if not isinstance(value, str) or not _TEMPLATE_NAME.match(value) or ".." in value:
-        raise ValueError("%r is not a template file name in templates/ (letters, digits, . _ -, no path)" % (value,))
+    if not isinstance(value, str) or not _TEMPLATE_NAME.fullmatch(value) or ".." in value:
+        raise ValueError(
+            "%r is not a template file name in templates/ (letters, digits, . _ -, no path)%s"
+            % (value, _control_named(value))
+        )
     return value
 
 
 def check_interface_name(value):
-    if not isinstance(value, str) or not _IFACE.match(value):
-        raise ValueError("%r is not an interface name (up to 15 letters, digits and _ . : -)" % (value,))
+    """A network interface's name as the kernel allows it (IFNAMSIZ: at most 15 characters)."""
+    if not isinstance(value, str) or not _IFACE.fullmatch(value):
+        raise ValueError(
+            "%r is not an interface name (up to 15 letters, digits and _ . : -)%s" % (value, _control_named(value))
+        )
     return value
 
 
@@ -224,7 +267,11 @@ def parse_kernel_options(value):
         if bad:
             raise ValueError("kernel options contain %s" % (describe_char(bad.group()),))
         items = []
-        for word in value.split():
+        # Split at spaces only: Unicode spaces (U+00A0, U+3000 ...) stay in a word and are refused
+        # there, rather than read as separators the boot configs would then spell differently.
+        for word in value.split(" "):
+            if not word:
+                continue
             key, sep, val = word.partition("=")
             items.append((key, val if sep else None))
     elif isinstance(value, dict):
@@ -239,9 +286,10 @@ def parse_kernel_options(value):
                 "%r is not a kernel option: the installer's options and the installed system's are two fields "
                 "(kernel_options, installed_kernel_options); the boot configs put --- between them" % (key,)
             )
-        if not isinstance(lookup, str) or not _KERNEL_KEY.match(lookup):
+        if not isinstance(lookup, str) or not _KERNEL_KEY.fullmatch(lookup):
             raise ValueError(
-                "kernel option name %r is not letters, digits and _ . - (no spaces, quotes or braces)" % (key,)
+                "kernel option name %r is not letters, digits and _ . - (no spaces, quotes or braces)%s"
+                % (key, _control_named(key))
             )
         if val is not None:
             val = check_safe_text(val, "kernel option %s" % (lookup,))
@@ -272,8 +320,8 @@ def check_vars(value, what="vars"):
     if not isinstance(value, dict):
         raise ValueError("%s must be a mapping" % (what,))
     for key, val in value.items():
-        if not isinstance(key, str) or not _VAR_KEY.match(key):
-            raise ValueError("%s key %r is not an identifier (letters, digits, _)" % (what, key))
+        if not isinstance(key, str) or not _VAR_KEY.fullmatch(key):
+            raise ValueError("%s key %r is not an identifier (letters, digits, _)%s" % (what, key, _control_named(key)))
         _check_var_value(val, "%s.%s" % (what, key))
     return value
 

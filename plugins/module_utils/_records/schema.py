@@ -11,8 +11,6 @@ uniqueness, addresses inside a segment) live in store.py.
 
 from __future__ import annotations
 
-import re
-
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem
 from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import FlowList, FlowMap
@@ -34,7 +32,6 @@ ARCHES = ("x86_64", "aarch64")
 INSTALL_FORMATS = ("kickstart", "preseed", "autoinstall", "autoyast")
 FORMAT_BY_FAMILY = {"redhat": "kickstart", "debian": "preseed", "ubuntu": "autoinstall", "suse": "autoyast"}
 BMC_TYPES = ("ipmi", "redfish")
-_CHECKSUM = re.compile(r"^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 
 
 class Report(object):
@@ -177,8 +174,7 @@ def _artifact(value, report, field):
         if ok and (not path.startswith("/") or "/../" in path + "/"):
             report.add(field + ".path", "%r must be an absolute path without '..'" % (path,))
             ok = False
-    if "checksum" in value and not (isinstance(value["checksum"], str) and _CHECKSUM.match(value["checksum"])):
-        report.add(field + ".checksum", "%r is not sha256:<64 hex> or sha512:<128 hex>" % (value["checksum"],))
+    if "checksum" in value and _wrap(F.check_checksum)(value["checksum"], report, field + ".checksum") is INVALID:
         ok = False
     if not ok:
         return INVALID

@@ -2,6 +2,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Single-value rules: MACs, addresses, names, config-safe text, kernel options, vars."""
 
+import inspect
+
 import pytest
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
@@ -45,11 +47,12 @@ def test_mac_refusals_say_why(bad, reason):
         F.normalize_mac(bad)
 
 
-def test_mac_surrounding_whitespace_cannot_survive_normalisation():
-    # A MAC pasted into a survey with a trailing newline is accepted, but only its 6 octets remain.
-    assert F.normalize_mac("52:54:00:12:34:56\n") == "52:54:00:12:34:56"
-    with pytest.raises(ValueError):
-        F.normalize_mac("52:54:00\n:12:34:56")
+def test_mac_with_a_line_break_anywhere_is_refused_and_the_break_named():
+    # Refused, not trimmed: a record holds what it is read as (one rule for every value; see
+    # test_every_string_rule_refuses_a_line_break_and_names_it). Spaces around it are still trimmed.
+    for bad in ("52:54:00:12:34:56\n", "52:54:00\n:12:34:56", "\t52:54:00:12:34:56"):
+        with pytest.raises(ValueError, match=r"newline|tab"):
+            F.normalize_mac(bad)
 
 
 def test_mac_that_yaml_read_as_a_number_is_refused_with_a_hint():
@@ -195,3 +198,119 @@ def test_vars_rules():
         F.check_vars({"bad-key": 1})
     with pytest.raises(ValueError, match=r"vars.a.b\[1\]"):
         F.check_vars({"a": {"b": ["ok", "no\x00"]}})
+
+
+# --- line breaks: no rule lets one through, before or after a valid value --------------------
+
+# Each way a line can end or a C string can stop, and how the refusal must name it ("\r\n" is
+# named by its first character).
+LINE_BREAKS = {
+    "\n": "newline",
+    "\r\n": "carriage return",
+    "\r": "carriage return",
+    "\x00": "NUL",
+    "\u2028": "U+2028",
+    "\u2029": "U+2029",
+    "\x85": "U+0085",
+}
+
+# Every rule of fields.py that takes a string: (the rule's name, a call of it on one string, a
+# value it accepts). A rule over a mapping is called with the string as a key and as a value.
+# A new rule joins here (test_every_public_rule_is_in_the_table fails until it does).
+STRING_RULES = [
+    ("normalize_mac", F.normalize_mac, "52:54:00:12:34:56"),
+    ("normalize_mac", F.normalize_mac, "5254.0012.3456"),
+    ("normalize_mac", F.normalize_mac, "525400123456"),
+    ("mac_dashed", F.mac_dashed, "52-54-00-12-34-56"),
+    ("parse_ipv4", F.parse_ipv4, "192.0.2.10"),
+    ("parse_network", F.parse_network, "192.0.2.0/24"),
+    ("check_label", F.check_label, "web01"),
+    ("check_dns_name", F.check_dns_name, "dmz.example.test"),
+    ("check_dns_name", F.check_dns_name, "dmz.example.test."),
+    ("check_record_name", F.check_record_name, "rocky9.4"),
+    ("check_system_name", F.check_system_name, "web01"),
+    ("check_safe_text", F.check_safe_text, "ttyS0,115200n8"),
+    ("check_url", F.check_url, "http://192.0.2.1/repo/rocky9"),
+    ("check_checksum", F.check_checksum, "sha256:" + "ab" * 32),
+    ("check_checksum", F.check_checksum, "sha512:" + "cd" * 64),
+    ("check_template_name", F.check_template_name, "rocky9.ks.j2"),
+    ("check_interface_name", F.check_interface_name, "eth0"),
+    ("check_free_text", F.check_free_text, "Web tier, rack 4"),
+    ("parse_kernel_options", F.parse_kernel_options, "console=ttyS0 inst.text"),
+    ("parse_kernel_options", lambda s: F.parse_kernel_options({s: None}), "inst.text"),
+    ("parse_kernel_options", lambda s: F.parse_kernel_options({"~" + s: None}), "quiet"),
+    ("parse_kernel_options", lambda s: F.parse_kernel_options({"console": s}), "ttyS0"),
+    ("check_vars", lambda s: F.check_vars({s: 1}), "ntp"),
+    ("check_vars", lambda s: F.check_vars({"ntp": s}), "192.0.2.123"),
+    ("check_vars", lambda s: F.check_vars({"site": {"servers": [s]}}), "ntp1"),
+]
+
+# Public functions of fields.py that are not a rule over a string, and why.
+NOT_STRING_RULES = {
+    "describe_char": "names a character for a message",
+    "merge_kernel_options": "merges options that parse_kernel_options already checked",
+    "format_kernel_options": "writes options that parse_kernel_options already checked",
+}
+
+
+def _rule_id(value):
+    return value if isinstance(value, str) and value.isidentifier() else None
+
+
+def test_every_public_rule_is_in_the_table():
+    public = {
+        name
+        for name, func in inspect.getmembers(F, inspect.isfunction)
+        if not name.startswith("_") and func.__module__ == F.__name__
+    }
+    tabled = {name for name, _call, _good in STRING_RULES}
+    assert public - tabled - set(NOT_STRING_RULES) == set(), "add these rules to STRING_RULES or NOT_STRING_RULES"
+    assert (tabled | set(NOT_STRING_RULES)) - public == set(), "the table names rules fields.py no longer has"
+
+
+@pytest.mark.parametrize("name, call, good", STRING_RULES, ids=[n for n, _c, _g in STRING_RULES])
+def test_each_rule_accepts_its_sample(name, call, good):
+    # so that a refusal below is the break's doing, not the sample's
+    call(good)
+
+
+@pytest.mark.parametrize("where", ["after", "before"])
+@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=[LINE_BREAKS[c].replace(" ", "-") for c in LINE_BREAKS])
+@pytest.mark.parametrize("name, call, good", STRING_RULES, ids=[n for n, _c, _g in STRING_RULES])
+def test_every_string_rule_refuses_a_line_break_and_names_it(name, call, good, char, where):
+    value = good + char if where == "after" else char + good
+    with pytest.raises(ValueError) as refused:
+        call(value)
+    assert LINE_BREAKS[char] in str(refused.value), (name, value, str(refused.value))
+
+
+@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=[LINE_BREAKS[c].replace(" ", "-") for c in LINE_BREAKS])
+def test_a_line_break_inside_a_value_is_refused_too(char):
+    for _name, call, good in STRING_RULES:
+        middle = len(good) // 2
+        with pytest.raises(ValueError, match=LINE_BREAKS[char].replace("+", r"\+")):
+            call(good[:middle] + char + good[middle:])
+
+
+@pytest.mark.parametrize("char", ["\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x7f", "\x9b"])
+def test_the_other_line_ends_and_control_characters_are_refused(char):
+    # str.splitlines() also ends a line at \v, \f and \x1c-\x1e; \x7f and the C1 controls such as
+    # U+009B (CSI) are not text either
+    assert len(("a" + char + "b").splitlines()) == 2 or char in "\x7f\x9b"
+    for _name, call, good in STRING_RULES:
+        with pytest.raises(ValueError):
+            call(good + char)
+
+
+def test_kernel_options_split_at_spaces_only():
+    # a no-break or ideographic space is not a separator the boot configs would write back as one
+    assert F.parse_kernel_options("  console=ttyS0   quiet ") == {"console": "ttyS0", "quiet": None}
+    for space, name in (("\u00a0", "U\\+00A0"), ("\u3000", "U\\+3000")):
+        with pytest.raises(ValueError, match="kernel option name .*%s|contains %s" % (name, name)):
+            F.parse_kernel_options("console=ttyS0" + space + "quiet")
+
+
+def test_describe_char_names_invisible_characters_by_code_point():
+    assert F.describe_char("\u200b") == "U+200B"
+    assert F.describe_char("\x85") == "next line U+0085"
+    assert F.describe_char(";") == "';'"

@@ -192,8 +192,9 @@ class Transaction(object):
         diff = txn.commit(check_mode=False)
     """
 
-    def __init__(self, root, timeout=120.0, create=False, scan=False):
+    def __init__(self, root, timeout=120.0, create=False, scan=False, before_load=None):
         self.root = root
+        self.before_load = before_load  # called under the lock, before the store is read (git catch-up)
         self.timeout = timeout
         self.create = create
         self.lock = None
@@ -217,6 +218,8 @@ class Transaction(object):
             if journal is not None:
                 _apply_journal(self.root, journal)
             _remove_stale_temps(self.root)
+            if self.before_load is not None:
+                self.before_load()
             if self.scan:
                 self.scan_before = StoreScan(self.root)
             self.store = RecordStore.load(self.root)
@@ -286,14 +289,22 @@ class Transaction(object):
         pending = self.pending()
         if check_mode or not pending:
             return pending
-        files = {relpath: after for relpath, (before, after) in pending.items()}
-        if len(files) == 1:
-            relpath, text = next(iter(files.items()))
-            _apply_journal_free(self.root, relpath, text)
-        else:
-            atomic_write(os.path.join(self.root, JOURNAL_NAME), json.dumps({"files": files}))
-            _apply_journal(self.root, {"files": files})
+        _write_files(self.root, {relpath: after for relpath, (before, after) in pending.items()})
         return pending
+
+    def rollback(self):
+        """Put back every file commit() wrote, as it was before (the change could not be recorded)."""
+        _write_files(self.root, {relpath: before for relpath, (before, after) in self.pending().items()})
+
+
+def _write_files(root, files):
+    """Write {relpath: text or None} as one change: through the journal when it spans files."""
+    if len(files) == 1:
+        relpath, text = next(iter(files.items()))
+        _apply_journal_free(root, relpath, text)
+    elif files:
+        atomic_write(os.path.join(root, JOURNAL_NAME), json.dumps({"files": files}))
+        _apply_journal(root, {"files": files})
 
 
 def _apply_journal_free(root, relpath, text):

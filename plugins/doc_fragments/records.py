@@ -70,6 +70,61 @@ attributes:
     description: Runs where the record store is, normally the controller.
 """
 
+    # every module that edits records: the change recorded in git before the module returns
+    GIT = r"""
+options:
+  git:
+    description:
+      - Record the change in git before the module returns, while the store's lock is held:
+        the files this run wrote are committed (only those, whatever else is staged or changed in
+        the work tree) and, where the branch has an upstream, pushed. The playbooks that follow
+        touch a provisioner or a machine only after that.
+      - A commit or push that fails puts every written file back, undoes the local commit, and
+        fails naming the reason; the store is as it was.
+      - A push rejected because the remote moved on (another run, another AWX job, pushed first)
+        fetches the new head, moves onto it and applies this module's change again on it, checked
+        against every rule again, up to O(git.retries) times. A change that no longer fits (the
+        spare it took is now another system's) fails, naming what the other run did.
+      - Omitted, nothing is committed.
+    type: dict
+    suboptions:
+      commit:
+        description:
+          - V(always) commits and fails (changing nothing) when the store is not in a git work
+            tree; V(auto) commits when it is and otherwise only says so in the result
+            (C(git.skipped)); V(never) is the same as leaving O(git) out.
+        type: str
+        choices: [auto, always, never]
+        default: always
+      push:
+        description:
+          - V(auto) pushes when the current branch has an upstream (C(git branch -u)),
+            V(always) fails without one, V(never) only commits.
+          - Credentials come from the environment, as for any git command (for example
+            E(GIT_SSH_COMMAND) or a credential helper set by E(GIT_CONFIG_COUNT)); see the AWX
+            credential type in C(awx/).
+        type: str
+        choices: [auto, always, never]
+        default: auto
+      message:
+        description:
+          - Text for the commit message's body (for example which job made the change); the
+            subject says what was changed, such as C(replace web03: <old MAC> -> <new MAC>).
+        type: str
+      author_name:
+        description: Author and committer name of the commit; the machine's git configuration is never used.
+        type: str
+        default: baremetal.provision
+      author_email:
+        description: Author and committer e-mail of the commit.
+        type: str
+        default: baremetal-provision@localhost
+      retries:
+        description: How many times a push rejected by a moving remote is tried again on the new head.
+        type: int
+        default: 5
+"""
+
     # segment, tier, profile and system: the same field at every layer, with the same meaning
     INSTALLED_KERNEL_OPTIONS = r"""
 options:

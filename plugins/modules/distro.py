@@ -54,6 +54,7 @@ options:
     type: str
 extends_documentation_fragment:
   - baremetal.provision.records
+  - baremetal.provision.records.git
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
 author:
@@ -99,7 +100,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import ARCHES, FAMILIES
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
-    records_argument_spec,
+    edit_argument_spec,
     simple_record_module,
 )
 
@@ -107,7 +108,7 @@ FIELDS = ("description", "family", "arch", "os_version", "kernel", "initrd", "in
 
 
 SPEC = dict(
-    argument_spec=records_argument_spec(
+    argument_spec=edit_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         family=dict(type="str", choices=list(FAMILIES)),

@@ -61,6 +61,7 @@ options:
     type: str
 extends_documentation_fragment:
   - baremetal.provision.records
+  - baremetal.provision.records.git
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
 author:
@@ -105,7 +106,11 @@ records_dir:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
-from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_edit
+from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    edit_argument_spec,
+    record_summary,
+    run_edit,
+)
 
 MACHINE = dict(
     mac=dict(type="str", required=True),
@@ -116,7 +121,7 @@ MACHINE = dict(
 
 
 SPEC = dict(
-    argument_spec=records_argument_spec(
+    argument_spec=edit_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         segment=dict(type="str"),
@@ -139,7 +144,7 @@ def run(module):
             return {"record": None, "previous": _editors.remove_record(txn, "pools", params["name"])}
         return {"record": _editors.edit_pool(txn, params["name"], params)}
 
-    run_edit(module, edit)
+    run_edit(module, edit, summary=lambda facts: record_summary("pools", params))
 
 
 def main():

@@ -63,6 +63,7 @@ options:
     type: str
 extends_documentation_fragment:
   - baremetal.provision.records
+  - baremetal.provision.records.git
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
   - baremetal.provision.records.installed_kernel_options
@@ -109,8 +110,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import INSTALL_FORMATS
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    edit_argument_spec,
     inherited_argument_spec,
-    records_argument_spec,
+    record_summary,
     run_edit,
 )
 
@@ -128,7 +130,7 @@ FIELDS = (
 
 
 SPEC = dict(
-    argument_spec=records_argument_spec(
+    argument_spec=edit_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         distro=dict(type="str"),
@@ -172,7 +174,7 @@ def run(module):
             _editors.put_template(txn, "profiles", name, template, content)
         return {"record": _editors.set_fields(txn, "profiles", name, {f: params.get(f) for f in FIELDS})}
 
-    run_edit(module, edit)
+    run_edit(module, edit, summary=lambda facts: record_summary("profiles", params))
 
 
 def main():

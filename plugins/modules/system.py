@@ -87,6 +87,13 @@ options:
         again; this is an action, not a state.
     type: bool
     default: false
+  must_exist:
+    description:
+      - Refuse, changing nothing, when the system has no record. The replace and provision
+        playbooks set it for a replacement or a re-install, so that a mistyped name (an AWX
+        survey's free text) is an error, not a new system.
+    type: bool
+    default: false
   to_pool:
     description: With O(state=absent), return the system's primary MAC to this pool as a spare.
     type: str
@@ -138,6 +145,7 @@ options:
     default: false
 extends_documentation_fragment:
   - baremetal.provision.records
+  - baremetal.provision.records.git
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
   - baremetal.provision.records.installed_kernel_options
@@ -244,6 +252,15 @@ records_dir:
   description: The absolute path of the record store.
   returned: success
   type: str
+git:
+  description:
+    - With O(git), how the change was recorded. C(commit) is the new commit (null when nothing
+      changed), C(pushed) whether it was pushed, C(remote) where to (C(origin/main)), C(attempts)
+      how many tries a moving remote took.
+    - In check mode, C(would_commit) and C(push) say what a real run would do.
+  returned: when git is given
+  type: dict
+  sample: {commit: 3f2a9c0e5b7d4a1f8e6c2b9a0d7e5f4c3b2a1908, pushed: true, remote: origin/main, attempts: 1}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -251,13 +268,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BMC_TYPES
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    edit_argument_spec,
     inherited_argument_spec,
-    records_argument_spec,
     run_edit,
 )
 
 SPEC = dict(
-    argument_spec=records_argument_spec(
+    argument_spec=edit_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         tier=dict(type="str"),
@@ -279,6 +296,7 @@ SPEC = dict(
         interface_name=dict(type="str", default="eth0"),
         from_pool=dict(type="str"),
         reinstall=dict(type="bool", default=False),
+        must_exist=dict(type="bool", default=False),
         to_pool=dict(type="str"),
         **inherited_argument_spec(),
         bmc=dict(
@@ -310,7 +328,13 @@ def run(module):
             return {"record": None, "previous": _editors.retire_system(txn, params["name"], params["to_pool"])}
         return _editors.edit_system(txn, params["name"], params)
 
-    run_edit(module, edit, refresh_caches=params["refresh_caches"])
+    run_edit(
+        module,
+        edit,
+        refresh_caches=params["refresh_caches"],
+        summary=lambda facts: _editors.describe_system_change(params["name"], params, facts),
+        explain_retry=lambda txn, first: _editors.explain_lost_hardware(txn.store, params["name"], first),
+    )
 
 
 def main():

@@ -50,6 +50,7 @@ options:
     type: str
 extends_documentation_fragment:
   - baremetal.provision.records
+  - baremetal.provision.records.git
   - baremetal.provision.records.attributes
   - baremetal.provision.records.action
   - baremetal.provision.records.installed_kernel_options
@@ -89,8 +90,8 @@ records_dir:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
+    edit_argument_spec,
     inherited_argument_spec,
-    records_argument_spec,
     simple_record_module,
 )
 
@@ -107,7 +108,7 @@ FIELDS = (
 
 
 SPEC = dict(
-    argument_spec=records_argument_spec(
+    argument_spec=edit_argument_spec(
         name=dict(type="str", required=True),
         state=dict(type="str", default="present", choices=["present", "absent"]),
         segment=dict(type="str"),

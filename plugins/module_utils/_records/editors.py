@@ -89,6 +89,10 @@ def edit_system(txn, name, params):
     store = txn.store
     path = record_path("systems", name)
     existing = _current(store, "systems", name)
+    if existing is None and params.get("must_exist"):
+        _refuse(
+            path, "name", "no system %r: there is no file %s (a replacement or re-install needs one)" % (name, path)
+        )
     data = copy.deepcopy(existing) if existing is not None else {}
     for key in (
         "description",
@@ -144,6 +148,36 @@ def edit_system(txn, name, params):
     facts["record"] = record.data
     facts["system"] = _resolved(txn.store, name)
     return facts
+
+
+def describe_system_change(name, params, facts):
+    """The subject of the git commit that records a system module's change."""
+    if params.get("state") == "absent":
+        return "retire %s%s" % (name, " (machine back to pool %s)" % params["to_pool"] if params.get("to_pool") else "")
+    spare = facts.get("pool_spare")
+    source = " (spare %s from pool %s)" % (spare.get("serial") or spare["mac"], spare["pool"]) if spare else ""
+    if facts.get("replaced"):
+        replaced = facts["replaced"]
+        return "replace %s: %s -> %s%s" % (name, replaced["old_mac"], replaced["new_mac"], source)
+    if facts.get("created"):
+        return "provision %s (new system%s)" % (name, source)
+    if params.get("reinstall"):
+        return "reinstall %s (build generation %s)" % (name, facts.get("generation"))
+    return "update system %s" % name
+
+
+def explain_lost_hardware(store, name, first_facts):
+    """After another run changed the records first: who now has the hardware this run had chosen."""
+    spare = first_facts.get("pool_spare")
+    mac = spare["mac"] if spare else (first_facts.get("replaced") or {}).get("new_mac")
+    if not mac:
+        return None
+    what = "spare %s (serial %s) of pool %s" % (mac, spare.get("serial") or "unknown", spare["pool"]) if spare else mac
+    for other in store.names("systems"):
+        data = store.data("systems", other) or {}
+        if other != name and any(_safe_mac(i.get("mac")) == mac for i in data.get("interfaces") or []):
+            return "%s was taken by %s" % (what, record_path("systems", other))
+    return None
 
 
 def _resolved(store, name):

@@ -13,6 +13,11 @@ from ansible.module_utils.basic import missing_required_lib
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.gitstore import (
+    PushRejected,
+    RecordChange,
+    git_argument_spec,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BOOT_LOADERS
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction, load_snapshot
@@ -30,6 +35,13 @@ def records_argument_spec(**extra):
         lock_timeout=dict(type="float", default=120.0),
     )
     spec.update(extra)
+    return spec
+
+
+def edit_argument_spec(**extra):
+    """Options every module that edits records takes: the common ones, ``git``, the module's own."""
+    spec = records_argument_spec(**extra)
+    spec.update(git_argument_spec())
     return spec
 
 
@@ -57,29 +69,56 @@ def _plain(value):
     return value
 
 
-def run_edit(module, edit, refresh_caches=False):
-    """Run edit(txn) in one locked transaction and exit the module with the outcome.
+def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
+    """Run edit(txn) in one locked transaction, record it in git, and exit the module with the outcome.
 
     edit returns a dict of facts for the result. changed is true exactly when a file's bytes
     would change; diff holds the YAML of every file before and after. refresh_caches: after a
     change, leave the inventory's and the touched provisioners' views cached (``_views.cache``).
+
+    With the ``git`` option, the written files are committed (and pushed) under the lock before
+    the module returns (``_records.gitstore``); summary(facts) is the commit's subject (for a plain
+    record, ``record_summary``). A push
+    that the remote rejects because it moved on is undone, and edit runs again on the new head;
+    when that second edit is refused, explain_retry(txn, first_facts) may name what the other run
+    changed (returns a sentence or None).
     """
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
     refresh_caches = refresh_caches and not module.check_mode
+    first_facts = None
     try:
         root = default_root(module.params.get("records_dir"))
-        transaction = Transaction(
-            root, timeout=module.params["lock_timeout"], create=not module.check_mode, scan=refresh_caches
-        )
-        with gc_paused(), transaction as txn:
-            facts = edit(txn) or {}
-            pending = txn.commit(check_mode=module.check_mode)
-            warmed = None
-            if refresh_caches and pending:
-                warmed = warm(root, txn.store, pending, txn.scan_before)
-            diff = txn.diff()
-            old_problems = sorted(txn.before_problems)
+        change = RecordChange(root, None if module.check_mode else module.params.get("git"))
+        for attempt in change.attempts():
+            transaction = Transaction(
+                root,
+                timeout=module.params["lock_timeout"],
+                create=not module.check_mode,
+                scan=refresh_caches,
+                before_load=attempt.before_load,
+            )
+            try:
+                with gc_paused(), transaction as txn:
+                    try:
+                        facts = edit(txn) or {}
+                        first_facts = facts if first_facts is None else first_facts
+                        pending = txn.commit(check_mode=module.check_mode)
+                    except StoreError as exc:
+                        _explain_retry(exc, attempt, explain_retry, txn, first_facts)
+                        raise
+                    message = _commit_message(module, summary, facts, pending)
+                    git = attempt.record(txn, sorted(pending), message)
+                    warmed = None
+                    if refresh_caches and pending:
+                        warmed = warm(root, txn.store, pending, txn.scan_before)
+                    diff = txn.diff()
+                    old_problems = sorted(txn.before_problems)
+            except PushRejected:
+                continue
+            break
+        if module.check_mode and module.params.get("git"):
+            git = RecordChange(root, module.params["git"]).check_only()
     except StoreError as exc:
         _fail(module, exc)
     for problem in old_problems[:MAX_WARNINGS]:
@@ -87,12 +126,44 @@ def run_edit(module, edit, refresh_caches=False):
     if len(old_problems) > MAX_WARNINGS:
         module.warn("... and %d more existing problems" % (len(old_problems) - MAX_WARNINGS))
     result = dict(changed=bool(pending), files=sorted(pending), records_dir=root)
+    if module.params.get("git"):
+        result["git"] = git
     if warmed is not None:
         result["cached_views"] = warmed
     result.update(_plain(facts))
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)
+
+
+def _explain_retry(exc, attempt, explain_retry, txn, first_facts):
+    """A retry's edit was refused: say that another run changed the records in between."""
+    if attempt.number == 1 or first_facts is None:
+        return
+    detail = explain_retry(txn, first_facts) if explain_retry else None
+    exc.summary = "refused after another run changed the records first (now at %s)%s; nothing was changed" % (
+        (attempt.change.base or "?")[:12],
+        ": " + detail if detail else "",
+    )
+
+
+def record_summary(kind, params):
+    """The commit subject of a plain record edit: what was done to which record."""
+    if params.get("state") == "absent":
+        return "remove %s %s" % (kind[:-1], params["name"])
+    moves = ["add %s" % ", ".join(m["mac"] for m in params.get("add") or [])] if params.get("add") else []
+    moves += ["remove %s" % ", ".join(params.get("remove"))] if params.get("remove") else []
+    return "%s %s: %s" % (kind[:-1], params["name"], "; ".join(moves) if moves else "update")
+
+
+def _commit_message(module, summary, facts, pending):
+    subject = summary(facts)
+    lines = [subject, ""]
+    note = (module.params.get("git") or {}).get("message")
+    if note:
+        lines += [note, ""]
+    lines += ["Files:"] + ["  " + path for path in sorted(pending)]
+    return "\n".join(lines) + "\n"
 
 
 def run_read(module, read):
@@ -122,4 +193,4 @@ def simple_record_module(module, kind, fields):
         values = {field: module.params.get(field) for field in fields}
         return {"record": _editors.set_fields(txn, kind, name, values)}
 
-    run_edit(module, edit)
+    run_edit(module, edit, summary=lambda facts: record_summary(kind, module.params))

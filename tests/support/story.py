@@ -325,7 +325,7 @@ def run_story(story, checks):
         ).stdout.strip()
         checks(
             "the record change is committed",
-            log == "replace web01: %s -> %s (from pool spares-dmz)" % (MAC_A, MAC_B),
+            log == "replace web01: %s -> %s (spare QEMU-B from pool spares-dmz)" % (MAC_A, MAC_B),
             log,
         )
         wait_for(lambda: not vm_b.is_on(), timeout=30, what="machine B to power off")

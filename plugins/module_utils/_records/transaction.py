@@ -6,7 +6,8 @@
 Safe writes to the record store.
 
 * One writer at a time: an exclusive flock on ``<root>/.baremetal.lock``; readers take a
-  shared lock so they never see a transaction half applied. Two AWX jobs at once queue.
+  shared lock so they never see a transaction half applied. Two runs on one checkout queue;
+  runs in separate copies (AWX jobs) meet at the git push instead (``gitstore``).
 * Every file is replaced atomically (temporary file in the same directory, fsync, rename).
 * A change that spans several files (a spare leaves its pool and joins a system) is first
   written whole to a journal; it is then applied file by file and the journal removed. If the

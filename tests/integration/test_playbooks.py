@@ -47,7 +47,10 @@ def _state(lab):
         (["-e", "system=web01", "-e", "mac=52:54:00:00:00:02"], "pools/spares-dmz.yml"),
         (["-e", "system=web01", "-e", "from_pool=nowhere"], "pool 'nowhere' does not exist"),
         (["-e", "system=web99", "-e", "mac=52:54:00:12:34:99"], "systems/web99.yml: name: no system 'web99'"),
-        (["-e", "system=web01", "-e", "mac=52:54:00:aa:bb:01", "-e", "git_commit=maybe"], "git_commit and git_push take"),
+        (
+            ["-e", "system=web01", "-e", "mac=52:54:00:aa:bb:01", "-e", "git_commit=maybe"],
+            "git_commit and git_push take",
+        ),
         (["-e", "system=web01", "-e", "mac=52:54:00:aa:bb:01", "-e", "git_commit=true"], "is not in a git work tree"),
     ],
 )

@@ -100,10 +100,15 @@ class Job(object):
         ]
 
     def task_results(self, action=None, task=None):
-        """The runner_on_ok/failed/skipped events of the tasks with this module or this name."""
+        """The result events (ok, failed, skipped, unreachable) of the tasks with this module or name."""
         found = []
         for event in self.events:
-            if not event.get("event", "").startswith("runner_on_"):
+            if event.get("event") not in (
+                "runner_on_ok",
+                "runner_on_failed",
+                "runner_on_skipped",
+                "runner_on_unreachable",
+            ):
                 continue
             data = event.get("event_data", {})
             if action is not None and data.get("resolved_action", data.get("task_action")) != action:

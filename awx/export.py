@@ -21,6 +21,7 @@ import os
 import sys
 
 import jinja2
+import jinja2.nativetypes
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -50,7 +51,7 @@ def render_settings(settings, overrides=None):
     templates are AWX's own."""
     values = dict(settings)
     values.update(overrides or {})
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    env = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
     for _round in range(10):
         rendered = {
             key: env.from_string(value).render(values)
@@ -65,7 +66,8 @@ def render_settings(settings, overrides=None):
 
 
 def _render_tree(value, values):
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)
+    # native types, as Ansible renders "{{ awx_git_push }}" to the boolean it names
+    env = jinja2.nativetypes.NativeEnvironment(undefined=jinja2.StrictUndefined)
     if isinstance(value, dict):
         return {key: _render_tree(item, values) for key, item in value.items()}
     if isinstance(value, list):

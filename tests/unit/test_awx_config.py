@@ -344,7 +344,7 @@ def test_the_export_and_configure_yml_share_one_definition(export, definitions):
         if template["records_change"]:
             assert extra == {
                 "git_commit": True,
-                "git_push": "always",
+                "git_push": True,
                 "records_repo": definitions["awx_project_repo"],
                 "records_branch": definitions["awx_project_branch"],
                 "records_path": "records",

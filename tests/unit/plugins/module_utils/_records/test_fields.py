@@ -214,6 +214,12 @@ LINE_BREAKS = {
     "\x85": "U+0085",
 }
 
+
+def char_id(chars):
+    """A test id for a line break: its code points."""
+    return "U+" + "+".join("%04X" % ord(char) for char in chars)
+
+
 # Every rule of fields.py that takes a string: (the rule's name, a call of it on one string, a
 # value it accepts). A rule over a mapping is called with the string as a key and as a value.
 # A new rule joins here (test_every_public_rule_is_in_the_table fails until it does).
@@ -275,7 +281,7 @@ def test_each_rule_accepts_its_sample(name, call, good):
 
 
 @pytest.mark.parametrize("where", ["after", "before"])
-@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=[LINE_BREAKS[c].replace(" ", "-") for c in LINE_BREAKS])
+@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=char_id)
 @pytest.mark.parametrize("name, call, good", STRING_RULES, ids=[n for n, _c, _g in STRING_RULES])
 def test_every_string_rule_refuses_a_line_break_and_names_it(name, call, good, char, where):
     value = good + char if where == "after" else char + good
@@ -284,7 +290,7 @@ def test_every_string_rule_refuses_a_line_break_and_names_it(name, call, good, c
     assert LINE_BREAKS[char] in str(refused.value), (name, value, str(refused.value))
 
 
-@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=[LINE_BREAKS[c].replace(" ", "-") for c in LINE_BREAKS])
+@pytest.mark.parametrize("char", list(LINE_BREAKS), ids=char_id)
 def test_a_line_break_inside_a_value_is_refused_too(char):
     for _name, call, good in STRING_RULES:
         middle = len(good) // 2

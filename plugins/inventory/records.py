@@ -101,7 +101,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.trans
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused, settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import inventory_path, inventory_view
 from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import build_view
-from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_data
+from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_inventory_data
 from ansible_collections.baremetal.provision.plugins.plugin_utils._populate import add_hosts
 
 
@@ -130,7 +130,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             _MEMO[memo_key] = (fingerprint, view)
             self._populate(view)
             # Playbooks run with this inventory find the store without being told again.
-            self.inventory.set_variable("all", "bm_records_dir", root)
+            self.inventory.set_variable("all", "bm_records_dir", as_inventory_data(root))
             settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache):
@@ -200,7 +200,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed_groups)
         for host, hostvars in view["hosts"].items():  # every host is already in a group of the view
-            hostvars = as_data(hostvars)  # record values are data, never templates
+            # record values are data, never templates; what cannot be a template exports as plain JSON
+            hostvars = as_inventory_data(hostvars)
             target = hosts_of[host]
             if host in known:
                 for name, value in hostvars.items():

@@ -6,6 +6,16 @@
 Record values are data, never templates. From ansible-core 2.19 on, a plain string is not a
 template unless something marks it as trusted, so values need nothing. Before 2.19 every string
 Ansible sees is a template unless it is wrapped as unsafe, which is what ``as_data`` does there.
+
+``as_inventory_data`` is the inventory's form of the same promise, shaped so that
+``ansible-inventory --list --export`` (what AWX stores) writes plain JSON for every value that
+cannot be a template (``could_be_template``): before 2.19 only a string that could be one is
+wrapped as unsafe; from 2.19 on every string that cannot be one is marked trusted with the public
+``ansible.template.trust_as_template``, and one that could be stays untrusted. Either way a value
+is exported wrapped (``{"__ansible_unsafe": ...}``) exactly when it could be a template, and
+Ansible, AWX's inventory script included, reads it back as data. No private ansible-core name is
+used here: ``TRUST_TAGS`` probes for the public 2.19 function, and ``wrap_var`` is the public way
+to mark a value unsafe before it.
 """
 
 from __future__ import annotations
@@ -15,9 +25,13 @@ from ansible.release import __version__ as _ANSIBLE_CORE_VERSION
 
 TRUST_TAGS = hasattr(_template, "trust_as_template")  # public from ansible-core 2.19 on
 if TRUST_TAGS:
+    from ansible.template import trust_as_template as _trusted
+
     _unsafe = None
 else:
     from ansible.utils.unsafe_proxy import wrap_var as _unsafe
+
+    _trusted = None
 
 # (major, minor) of the running ansible-core, for the few behaviours that differ by line
 ANSIBLE_LINE = tuple(int(part) for part in _ANSIBLE_CORE_VERSION.split(".")[:2])
@@ -26,3 +40,66 @@ ANSIBLE_LINE = tuple(int(part) for part in _ANSIBLE_CORE_VERSION.split(".")[:2])
 def as_data(value):
     """``value`` in a form Ansible never templates, on every supported ansible-core line."""
     return value if TRUST_TAGS else _unsafe(value)
+
+
+# Jinja's markers as Ansible uses them: every default delimiter ({{ }}, {% %}, {# #}) holds a
+# brace, and a text that begins with this header picks its own delimiters (on every line).
+_OVERRIDE_HEADER = "#jinja2:"
+
+
+def could_be_template(text):
+    """Whether Ansible could ever evaluate the string ``text`` as a template: it holds a brace, or
+    Jinja's ``#jinja2:`` override header (which can choose delimiters without braces). Text with
+    neither comes out of templating unchanged on every ansible-core line; a template task's own
+    delimiters (``variable_start_string``) apply to its template file, not to the variables it
+    reads. Every value that passed the record rules for names, addresses, paths and URLs has no
+    brace and no ``#``; free text (``vars``, ``description``) may have both."""
+    return "{" in text or "}" in text or _OVERRIDE_HEADER in text
+
+
+def as_inventory_data(value):
+    """``value`` (JSON data: dict, list, str, int, float, bool, None) as the inventory keeps it:
+    every string that could be a template stays data (unsafe before 2.19, untrusted from 2.19 on),
+    every other string is one ``ansible-inventory --export`` writes as a plain JSON string
+    (plain before 2.19, trusted from 2.19 on, which templating returns unchanged)."""
+    if TRUST_TAGS:
+        return _trusted_where_plain(value, {})
+    return _unsafe_where_template(value)
+
+
+def _trusted_where_plain(value, memo):
+    """From 2.19 on: every string trusted where it cannot be a template, else left untrusted.
+    Keys stay as they are: 2.19 neither templates nor wraps them."""
+    if isinstance(value, str):
+        done = memo.get(value)
+        if done is None:  # the same names and addresses recur on many hosts: one tagged copy each
+            text = _plain_str(value)
+            done = memo[text] = text if could_be_template(text) else _trusted(text)
+        return done
+    kind = type(value)
+    if kind is dict:
+        return {key: _trusted_where_plain(item, memo) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_trusted_where_plain(item, memo) for item in value)
+    return value  # a number, a bool or None
+
+
+def _unsafe_where_template(value):
+    """Before 2.19: every string (keys too, which Ansible templates as well) wrapped as unsafe
+    where it could be a template, else left plain."""
+    if isinstance(value, str):
+        text = _plain_str(value)
+        return _unsafe(text) if could_be_template(text) else text
+    kind = type(value)
+    if kind is dict:
+        return {_unsafe_where_template(key): _unsafe_where_template(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return kind(_unsafe_where_template(item) for item in value)
+    return value  # a number, a bool or None
+
+
+def _plain_str(text):
+    """``text`` as a str of no subclass: without the tags (trust included) or the unsafe mark that
+    a view given back by an inventory cache plugin may carry, so that the rule alone decides.
+    (str.__str__ copies a subclass into a plain str; a subclass's own __str__ may keep its class.)"""
+    return text if type(text) is str else str.__str__(text)

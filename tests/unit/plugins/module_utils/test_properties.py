@@ -65,6 +65,12 @@ HOSTILE = st.one_of(
             "-web",
             "WEB01",
             "52:54:00:12:34:56",
+            # a valid value and a line break: "$" of a ^...$ rule matched before the last one
+            "web01\n",
+            "web01\r\n",
+            "\nweb01",
+            "web01\x85",
+            "web01\u2029",
         ]
     ),
     st.from_regex(r"[a-z0-9][a-z0-9.:/,=+@%~_-]{0,20}", fullmatch=True),
@@ -112,6 +118,9 @@ def test_system_hardware_model(tmp_path_factory, value):
 
 
 @given(HOSTILE)
+@example("eth0\n")
+@example("52:54:00:12:34:56\n")
+@example("192.0.2.50\n")
 def test_interface_name_mac_and_ip(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("i")
     for field in ("name", "mac", "ip"):
@@ -126,6 +135,7 @@ def test_interface_name_mac_and_ip(tmp_path_factory, value):
 
 
 @given(HOSTILE, HOSTILE)
+@example("console\n", "ttyS0")
 def test_kernel_options(tmp_path_factory, key, value):
     tmp = tmp_path_factory.mktemp("k")
     text = _with("profiles/rocky9-web.yml", ["kernel_options"], {key: value})
@@ -154,6 +164,8 @@ def test_kernel_options_as_a_string(tmp_path_factory, value):
 
 
 @given(HOSTILE)
+@example("0\n")  # found by the soak: a label rule matched before a final newline
+@example("prov-dmz.example.test\n")
 def test_segment_domain_and_provisioner(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("d")
     for field in ("domain", "provisioner"):
@@ -173,6 +185,7 @@ def test_distro_paths_and_urls(tmp_path_factory, value):
 
 
 @given(HOSTILE)
+@example("web02\n")
 def test_record_names_from_file_names(tmp_path_factory, value):
     tmp = tmp_path_factory.mktemp("n")
     if (

@@ -228,6 +228,9 @@ def _nginx_check(directory, acl_map):
 )
 @given(fleets())
 @example(([("a0", "192.0.2.2", "52:54:00:00:01:00")], "../../etc/passwd", "name"))  # the only system file hidden
+@example(([("a0", "192.0.2.2", "52:54:00:00:01:00")], "0\n", "domain"))  # a rule's "$" let a final newline by
+@example(([("a0", "192.0.2.2", "52:54:00:00:01:00")], "eth0\n", "iface"))
+@example(([("a0", "192.0.2.2", "52:54:00:00:01:00")], "eth0\u2028", "iface"))
 def test_accepted_stores_render_files_their_daemons_accept_holding_exactly_the_records(tmp_path_factory, fleet):
     systems, hostile, hostile_field = fleet
     root = write_store(tmp_path_factory.mktemp("store"), _files(systems, hostile, hostile_field))

@@ -8,6 +8,7 @@ and its DHCP config is checked by the real dhcpd -t.
 
 import os
 import re
+import subprocess
 
 import pytest
 from support.ansible_cli import playbook_recap, run
@@ -122,3 +123,127 @@ def test_retire_and_provision(lab):
         assert "ks/web05.cfg" in handle.read()
     with open(os.path.join(lab["out"], "www", "ks", "web05.cfg"), encoding="utf-8") as handle:
         assert handle.read().startswith("# web05 generation 1")
+
+
+# ---------------------------------------------------------------------- the record change in git
+def _git(repo, *args):
+    proc = subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=setup", "-c", "user.email=setup@example.test", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def job_lab(tmp_path_factory):
+    """As an AWX job sees it: the records in a project copy without .git, their repository a bare
+    remote, the provisioner configured by site from the copy."""
+    lab = local_provisioner_lab(tmp_path_factory.mktemp("job"))
+    seed = lab["tmp"] / "seed"
+    write_store(seed / "records", {p: _read(os.path.join(lab["records"], p)) for p in _store_files(lab)})
+    _git(seed, "init", "-q", "-b", "main")
+    _git(seed, "add", "-A")
+    _git(seed, "commit", "-qm", "records")
+    lab["remote"] = str(lab["tmp"] / "records.git")
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), lab["remote"]], check=True)
+    site = run(
+        "ansible-playbook", ["-i", lab["inventory"], "baremetal.provision.site", "--limit", "prov-dmz"], env=lab["env"]
+    )
+    assert site.returncode == 0, site.stdout + site.stderr
+    return lab
+
+
+def _read(path):
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def _store_files(lab):
+    root = lab["records"]
+    return [
+        os.path.relpath(os.path.join(d, f), root)
+        for d, _dirs, files in os.walk(root)
+        for f in files
+        if not f.startswith(".")
+    ]
+
+
+def _job(lab, playbook, *args):
+    return _play(
+        lab,
+        playbook,
+        "-e",
+        "records_repo=file://" + lab["remote"],
+        "-e",
+        "records_branch=main",
+        "-e",
+        "git_commit=true",
+        "-e",
+        '{"git_author_name": "Job 7", "git_author_email": "job7@example.test"}',
+        *args,
+    )
+
+
+def test_a_job_without_git_records_its_change_in_the_remote_before_the_provisioner(job_lab):
+    copy_before = tree_digest(job_lab["records"])
+
+    proc = _job(job_lab, "replace", "-e", "system=web01", "-e", "from_pool=spares-dmz")
+
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    subject, author = _git(job_lab["remote"], "log", "-1", "--format=%s|%an <%ae>", "main").split("|")
+    assert subject == "replace web01: 52:54:00:12:34:56 -> 52:54:00:00:00:01 (spare SN001 from pool spares-dmz)"
+    assert author == "Job 7 <job7@example.test>"
+    assert _git(job_lab["remote"], "show", "--name-only", "--format=", "main").splitlines() == [
+        "records/pools/spares-dmz.yml",
+        "records/systems/web01.yml",
+    ]
+    # the commit came first: the task that committed ran before the play on the provisioner
+    assert proc.stdout.index("committed and pushed") < proc.stdout.index(
+        "PLAY [Configure the provisioner of the changed system]"
+    )
+    dhcp = _read(os.path.join(job_lab["out"], "dhcpd.conf"))
+    assert "52:54:00:00:00:01" in dhcp and "52:54:00:12:34:56" not in dhcp
+    # the project copy is a throw-away: it was not edited, the clone was, and the clone is gone
+    assert tree_digest(job_lab["records"]) == copy_before
+    assert not [p for p in os.listdir("/tmp") if p.endswith(".records") and "bm" in p]
+
+
+def test_a_job_whose_push_is_refused_changes_nothing_on_the_provisioner(job_lab):
+    hook = os.path.join(job_lab["remote"], "hooks", "pre-receive")
+    with open(hook, "w") as handle:
+        handle.write("#!/bin/sh\necho 'frozen for the audit' >&2\nexit 1\n")
+    os.chmod(hook, 0o755)
+    remote_before = _git(job_lab["remote"], "rev-parse", "main")
+    provisioner_before = tree_digest(job_lab["out"])
+    try:
+        proc = _job(job_lab, "provision", "-e", "system=web01", "-e", "reinstall=true")
+    finally:
+        os.unlink(hook)
+
+    assert proc.returncode != 0
+    assert "not recorded in git, nothing was changed" in proc.stdout
+    assert "pre-receive hook declined" in proc.stdout
+    assert _git(job_lab["remote"], "rev-parse", "main") == remote_before
+    assert tree_digest(job_lab["out"]) == provisioner_before
+    assert "prov-dmz" not in playbook_recap(proc.stdout), "the provisioner must not be reached"
+
+
+def test_pool_playbook_adds_a_spare_as_a_commit(job_lab):
+    proc = _job(job_lab, "pool", "-e", "pool=spares-dmz", "-e", "mac=52:54:00:aa:bb:10", "-e", "hardware_model=r650")
+
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert _git(job_lab["remote"], "log", "-1", "--format=%s", "main") == "pool spares-dmz: add 52:54:00:aa:bb:10"
+    assert "52:54:00:aa:bb:10" in _git(job_lab["remote"], "show", "main:records/pools/spares-dmz.yml")
+
+
+def test_git_commit_true_without_git_or_a_repository_is_refused(job_lab):
+    before = tree_digest(job_lab["records"]), tree_digest(job_lab["out"])
+
+    proc = _play(job_lab, "replace", "-e", "system=web01", "-e", "mac=52:54:00:aa:bb:77", "-e", "git_commit=true")
+
+    assert proc.returncode != 0
+    assert "the record store is not in a git work tree" in proc.stdout and "records_repo" in proc.stdout
+    assert (tree_digest(job_lab["records"]), tree_digest(job_lab["out"])) == before

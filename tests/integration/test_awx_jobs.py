@@ -570,10 +570,18 @@ def test_concurrent_replaces_against_one_remote(fleet):
     ]
     conf = fleet.dhcp_conf()
     provisioner_lost = sorted(name for name, mac in wanted.items() if mac not in conf)
+    # a failed job: its message names the spare and the system that took it
+    messages = {name: " | ".join(job.failed_messages()) for name, job in failed.items()}
+    named = sorted(
+        name
+        for name, text in messages.items()
+        if any(mac in text and owners and owners[0] in text for mac, owners in handed.items())
+    )
     figures = dict(
         jobs=len(jobs),
         successes=len(ok),
         failures=len(failed),
+        failures_naming_spare_and_owner=len(named),
         commits_in_remote=commits,
         spares_handed_out=len(spares_out),
         spares_handed_twice=len(twice),
@@ -583,21 +591,14 @@ def test_concurrent_replaces_against_one_remote(fleet):
         seconds=int(seconds),
     )
     print("AWX concurrent replace jobs: " + ", ".join("%s %s" % (k.replace("_", " "), v) for k, v in figures.items()))
+    print("succeeded: %s; not on the provisioner: %s" % (sorted(ok), provisioner_lost))
     report.add("AWX concurrent replace jobs", **figures)
-
-    # a failed job: nothing of it on the provisioner, its record as before, its message names the
-    # spare and the system that took it
-    failures = {}
+    print("failed jobs: %s" % json.dumps(messages, indent=1))
     for name, job in failed.items():
-        messages = " | ".join(job.failed_messages())
-        failures[name] = messages
+        # nothing of it on the provisioner, its record as before
         assert not _touched_provisioner(job), _why(job)
         assert final[name] == old[name], (name, final[name])
-        assert any(mac in messages and owners and owners[0] in messages for mac, owners in handed.items()), (
-            name,
-            messages,
-        )
-    print("failed jobs: %s" % json.dumps(failures, indent=1))
+    assert named == sorted(failed), {name: messages[name] for name in failed if name not in named}
     assert len(ok) + len(failed) == len(jobs) == 10
     assert all(name in ok for name in by_mac), {name: jobs[name].failed_messages() for name in by_mac}
     assert len(ok) == len(by_mac) + len(pool_before), sorted(ok)

@@ -199,9 +199,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         keyed_groups = self.get_option("keyed_groups")
         strict = self.get_option("strict")
         constructed = bool(compose or groups or keyed_groups)
-        for host, hostvars in view["hosts"].items():  # every host is already in a group of the view
-            # record values are data, never templates; what cannot be a template exports as plain JSON
-            hostvars = as_inventory_data(hostvars)
+        # record values are data, never templates; what cannot be a template exports as plain JSON
+        # (all hosts at once: a name or address that recurs on many hosts is marked once)
+        for host, hostvars in as_inventory_data(view["hosts"]).items():  # every host is already in a group of the view
             target = hosts_of[host]
             if host in known:
                 for name, value in hostvars.items():

@@ -76,12 +76,12 @@ def _trusted_where_plain(value, memo):
     kind = type(value)
     if kind is dict:
         return {
-            key: memo[item] if type(item) is str and item in memo else _trusted_where_plain(item, memo)
+            key: memo[item] if item.__class__ is str and item in memo else _trusted_where_plain(item, memo)
             for key, item in value.items()
         }
     if kind is list or kind is tuple:
         return kind(
-            memo[item] if type(item) is str and item in memo else _trusted_where_plain(item, memo) for item in value
+            memo[item] if item.__class__ is str and item in memo else _trusted_where_plain(item, memo) for item in value
         )
     if isinstance(value, str):
         text = _plain_str(value)
@@ -108,4 +108,4 @@ def _plain_str(text):
     """``text`` as a str of no subclass: without the tags (trust included) or the unsafe mark that
     a view given back by an inventory cache plugin may carry, so that the rule alone decides.
     (str.__str__ copies a subclass into a plain str; a subclass's own __str__ may keep its class.)"""
-    return text if type(text) is str else str.__str__(text)
+    return text if text.__class__ is str else str.__str__(text)

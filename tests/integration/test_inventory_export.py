@@ -110,7 +110,7 @@ def test_export_is_plain_json_except_text_that_could_be_a_template(tmp_path):
         if group == "_meta":
             continue
         # host and group names: plain strings
-        assert all(type(name) is str for name in node.get("hosts", []) + node.get("children", [])), (group, node)
+        assert all(isinstance(name, str) for name in node.get("hosts", []) + node.get("children", [])), (group, node)
         leaves += [((group, "vars", *path), kind, value) for path, kind, value in _walk(node.get("vars", {}))]
     wrapped = {path: value for path, kind, value in leaves if kind == "wrapped"}
     plain = {path: value for path, kind, value in leaves if kind == "plain"}

@@ -120,9 +120,11 @@ options:
         type: str
         default: baremetal-provision@localhost
       retries:
-        description: How many times a push rejected by a moving remote is tried again on the new head.
+        description:
+          - How many times a push that lost to another run's (the remote moved on, or held the
+            branch's lock) is tried again on the new head, after a short random pause.
         type: int
-        default: 5
+        default: 10
 """
 
     # segment, tier, profile and system: the same field at every layer, with the same meaning

@@ -20,8 +20,11 @@ Author and committer come from the options, never from the machine's git configu
 from __future__ import annotations
 
 import os
+import random
+import re
 import subprocess
 import tempfile
+import time
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
 
@@ -30,6 +33,13 @@ DEFAULT_AUTHOR_EMAIL = "baremetal-provision@localhost"
 COMMIT_CHOICES = ("auto", "always", "never")
 PUSH_CHOICES = ("auto", "always", "never")
 GIT_TIMEOUT = 300
+# A push that lost to another: the remote moved on (non-fast-forward, fetch first), or another push
+# held the branch's ref lock at that moment (failed to update ref, cannot lock ref, incorrect old
+# value). Each is tried again on the remote's new head; anything else is a failure.
+_RACED = re.compile(
+    r"\[rejected\].*\((?:non-fast-forward|fetch first)\)"
+    r"|\[remote (?:rejected|failure)\].*\((?:failed to update ref|cannot lock ref[^)]*|incorrect old value[^)]*)\)"
+)
 
 
 class GitError(StoreError):
@@ -56,7 +66,7 @@ def git_argument_spec():
                 message=dict(type="str"),
                 author_name=dict(type="str", default=DEFAULT_AUTHOR_NAME),
                 author_email=dict(type="str", default=DEFAULT_AUTHOR_EMAIL),
-                retries=dict(type="int", default=5),
+                retries=dict(type="int", default=10),
             ),
         )
     )
@@ -165,7 +175,7 @@ class RecordsRepo(object):
         if proc.returncode == 0:
             return
         text = proc.stdout + proc.stderr
-        if "[rejected]" in text and ("non-fast-forward" in text or "fetch first" in text):
+        if _RACED.search(text):
             raise PushRejected(text)
         raise GitError(
             self.root,
@@ -183,10 +193,14 @@ class RecordsRepo(object):
         self._run("update-index", "-q", "--refresh", check=False)
         self._run("reset", "-q", "--keep", rev)
 
+    def _fetch(self, remote, branch, check=True):
+        tracking = "refs/remotes/%s/%s" % (remote, branch)
+        self._run("fetch", "--quiet", remote, "+refs/heads/%s:%s" % (branch, tracking), check=check)
+        return tracking
+
     def catch_up(self, remote, branch, base):
         """Fetch the remote branch and move onto it; refuse where that would drop local commits."""
-        tracking = "refs/remotes/%s/%s" % (remote, branch)
-        self._run("fetch", "--quiet", remote, "+refs/heads/%s:%s" % (branch, tracking))
+        tracking = self._fetch(remote, branch)
         if base and self._run("merge-base", "--is-ancestor", base, tracking, check=False).returncode != 0:
             raise GitError(
                 self.root,
@@ -194,6 +208,19 @@ class RecordsRepo(object):
             )
         self._reset_keep(tracking)
         return self.head()
+
+    def history(self, commit, limit=100):
+        """The commit and the ones before it that this clone has (a job's shallow clone has few)."""
+        return self._run("rev-list", "--max-count=%d" % limit, commit, check=False).stdout.split() or [commit]
+
+    def descends_from(self, newer, older):
+        """Whether newer has older in its history, once the upstream's new commits are fetched."""
+        upstream = self.upstream()
+        if upstream:
+            self._fetch(*upstream, check=False)
+        if self._run("cat-file", "-e", newer + "^{commit}", check=False).returncode != 0:
+            return False
+        return self._run("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
     def _git_dir(self):
         return self._run("rev-parse", "--absolute-git-dir").stdout.strip()
@@ -236,8 +263,12 @@ class RecordChange(object):
         self.skipped = None  # why commit=auto did not commit
 
     def attempts(self):
-        """Yield an attempt per try; the caller stops iterating when one succeeds."""
+        """Yield an attempt per try; the caller stops iterating when one succeeds. Between tries,
+        outside the store's lock, a short random pause, so that runs that lost together do not all
+        push together again."""
         for number in range(1, self.retries + 2):
+            if number > 1:
+                time.sleep(random.uniform(0.05, 0.25) * min(number, 6))
             yield _Attempt(self, number)
         raise GitError(
             self.root,

@@ -3,6 +3,7 @@
 """Git as the commit point: the record modules, run as Ansible runs them, against real git
 repositories and a bare remote (a file path, as a job's clone of the records has)."""
 
+import concurrent.futures
 import os
 import subprocess
 
@@ -248,3 +249,51 @@ def test_a_new_and_a_removed_record_are_committed(tmp_path, remote):
     ]
     assert os.path.exists(os.path.join(records, "systems", "web09.yml"))
     assert git(remote, "rev-parse", "main") == git(work, "rev-parse", "HEAD")
+
+
+def test_concurrent_jobs_lose_no_update_and_hand_no_spare_twice(tmp_path, isolated_git):
+    """Ten jobs at once against one remote, each in its own clone: six by MAC, four from a pool of
+    two spares. Pushes race (a rejected push, or the remote's ref lock held by another push)."""
+    systems = {
+        "systems/web%02d.yml" % n: WEB02.replace("52:54:00:12:34:57", "52:54:00:12:34:%02x" % (0x70 + n)).replace(
+            "192.0.2.51", "192.0.2.%d" % (70 + n)
+        )
+        for n in range(1, 11)
+    }
+    seed = tmp_path / "seed"
+    write_store(seed / "records", extra={"pools/spares-dmz.yml": SPARES, **systems})
+    git(seed, "init", "-q", "-b", "main")
+    git(seed, "add", "-A")
+    git(seed, "commit", "-qm", "records")
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(seed), str(remote)], check=True)
+    jobs = {"web%02d" % n: {"mac": "52:54:00:aa:00:%02x" % n} for n in range(1, 7)}
+    jobs.update({"web%02d" % n: {"from_pool": "spares-dmz"} for n in range(7, 11)})
+    clones = {name: clone(remote, tmp_path / name) for name in jobs}
+
+    with concurrent.futures.ThreadPoolExecutor(len(jobs)) as pool:
+        futures = {name: pool.submit(replace, clones[name], name, **args) for name, args in jobs.items()}
+        results = {name: future.result() for name, future in futures.items()}
+
+    won = sorted(n for n, r in results.items() if not r.get("failed"))
+    lost = {n: r["msg"] for n, r in results.items() if r.get("failed")}
+    assert won == ["web%02d" % n for n in range(1, 7)] + sorted(n for n in won if n >= "web07"), lost
+    assert len(won) == 8 and len(lost) == 2, lost
+    for msg in lost.values():
+        assert "of pool spares-dmz was taken by systems/web" in msg and "no spare of hardware model" in msg, msg
+    log = git(remote, "log", "--format=%H %s", "main").splitlines()
+    assert len(log) == 1 + len(won)
+    commits = {line.split(" ", 1)[0] for line in log}
+    assert all(results[name]["git"]["commit"] in commits for name in won)
+    # 0 lost updates: every winner's new MAC is in the remote's final records; losers unchanged
+    for name in jobs:
+        record = remote_file(remote, "systems/%s.yml" % name)
+        if name in lost:
+            assert systems["systems/%s.yml" % name].rstrip("\n") == record
+        elif "mac" in jobs[name]:
+            assert jobs[name]["mac"] in record
+    # 0 spares handed twice: each spare MAC is in exactly one system and no longer in the pool
+    final = "\n".join(remote_file(remote, "systems/%s.yml" % name) for name in jobs)
+    for spare in ("52:54:00:00:00:01", "52:54:00:00:00:03"):
+        assert final.count(spare) == 1
+        assert spare not in remote_file(remote, "pools/spares-dmz.yml")

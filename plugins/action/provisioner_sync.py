@@ -11,6 +11,7 @@ import json
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.gitstore import RecordsRepo
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
@@ -21,6 +22,9 @@ from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess imp
     runs_here,
 )
 from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor import python_refusal
+
+# how often a sync that met another run's render tries again before it gives up
+REVISION_TRIES = 5
 
 
 class ActionModule(ActionBase):
@@ -44,6 +48,38 @@ class ActionModule(ActionBase):
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
         args["provisioner"] = provisioner
         args["records_dir"] = root
+        revision = args.get("revision")
+        if not revision or not revision.get("commit") or self._task.check_mode:
+            return self._sync(result, args, view, task_vars)
+        try:
+            return self._sync_in_order(result, args, view, task_vars, revision)
+        except StoreError as exc:
+            return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
+
+    def _sync_in_order(self, result, args, view, task_vars, revision):
+        """Render only records at least as new as the provisioner's (``_provisioner.revision``)."""
+        repo = RecordsRepo(args["records_dir"])
+        args["revision"] = dict(revision, history=repo.history(revision["commit"]))
+        for _attempt in range(REVISION_TRIES):
+            outcome = self._sync(dict(result), args, view, task_vars)
+            conflict = (outcome.get("revision") or {}).get("conflict")
+            if outcome.get("failed") or not conflict:
+                return outcome
+            if repo.descends_from(conflict, revision["commit"]):
+                outcome["revision"]["newer"] = conflict
+                outcome["msg"] = (
+                    "not rendered: the provisioner has newer records (commit %s), which already hold "
+                    "this change (commit %s)" % (conflict[:12], revision["commit"][:12])
+                )
+                return outcome
+            args["revision"] = dict(args["revision"], replaces=conflict)
+        return dict(
+            outcome,
+            failed=True,
+            msg="other runs kept syncing this provisioner; run again (or run site) to bring it up to date",
+        )
+
+    def _sync(self, result, args, view, task_vars):
         if runs_here(self):  # the provisioner is this controller: the view needs no file
             result.update(
                 run_in_process(

@@ -180,6 +180,34 @@ options:
         type: list
         elements: str
         default: []
+  revision:
+    description:
+      - The records commit this render is made from, so that an older render never lands after a
+        newer one. Two runs that change records served by this provisioner push one after the
+        other, but may reach it in the other order; the one with the older records would drop the
+        other's change from DHCP and the boot files.
+      - The provisioner remembers the commit it was last rendered from (C(records-revision.json)
+        in the state directory) and syncs of it take turns. When that commit is newer than
+        O(revision.commit) (it descends from it, so it already holds this change), nothing is
+        rendered and RV(revision.newer) names it; when it is older or unrelated, the render goes
+        ahead. Without O(revision), every sync renders, as C(site) does.
+      - The playbooks set it from the commit the system module made; the action plugin fills in
+        the rest from the records' git clone.
+    type: dict
+    suboptions:
+      commit:
+        description: The commit the records were read at.
+        type: str
+        required: true
+      history:
+        description: Commits before it that the controller's clone has (set by the action plugin).
+        type: list
+        elements: str
+      replaces:
+        description:
+          - The provisioner's last commit, which the controller found older than O(revision.commit)
+            or unrelated to it: render only if it is still the last one (set by the action plugin).
+        type: str
 attributes:
   action:
     support: full
@@ -287,6 +315,13 @@ segments:
   returned: always
   type: list
   elements: str
+revision:
+  description:
+    - With O(revision), C(commit) is the commit this sync was for. C(newer), when set, is the
+      newer commit the provisioner was already rendered from; this sync then rendered nothing.
+  returned: when revision is given and not in check mode
+  type: dict
+  sample: {"commit": "3f2a9c0e5b7d4a1f8e6c2b9a0d7e5f4c3b2a1908", "conflict": null}
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -334,6 +369,14 @@ SPEC = dict(
                 callback_dir=dict(type="path", default="/usr/local/lib/baremetal-provision"),
                 callback_files=dict(type="dict", default={}),
                 callback_obsolete=dict(type="list", elements="str", default=[]),
+            ),
+        ),
+        revision=dict(
+            type="dict",
+            options=dict(
+                commit=dict(type="str", required=True),
+                history=dict(type="list", elements="str"),
+                replaces=dict(type="str"),
             ),
         ),
     ),

@@ -13,6 +13,7 @@ import subprocess
 import pytest
 from support.ansible_cli import playbook_recap, run
 from support.inventory import local_provisioner_lab, write_config
+from support.modules import REPO, run_module
 from support.store import FILES, tree_digest, write_store
 
 
@@ -247,3 +248,61 @@ def test_git_commit_true_without_git_or_a_repository_is_refused(job_lab):
     assert proc.returncode != 0
     assert "the record store is not in a git work tree" in proc.stdout and "records_repo" in proc.stdout
     assert (tree_digest(job_lab["records"]), tree_digest(job_lab["out"])) == before
+
+
+STALE_APPLY = """\
+- name: A job that pushed first but renders last, from its own clone
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: What the job's first play left
+      ansible.builtin.set_fact:
+        bm_records: "{{ stale_records }}"
+        bm_change: {git: {commit: "{{ stale_commit }}"}}
+        bm_system: {name: web01, provisioner: prov-dmz, bmc: null}
+        bm_action: retire
+- name: The job's render
+  ansible.builtin.import_playbook: %s
+"""
+
+
+def test_a_render_from_older_records_never_lands_after_a_newer_one(job_lab, tmp_path):
+    """Job A pushes first, job B pushes on top of it and renders; A's render comes last."""
+    subprocess.run(["git", "clone", "-q", job_lab["remote"], str(tmp_path / "a")], check=True)
+    pushed = run_module(
+        "system",
+        {
+            "records_dir": str(tmp_path / "a" / "records"),
+            "name": "web01",
+            "mac": "52:54:00:aa:bb:21",
+            "git": {"author_name": "Job A", "author_email": "a@example.test"},
+        },
+    )
+    assert pushed["git"]["pushed"], pushed
+    newer = _job(job_lab, "provision", "-e", "system=web01", "-e", "reinstall=true")
+    assert newer.returncode == 0, newer.stdout[-3000:]
+    rendered = tree_digest(job_lab["out"])
+    playbook = tmp_path / "stale.yml"
+    playbook.write_text(STALE_APPLY % os.path.join(REPO, "playbooks", "_apply.yml"))
+
+    stale = run(
+        "ansible-playbook",
+        [
+            "-i",
+            job_lab["inventory"],
+            str(playbook),
+            "-e",
+            "stale_records=%s" % (tmp_path / "a" / "records"),
+            "-e",
+            "stale_commit=%s" % pushed["git"]["commit"],
+        ],
+        env=job_lab["env"],
+    )
+
+    assert stale.returncode == 0, stale.stdout[-3000:]
+    assert "not rendered: the provisioner has newer records" in stale.stdout
+    assert tree_digest(job_lab["out"]) == rendered
+    # a newer job still renders over it
+    again = _job(job_lab, "provision", "-e", "system=web01", "-e", "reinstall=true")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert tree_digest(job_lab["out"]) != rendered

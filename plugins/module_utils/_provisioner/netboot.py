@@ -131,10 +131,11 @@ def load_secret(state_dir, create=True):
 
 
 @contextlib.contextmanager
-def state_lock(state_dir):
-    """An exclusive lock over the state directory (sync and callback take turns)."""
+def state_lock(state_dir, name=LOCK):
+    """An exclusive lock over the state directory (sync and callback take turns), or over another
+    part of it by its own lock file."""
     os.makedirs(state_dir, mode=0o755, exist_ok=True)
-    fd = os.open(os.path.join(state_dir, LOCK), os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(os.path.join(state_dir, name), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -11,8 +11,14 @@ from __future__ import annotations
 import json
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_install as I
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import revision as R
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import COMPONENTS, SyncFailed, sync
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import (
+    COMPONENTS,
+    DEFAULT_STATE_DIR,
+    SyncFailed,
+    sync,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
 
 
@@ -42,6 +48,21 @@ def _run_module_sync(module, view):
     params = module.params
     if view is None:
         view = _read_view_file(module)
+    revision = params.get("revision")
+    with R.guarded(R.state_dir_of(params, DEFAULT_STATE_DIR), revision, module.check_mode) as newer:
+        if newer:  # rendered from records this sync cannot place: the controller decides
+            out = dict(changed=False, components={}, revision=dict(commit=revision["commit"], conflict=newer))
+        else:
+            out = _sync_components(module, view)
+            if revision:
+                out["revision"] = dict(commit=revision["commit"], conflict=None)
+    out.update(systems=len(view["systems"]), segments=sorted(view["segments"]))
+    module.exit_json(**out)
+
+
+def _sync_components(module, view):
+    """Every component given, in order; a failure says which and what the earlier ones changed."""
+    params = module.params
     components, diffs = {}, []
     for component in COMPONENTS:
         options = params.get(component)
@@ -56,15 +77,10 @@ def _run_module_sync(module, view):
         if module._diff and result["changed"]:
             diffs.append(_diff(component, options, result, before, after))
         components[component] = result
-    out = dict(
-        changed=any(r["changed"] for r in components.values()),
-        components=components,
-        systems=len(view["systems"]),
-        segments=sorted(view["segments"]),
-    )
+    out = dict(changed=any(r["changed"] for r in components.values()), components=components)
     if diffs:
         out["diff"] = diffs
-    module.exit_json(**out)
+    return out
 
 
 def _read_view_file(module):

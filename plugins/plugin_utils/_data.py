@@ -63,8 +63,18 @@ def as_inventory_data(value):
     every other string is one ``ansible-inventory --export`` writes as a plain JSON string
     (plain before 2.19, trusted from 2.19 on, which templating returns unchanged)."""
     if TRUST_TAGS:
-        return _trusted_where_plain(value, {})
+        if len(_MARKED) > _MARKED_MAX:
+            _MARKED.clear()
+        return _trusted_where_plain(value, _MARKED)
     return _unsafe_where_template(value)
+
+
+# {text: its marked form} kept for the process: ansible-playbook reads the inventory again after a
+# record edit (meta: refresh_inventory), and the texts of the hosts that did not change are tagged
+# already. Tagged strings are immutable, so sharing them between reads is safe; the bound keeps a
+# long run over many stores from growing it without end.
+_MARKED = {}
+_MARKED_MAX = 1000000
 
 
 def _trusted_where_plain(value, memo):

@@ -374,7 +374,7 @@ def test_export_settings_can_be_overridden():
 
 
 def test_every_survey_passes_awx_checks(definitions):
-    assert set(definitions["awx_surveys"]) == {"replace", "provision", "retire"}
+    assert set(definitions["awx_surveys"]) == {"replace", "provision", "retire", "pool"}
     for name, spec in definitions["awx_surveys"].items():
         assert survey_spec_errors(spec) is None, name
 
@@ -417,6 +417,10 @@ def test_launch_answers_awx_accepts_and_refuses(definitions):
     retire = definitions["awx_surveys"]["retire"]
     assert _launch(retire, {"system": "web01", "to_pool": ""}) == []
     assert _launch(retire, {"to_pool": "spares-dmz"}) == ["system missing"]
+    pool = definitions["awx_surveys"]["pool"]
+    assert _launch(pool, {"pool": "spares-dmz", "mac": "52:54:00:aa:bb:10", "hardware_model": "r650"}) == []
+    assert _launch(pool, {"pool": "spares-dmz", "remove_mac": "52:54:00:aa:bb:10"}) == []
+    assert _launch(pool, {"mac": "52:54:00:aa:bb:10"}) == ["pool missing"]
 
 
 # --- the credential type ---------------------------------------------------------------------

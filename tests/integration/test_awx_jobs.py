@@ -22,6 +22,7 @@ import pytest
 import yaml
 from support import awx, report
 from support import provisioner as P
+from support.awx import REPO
 from support.netns import Lab, have_root, udhcpc
 from support.store import FILES, KICKSTART, write_store
 
@@ -155,8 +156,17 @@ class Fleet(object):
         return "file://" + self.bare
 
     def template_vars(self):
-        """The extra vars of the replace/provision/retire job templates."""
-        return {"git_commit": True, "records_repo": self.url, "records_branch": "main", "records_path": "records"}
+        """The extra vars of the job templates that change records, as awx/job_templates.yml
+        defines them, with this lab's remote for the project's URL."""
+        with open(os.path.join(REPO, "awx", "job_templates.yml"), encoding="utf-8") as handle:
+            definitions = yaml.safe_load(handle)
+        given = {
+            "{{ awx_git_push }}": definitions["awx_git_push"],
+            "{{ awx_records_repo }}": self.url,
+            "{{ awx_records_branch }}": "main",
+            "{{ awx_records_path }}": definitions["awx_records_path"],
+        }
+        return {key: given.get(value, value) for key, value in definitions["awx_records_extra_vars"].items()}
 
     # --- AWX ------------------------------------------------------------------------------------
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Write the AWX assets of awx/job_templates.yml and awx/credential_type.yml in the format of
@@ -197,7 +196,7 @@ def build_export(settings):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting")
     args = parser.parse_args(argv)
     overrides = {}

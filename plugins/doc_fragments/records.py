@@ -75,8 +75,8 @@ attributes:
 options:
   git:
     description:
-      - Record the change in git before the module returns, while the store's lock is held:
-        the files this run wrote are committed (only those, whatever else is staged or changed in
+      - Record the change in git before the module returns, while the store's lock is held. The
+        files this run wrote are committed (only those, whatever else is staged or changed in
         the work tree) and, where the branch has an upstream, pushed. The playbooks that follow
         touch a provisioner or a machine only after that.
       - A commit or push that fails puts every written file back, undoes the local commit, and
@@ -108,7 +108,8 @@ options:
         default: auto
       message:
         description:
-          - Text for the commit message's body (for example which job made the change); the
+          - >-
+            Text for the commit message's body (for example which job made the change); the
             subject says what was changed, such as C(replace web03: <old MAC> -> <new MAC>).
         type: str
       author_name:

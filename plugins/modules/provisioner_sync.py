@@ -206,7 +206,8 @@ options:
       replaces:
         description:
           - The provisioner's last commit, which the controller found older than O(revision.commit)
-            or unrelated to it: render only if it is still the last one (set by the action plugin).
+            or unrelated to it. The render happens only if it is still the last one (set by the
+            action plugin).
         type: str
 attributes:
   action:

@@ -19,7 +19,13 @@ SHELL = shutil.which("dash") or "/bin/sh"
 
 def _ci(*args, cwd, env=None):
     return subprocess.run(
-        [SHELL, SCRIPT, *args], cwd=str(cwd), env=env or ansible_env(), capture_output=True, text=True, timeout=600
+        [SHELL, SCRIPT, *args],
+        cwd=str(cwd),
+        env=env or ansible_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
 
 

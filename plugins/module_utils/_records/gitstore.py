@@ -109,6 +109,7 @@ class RecordsRepo(object):
                 capture_output=True,
                 text=True,
                 timeout=GIT_TIMEOUT,
+                check=False,
             )
         except FileNotFoundError:
             raise GitError(self.root, "git is not installed on the controller (or not on PATH)") from None

@@ -78,10 +78,9 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
 
     With the ``git`` option, the written files are committed (and pushed) under the lock before
     the module returns (``_records.gitstore``); summary(facts) is the commit's subject (for a plain
-    record, ``record_summary``). A push
-    that the remote rejects because it moved on is undone, and edit runs again on the new head;
-    when that second edit is refused, explain_retry(txn, first_facts) may name what the other run
-    changed (returns a sentence or None).
+    record, ``record_summary``). A push that lost to another run's is undone, and edit runs again
+    on the new head; when that second edit is refused, explain_retry(txn, first_facts) may name
+    what the other run changed (returns a sentence or None).
     """
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
@@ -128,6 +127,8 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
     result = dict(changed=bool(pending), files=sorted(pending), records_dir=root)
     if module.params.get("git"):
         result["git"] = git
+        if git and git.get("skipped"):
+            module.warn(git["skipped"])
     if warmed is not None:
         result["cached_views"] = warmed
     result.update(_plain(facts))

@@ -69,7 +69,9 @@ SHAPE = (
   gather_facts: false
   tasks:
     - {name: check, ansible.builtin.assert: {that: [true], quiet: true}}
-    - {name: note, ansible.builtin.set_fact: {bm_started: 1}}
+"""
+    + SKIPPED * 4  # the records' clone, skipped without records_repo
+    + """    - {name: note, ansible.builtin.set_fact: {bm_started: 1}}
     - {name: "edit (in the worker, no module)", ansible.builtin.set_fact: {bm_edit: 1}}
     - {name: report, ansible.builtin.debug: {msg: x}}
 """
@@ -88,7 +90,9 @@ SHAPE = (
     - {name: tftp variables, ansible.builtin.set_fact: {bm_shape_tftp: 1}}
     - {name: install config variables, ansible.builtin.set_fact: {bm_shape_web: 1}}
     - {name: "render (in the worker, no module)", ansible.builtin.set_fact: {bm_shape_render: 1}}
-- name: Power, wait, git
+"""
+    + SKIPPED  # the note that newer records were already rendered
+    + """- name: Power, wait, the clone's removal
   hosts: localhost
   connection: local
   gather_facts: false

@@ -26,4 +26,10 @@ def run_module(name, args, timeout=600):
     proc = subprocess.run(
         argv, input=module_input(args), capture_output=True, text=True, env=env, timeout=timeout, check=False
     )
-    return json.loads(proc.stdout)
+    try:
+        return json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(
+            "module %s (rc %d) printed no JSON result:\n%s\nstderr:\n%s"
+            % (name, proc.returncode, proc.stdout, proc.stderr)
+        ) from None

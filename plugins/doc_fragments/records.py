@@ -106,7 +106,7 @@ options:
         type: str
         choices: [auto, always, never]
         default: auto
-      message:
+      body:
         description:
           - >-
             Text for the commit message's body (for example which job made the change); the

@@ -323,6 +323,18 @@ revision:
   returned: when revision is given and not in check mode
   type: dict
   sample: {"commit": "3f2a9c0e5b7d4a1f8e6c2b9a0d7e5f4c3b2a1908", "conflict": null}
+  contains:
+    commit:
+      description: The commit this sync was for.
+      type: str
+    conflict:
+      description:
+        - The provisioner's last commit when it was not among this sync's, so that the module
+          rendered nothing (the action plugin then decides); null when the sync rendered.
+      type: str
+    newer:
+      description: The provisioner's newer commit, when this sync rendered nothing because of it.
+      type: str
 """
 
 from ansible.module_utils.basic import AnsibleModule

@@ -63,7 +63,7 @@ def git_argument_spec():
             options=dict(
                 commit=dict(type="str", default="always", choices=list(COMMIT_CHOICES)),
                 push=dict(type="str", default="auto", choices=list(PUSH_CHOICES)),
-                message=dict(type="str"),
+                body=dict(type="str"),
                 author_name=dict(type="str", default=DEFAULT_AUTHOR_NAME),
                 author_email=dict(type="str", default=DEFAULT_AUTHOR_EMAIL),
                 retries=dict(type="int", default=10),

@@ -160,7 +160,7 @@ def record_summary(kind, params):
 def _commit_message(module, summary, facts, pending):
     subject = summary(facts)
     lines = [subject, ""]
-    note = (module.params.get("git") or {}).get("message")
+    note = (module.params.get("git") or {}).get("body")
     if note:
         lines += [note, ""]
     lines += ["Files:"] + ["  " + path for path in sorted(pending)]

@@ -149,6 +149,7 @@ def job_lab(tmp_path_factory):
     _git(seed, "add", "-A")
     _git(seed, "commit", "-qm", "records")
     lab["remote"] = str(lab["tmp"] / "records.git")
+    lab["jobtmp"] = str(lab["tmp"] / "jobtmp")
     subprocess.run(["git", "clone", "-q", "--bare", str(seed), lab["remote"]], check=True)
     site = run(
         "ansible-playbook", ["-i", lab["inventory"], "baremetal.provision.site", "--limit", "prov-dmz"], env=lab["env"]
@@ -173,23 +174,31 @@ def _store_files(lab):
 
 
 def _job(lab, playbook, *args):
-    return _play(
-        lab,
-        playbook,
-        "-e",
-        "records_repo=file://" + lab["remote"],
-        "-e",
-        "records_branch=main",
-        "-e",
-        "git_commit=true",
-        "-e",
-        '{"git_author_name": "Job 7", "git_author_email": "job7@example.test"}',
-        *args,
+    """The playbook as an AWX job template runs it; its temporary files (the clone) under lab/jobtmp."""
+    os.makedirs(lab["jobtmp"], exist_ok=True)
+    return run(
+        "ansible-playbook",
+        [
+            "-i",
+            lab["inventory"],
+            "baremetal.provision." + playbook,
+            "-e",
+            "records_repo=file://" + lab["remote"],
+            "-e",
+            "records_branch=main",
+            "-e",
+            "git_commit=true",
+            "-e",
+            '{"git_author_name": "Job 7", "git_author_email": "job7@example.test"}',
+            *args,
+        ],
+        env=dict(lab["env"], TMPDIR=lab["jobtmp"]),
     )
 
 
 def test_a_job_without_git_records_its_change_in_the_remote_before_the_provisioner(job_lab):
     copy_before = tree_digest(job_lab["records"])
+    temporary = set(os.listdir(job_lab["jobtmp"])) if os.path.isdir(job_lab["jobtmp"]) else set()
 
     proc = _job(job_lab, "replace", "-e", "system=web01", "-e", "from_pool=spares-dmz")
 
@@ -209,7 +218,7 @@ def test_a_job_without_git_records_its_change_in_the_remote_before_the_provision
     assert "52:54:00:00:00:01" in dhcp and "52:54:00:12:34:56" not in dhcp
     # the project copy is a throw-away: it was not edited, the clone was, and the clone is gone
     assert tree_digest(job_lab["records"]) == copy_before
-    assert not [p for p in os.listdir("/tmp") if p.endswith(".records") and "bm" in p]
+    assert set(os.listdir(job_lab["jobtmp"])) == temporary
 
 
 def test_a_job_whose_push_is_refused_changes_nothing_on_the_provisioner(job_lab):

@@ -449,6 +449,10 @@ def run_job(
     env = _base_env(inside)
     env.update({"JOB_ID": str(ident), "INVENTORY_ID": "1", "ANSIBLE_RETRY_FILES_ENABLED": "False"})
     env["ANSIBLE_SSH_CONTROL_PATH_DIR"] = os.path.join(inside, "cp")
+    # an execution environment's /tmp goes with its container: the job's temporary files (the
+    # records' clone) go into the private data dir, removed with it
+    os.makedirs(os.path.join(pdd, "tmp"), exist_ok=True)
+    env["TMPDIR"] = os.path.join(inside, "tmp")
     args = []
     if check:
         args.append("--check")

@@ -3,6 +3,7 @@
 """A provisioner renders only records at least as new as the ones it was last rendered from."""
 
 import pytest
+
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import revision as R
 
 

@@ -44,7 +44,6 @@ CONFIG = {
 SERVICE = {
     ("dhcp", "Make a folder for the DHCP server's unit drop-in"),
     ("dhcp", "Let the DHCP server restart as often as record changes come"),
-    ("dhcp", "Tell systemd about the drop-in"),
     ("dhcp", "Stop and disable the DHCP server this host no longer uses"),
     ("dhcp", "Keep the DHCP server running"),
     ("tftp", "Keep the TFTP server running"),

@@ -259,7 +259,6 @@ class RecordChange(object):
         self.remote = None
         self.base = None
         self.retries = max(0, int((options or {}).get("retries") or 0))
-        self.result = None
         self.rejections = 0
         self.skipped = None  # why commit=auto did not commit
 
@@ -324,8 +323,7 @@ class _Attempt(object):
         """Commit and push the files this attempt wrote; undo them on any failure."""
         change = self.change
         if not change.enabled or not relpaths:
-            change.result = {"commit": None, "pushed": False, "skipped": change.skipped} if change.skipped else None
-            return change.result
+            return {"commit": None, "pushed": False, "skipped": change.skipped} if change.skipped else None
         repo = change.repo
         base = change.base
         try:
@@ -339,10 +337,9 @@ class _Attempt(object):
                 repo.undo(base)
             txn.rollback()
             raise
-        change.result = {
+        return {
             "commit": sha,
             "pushed": change.remote is not None,
             "remote": "%s/%s" % change.remote if change.remote else None,
             "attempts": self.number,
         }
-        return change.result

@@ -5,6 +5,7 @@
 import inspect
 
 import pytest
+from support.line_breaks import LINE_BREAKS, char_id
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 
@@ -201,23 +202,6 @@ def test_vars_rules():
 
 
 # --- line breaks: no rule lets one through, before or after a valid value --------------------
-
-# Each way a line can end or a C string can stop, and how the refusal must name it ("\r\n" is
-# named by its first character).
-LINE_BREAKS = {
-    "\n": "newline",
-    "\r\n": "carriage return",
-    "\r": "carriage return",
-    "\x00": "NUL",
-    "\u2028": "U+2028",
-    "\u2029": "U+2029",
-    "\x85": "U+0085",
-}
-
-
-def char_id(chars):
-    """A test id for a line break: its code points."""
-    return "U+" + "+".join("%04X" % ord(char) for char in chars)
 
 
 # Every rule of fields.py that takes a string: (the rule's name, a call of it on one string, a

@@ -10,27 +10,12 @@ interfaces, machines and BMCs, choices), so that no field reaches a rule by a pa
 
 import pytest
 import yaml
+from support.line_breaks import LINE_BREAKS, char_id
 from support.store import FILES, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import schema
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import load_text
-
-LINE_BREAKS = {
-    "\n": "newline",
-    "\r\n": "carriage return",
-    "\r": "carriage return",
-    "\x00": "NUL",
-    "\u2028": "U+2028",
-    "\u2029": "U+2029",
-    "\x85": "U+0085",
-}
-
-
-def char_id(chars):
-    """A test id for a line break: its code points."""
-    return "U+" + "+".join("%04X" % ord(char) for char in chars)
-
 
 BMC = {"type": "ipmi", "address": "bmc-web01.example.test", "username": "admin", "password_var": "bmc_password"}
 

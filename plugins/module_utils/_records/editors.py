@@ -14,7 +14,7 @@ import copy
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import _addresses, record_path
 
 
 def _current(store, kind, name):
@@ -173,10 +173,9 @@ def explain_lost_hardware(store, name, first_facts):
     if not mac:
         return None
     what = "spare %s (serial %s) of pool %s" % (mac, spare.get("serial") or "unknown", spare["pool"]) if spare else mac
-    for other in store.names("systems"):
-        data = store.data("systems", other) or {}
-        if other != name and any(_safe_mac(i.get("mac")) == mac for i in data.get("interfaces") or []):
-            return "%s was taken by %s" % (what, record_path("systems", other))
+    for other, record in sorted(store.records["systems"].items()):
+        if other != name and record.data is not None and ("MAC", mac) in [a[:2] for a in _addresses(record)]:
+            return "%s was taken by %s" % (what, record.path)
     return None
 
 

@@ -24,7 +24,7 @@ from support import awx, report
 from support import provisioner as P
 from support.awx import REPO
 from support.netns import Lab, have_root, udhcpc
-from support.store import FILES, KICKSTART, write_store
+from support.store import served_by_lab_provisioner, write_store
 
 PROV_IP = "192.0.2.10"
 ROOT_HASH = "$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ./0123456789abcdefghijklmn"
@@ -57,20 +57,7 @@ def git(*args, cwd=None, check=True):
 
 
 def _records():
-    files = {
-        path: FILES[path]
-        for path in ("segments/dmz.yml", "tiers/web.yml", "profiles/rocky9-web.yml", "profiles/rocky9-legacy.yml")
-    }
-    files["segments/dmz.yml"] = (
-        FILES["segments/dmz.yml"]
-        .replace("provisioner: prov-dmz", "provisioner: prov-lab")
-        .replace("next_server: 192.0.2.1", "next_server: " + PROV_IP)
-    )
-    files["distros/rocky9.yml"] = (
-        "family: redhat\narch: x86_64\nkernel: /srv/images/vmlinuz\ninitrd: /srv/images/initrd.img\n"
-        "install_tree: http://%s/repo/rocky9\n" % PROV_IP
-    )
-    files["templates/rocky9.ks.j2"] = KICKSTART
+    files = served_by_lab_provisioner(PROV_IP)
     for name in SYSTEMS:
         files["systems/%s.yml" % name] = (
             "tier: web\nhardware_model: r650\ninterfaces:\n"

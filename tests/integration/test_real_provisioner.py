@@ -19,7 +19,7 @@ import pytest
 from support import provisioner as P
 from support.ansible_cli import ansible_env, playbook_recap
 from support.netns import Lab, have_root, sh, udhcpc
-from support.store import FILES, KICKSTART, write_store
+from support.store import FILES, served_by_lab_provisioner, write_store
 
 pytestmark = pytest.mark.skipif(
     not have_root() or shutil.which("mmdebstrap") is None or shutil.which("systemd-nspawn") is None,
@@ -34,24 +34,8 @@ UNITS = {"isc": "isc-dhcp-server", "kea": "kea-dhcp4-server"}
 
 
 def _store(root):
-    keep = (
-        "segments/dmz.yml",
-        "tiers/web.yml",
-        "profiles/rocky9-web.yml",
-        "profiles/rocky9-legacy.yml",
-        "systems/web01.yml",
-    )
-    files = {path: FILES[path] for path in keep}
-    files["segments/dmz.yml"] = (
-        FILES["segments/dmz.yml"]
-        .replace("provisioner: prov-dmz", "provisioner: prov-lab")
-        .replace("next_server: 192.0.2.1", "next_server: " + PROV_IP)
-    )
-    files["distros/rocky9.yml"] = (
-        "family: redhat\narch: x86_64\nkernel: /srv/images/vmlinuz\ninitrd: /srv/images/initrd.img\n"
-        "install_tree: http://%s/repo/rocky9\n" % PROV_IP
-    )
-    files["templates/rocky9.ks.j2"] = KICKSTART
+    files = served_by_lab_provisioner(PROV_IP)
+    files["systems/web01.yml"] = FILES["systems/web01.yml"]
     files["systems/web02.yml"] = (
         "tier: web\nhardware_model: r650\ninterfaces:\n"
         '  - {name: eth0, mac: "52:54:00:12:34:57", ip: 192.0.2.51, primary: true}\n'

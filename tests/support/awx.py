@@ -206,6 +206,8 @@ def _run_runner(pdd, spec, timeout):
 
 
 def _read(path):
+    # netns.read_log's twin: this file also runs alone as the runner's child process, where the
+    # support package cannot be imported
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
             return handle.read()

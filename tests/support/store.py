@@ -105,6 +105,27 @@ curl -fsS {{ callback_url }}
 """
 
 
+def served_by_lab_provisioner(prov_ip, provisioner="prov-lab"):
+    """The sample's dmz segment, web tier, profiles, distro and kickstart as a lab provisioner at
+    prov_ip serves them (its images under /srv/images, its install tree over HTTP): the records a
+    test adds its systems to."""
+    files = {
+        path: FILES[path]
+        for path in ("segments/dmz.yml", "tiers/web.yml", "profiles/rocky9-web.yml", "profiles/rocky9-legacy.yml")
+    }
+    files["segments/dmz.yml"] = (
+        FILES["segments/dmz.yml"]
+        .replace("provisioner: prov-dmz", "provisioner: " + provisioner)
+        .replace("next_server: 192.0.2.1", "next_server: " + prov_ip)
+    )
+    files["distros/rocky9.yml"] = (
+        "family: redhat\narch: x86_64\nkernel: /srv/images/vmlinuz\ninitrd: /srv/images/initrd.img\n"
+        "install_tree: http://%s/repo/rocky9\n" % prov_ip
+    )
+    files["templates/rocky9.ks.j2"] = KICKSTART
+    return files
+
+
 def write_store(root, files=None, extra=None):
     """Write the sample store (or the given files) under root; return root."""
     contents = dict(FILES if files is None else files)

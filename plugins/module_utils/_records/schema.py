@@ -270,6 +270,7 @@ FIELDS = {
         ("provisioner", True, _wrap(_host_or_ip)),
         ("next_server", False, _wrap(_ip)),
         ("dynamic_range", False, _ip_range),
+        ("discovery", False, _bool),
         ("relay", False, _wrap(_ip)),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),

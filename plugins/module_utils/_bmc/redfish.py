@@ -1,0 +1,490 @@
+# -*- coding: utf-8 -*-
+# Copyright: baremetal.provision contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Private to baremetal.provision: not a public API, may change without notice.
+
+A small Redfish client: read a BMC's systems (ComputerSystem, EthernetInterfaces) into the
+discovery report the in-band collector sends (schema 1), and the two actions the replace flow
+needs (a one-time network boot, a reset).
+
+Everything a BMC sends is hostile input: every string is stripped and refused when it holds a
+control character or is longer than MAX_TEXT, every link must stay on the BMC (a path under
+/redfish/), redirects are followed only to the same BMC, and bodies are read up to MAX_BODY. Each
+problem is a RedfishError whose message names the BMC, the URL and, for a field, its JSON path.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ipaddress
+import json
+import socket
+import ssl
+import uuid
+from urllib.error import HTTPError, URLError
+from urllib.parse import quote, urlsplit
+
+from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
+from ansible.module_utils.urls import open_url
+
+from ansible_collections.baremetal.provision.plugins.module_utils._records.fields import (
+    _CONTROL,
+    describe_char,
+    normalize_mac,
+)
+
+COLLECTOR = "baremetal.provision-redfish/1"
+SCHEMA = 1
+MAX_TEXT = 128
+MAX_BODY = 4 * 1024 * 1024
+MAX_MEMBERS = 1024
+MAX_REDIRECTS = 3
+SYSTEMS = "/redfish/v1/Systems"
+
+# Redfish BootSourceOverrideMode -> the report's boot.mode.
+_BOOT_MODES = {"UEFI": "uefi", "Legacy": "bios"}
+# Redfish EthernetInterface LinkStatus -> the report's carrier.
+_CARRIER = {"LinkUp": True, "LinkDown": False, "NoLink": False}
+
+
+class RedfishError(Exception):
+    """A BMC could not be read or did not do what was asked; the message says which and why."""
+
+
+def _pointer(parts):
+    """A JSON pointer (RFC 6901) of a field: ("Boot", "BootSourceOverrideMode") -> /Boot/Boot...."""
+    return "/" + "/".join(str(p).replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+class Document(object):
+    """One JSON resource a BMC served, and where it came from (for messages)."""
+
+    def __init__(self, bmc, url, data, etag=None):
+        self.bmc = bmc
+        self.url = url
+        self.data = data
+        self.etag = etag
+
+    def where(self, parts):
+        """"BMC <address>: <URL>#<JSON pointer>" (the document alone when parts is empty)."""
+        return "BMC %s: %s" % (self.bmc, self.url) + ("#" + _pointer(parts) if parts else "")
+
+    def fail(self, parts, why):
+        raise RedfishError("%s: %s" % (self.where(parts), why))
+
+    def value(self, *parts):
+        """The value at the path (dict keys, list indexes), or None where any step is missing."""
+        node = self.data
+        for part in parts:
+            in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+            in_dict = isinstance(node, dict) and not isinstance(part, int) and part in node
+            if not (in_list or in_dict):
+                return None
+            node = node[part]
+        return node
+
+    def text(self, *parts, required=False):
+        """A string field: stripped; "" when absent; refused when not a string, when it holds a
+        control character or when it is longer than MAX_TEXT."""
+        value = self.value(*parts)
+        if value is None:
+            if required:
+                self.fail(parts, "missing (the BMC did not send it)")
+            return ""
+        if not isinstance(value, str):
+            self.fail(parts, "expected a string, got %s" % type(value).__name__)
+        bad = _CONTROL.search(value)
+        if bad:
+            self.fail(parts, "refused: it contains the control character %s" % describe_char(bad.group()))
+        value = value.strip()
+        if len(value) > MAX_TEXT:
+            self.fail(parts, "refused: %d characters, more than %d" % (len(value), MAX_TEXT))
+        if required and not value:
+            self.fail(parts, "empty")
+        return value
+
+    def number(self, *parts):
+        """A non-negative number field, or None when absent; refused when not a number."""
+        value = self.value(*parts)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
+            self.fail(parts, "expected a non-negative number, got %r" % (value,))
+        return value
+
+    def link(self, *parts, required=True):
+        """The path of an {"@odata.id": ...} link; it must be a path on this BMC under /redfish/."""
+        if self.value(*parts) is None:
+            if required:
+                self.fail(parts, "missing (the BMC did not send the link)")
+            return None
+        if not isinstance(self.value(*parts), dict):
+            self.fail(parts, "expected a link object")
+        path = self.text(*parts, "@odata.id", required=True)
+        return _checked_path(path, lambda why: self.fail((*parts, "@odata.id"), why))
+
+    def members(self):
+        """The paths of a collection's Members."""
+        members = self.value("Members")
+        if not isinstance(members, list):
+            self.fail(("Members",), "missing or not a list: this is not a Redfish collection")
+        if len(members) > MAX_MEMBERS:
+            self.fail(("Members",), "refused: %d members, more than %d" % (len(members), MAX_MEMBERS))
+        return [self.link("Members", index) for index in range(len(members))]
+
+
+def _checked_path(path, fail):
+    """A link's path, refused unless it is an absolute path under /redfish/ (no scheme, no host,
+    no query, no parent step): a BMC cannot send the client, and its credentials, elsewhere."""
+    parts = urlsplit(path)
+    if parts.scheme or parts.netloc or parts.query or parts.fragment or not parts.path.startswith("/redfish/"):
+        fail("refused: %r is not a path under /redfish/ on this BMC" % (path,))
+    if ".." in parts.path.split("/") or "\\" in path:
+        fail("refused: %r steps out of /redfish/" % (path,))
+    return parts.path.rstrip("/") or "/"
+
+
+def _host(address):
+    """The URL host of a BMC address (an IPv6 literal in brackets); refused when it is empty or
+    holds characters a host name cannot have."""
+    if not isinstance(address, str) or not address.strip():
+        raise RedfishError("BMC address %r: empty or not a string" % (address,))
+    text = address.strip()
+    try:
+        if ipaddress.ip_address(text).version == 6:
+            return "[%s]" % text
+    except ValueError:
+        pass
+    if _CONTROL.search(text) or any(c in text for c in " /?#@[]:\\"):
+        raise RedfishError("BMC address %r: not a host name or IP address (give a port as port)" % (address,))
+    return text
+
+
+def bmc_ipv4(address):
+    """The BMC address when it is an IPv4 literal, else "" (the report's bmc.ip)."""
+    try:
+        return str(ipaddress.IPv4Address(address.strip()))
+    except (ValueError, AttributeError):
+        return ""
+
+
+class RedfishClient(object):
+    """Requests to one BMC with basic authentication, on ansible.module_utils.urls.open_url."""
+
+    def __init__(
+        self, address, port=None, scheme="https", username=None, password=None, validate_certs=True, timeout=30
+    ):
+        if scheme not in ("http", "https"):
+            raise RedfishError("BMC %s: scheme %r is neither http nor https" % (address, scheme))
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+            raise RedfishError("BMC %s: port %r is not a TCP port (1-65535)" % (address, port))
+        self.address = address
+        self.origin = "%s://%s" % (scheme, _host(address)) + (":%d" % port if port else "")
+        self.name = address + (":%d" % port if port else "")
+        self.username = username or None
+        self.password = password if password else None
+        self.validate_certs = validate_certs
+        self.timeout = timeout
+
+    def url(self, path):
+        return self.origin + quote(path, safe="/:@!$&'()*+,;=-._~%")
+
+    def request(self, method, path, body=None, headers=None):
+        """(status, headers, parsed JSON body or None) of one request; a same-BMC redirect of a GET
+        is followed, any other 3xx, 4xx or 5xx answer is a RedfishError."""
+        url = self.url(path)
+        data = json.dumps(body).encode("utf-8") if body is not None else None
+        all_headers = {"Accept": "application/json", "OData-Version": "4.0"}
+        if data is not None:
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        for _hop in range(MAX_REDIRECTS + 1):
+            try:
+                response = open_url(
+                    url,
+                    data=data,
+                    headers=all_headers,
+                    method=method,
+                    timeout=self.timeout,
+                    validate_certs=self.validate_certs,
+                    url_username=self.username,
+                    url_password=self.password,
+                    force_basic_auth=self.username is not None,
+                    follow_redirects="none",
+                    use_netrc=False,
+                )
+            except HTTPError as exc:
+                location = exc.headers.get("Location") if exc.headers else None
+                if exc.code in (301, 302, 303, 307, 308) and location and method == "GET":
+                    url = self._same_bmc(url, location)
+                    continue
+                raise RedfishError(self._http_message(method, url, exc)) from None
+            except (
+                URLError,
+                UrlsConnectionError,
+                http.client.HTTPException,
+                ssl.SSLError,
+                socket.timeout,
+                OSError,
+            ) as exc:
+                raise RedfishError("BMC %s: %s %s: %s" % (self.name, method, url, _reason(exc))) from None
+            with response:
+                status = response.status
+                raw = response.read(MAX_BODY + 1)
+                reply_headers = dict(response.headers.items())
+            return status, reply_headers, self._json(method, url, raw)
+        raise RedfishError("BMC %s: %s %s: more than %d redirects" % (self.name, method, url, MAX_REDIRECTS))
+
+    def _same_bmc(self, url, location):
+        parts = urlsplit(location)
+        if (parts.scheme or parts.netloc) and "%s://%s" % (parts.scheme, parts.netloc) != self.origin:
+            raise RedfishError(
+                "BMC %s: GET %s: refused a redirect to %r, which is not this BMC" % (self.name, url, location)
+            )
+        return self.url(_checked_path(parts.path, lambda why: self._refuse_redirect(url, why)))
+
+    def _refuse_redirect(self, url, why):
+        raise RedfishError("BMC %s: GET %s: redirect %s" % (self.name, url, why))
+
+    def _json(self, method, url, raw):
+        if len(raw) > MAX_BODY:
+            raise RedfishError(
+                "BMC %s: %s %s: refused an answer of more than %d bytes" % (self.name, method, url, MAX_BODY)
+            )
+        if not raw.strip():
+            return None
+        try:
+            return json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise RedfishError(
+                "BMC %s: %s %s: the answer is not JSON (is this a Redfish service?)" % (self.name, method, url)
+            ) from None
+
+    def _http_message(self, method, url, exc):
+        why = "HTTP %d %s" % (exc.code, _clean(exc.reason))
+        if exc.code == 401:
+            why += ": the BMC refused the username and password"
+        elif exc.code == 403:
+            why += ": the account may not do this"
+        elif exc.code == 404:
+            why += ": no such resource (check system_id)"
+        try:
+            detail = json.loads(exc.read(65536).decode("utf-8"))
+            message = detail.get("error", {}).get("message") if isinstance(detail, dict) else None
+        except (ValueError, UnicodeDecodeError, AttributeError, OSError, http.client.HTTPException):
+            message = None
+        if isinstance(message, str) and _clean(message):
+            why += " (the BMC says: %s)" % _clean(message)
+        return "BMC %s: %s %s: %s" % (self.name, method, url, why)
+
+    def get(self, path):
+        """The Document at a path; refused unless it is a JSON object."""
+        _status, headers, data = self.request("GET", path)
+        if not isinstance(data, dict):
+            raise RedfishError("BMC %s: GET %s: the answer is not a JSON object" % (self.name, self.url(path)))
+        etag = {k.lower(): v for k, v in headers.items()}.get("etag")
+        return Document(self.name, self.url(path), data, etag)
+
+
+def _clean(text, limit=200):
+    """A BMC's own words for a message: control characters dropped, length capped."""
+    text = _CONTROL.sub(" ", str(text or "")).strip()
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _reason(exc):
+    reason = getattr(exc, "reason", None) or exc
+    if isinstance(reason, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in str(reason):
+        return "TLS certificate not trusted (%s); set validate_certs false only for a lab BMC" % _clean(reason)
+    if isinstance(reason, ssl.SSLError):
+        return "TLS failed: %s (is the scheme right?)" % _clean(reason)
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return "no answer (timed out)"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused (is the BMC up, and the address and port right?)"
+    return "cannot connect: %s" % _clean(reason)
+
+
+# -- reading systems ----------------------------------------------------------------------------
+
+
+def system_paths(client, system_id=None):
+    """The paths of the systems to read: the one named, or every member of /redfish/v1/Systems."""
+    if system_id:
+        ident = system_id.strip()
+        if not ident or _CONTROL.search(ident) or "/" in ident or ident in (".", ".."):
+            raise RedfishError("BMC %s: system_id %r is not a Redfish resource id" % (client.name, system_id))
+        return [SYSTEMS + "/" + ident]
+    paths = client.get(SYSTEMS).members()
+    if not paths:
+        raise RedfishError("BMC %s: %s lists no systems" % (client.name, client.url(SYSTEMS)))
+    return paths
+
+
+def read_system(client, path):
+    """(system Document, [EthernetInterface Documents]) of one system."""
+    system = client.get(path)
+    nics = []
+    link = system.link("EthernetInterfaces", required=False)
+    if link:
+        nics = [client.get(member) for member in client.get(link).members()]
+    return system, nics
+
+
+def _nic(doc, warnings):
+    """One NIC of the report, or None (with a warning) when it has no usable MAC. MACAddress is
+    the one in use, PermanentMACAddress the burnt-in one; all zeros is how some BMCs say none."""
+    name = doc.text("Id", required=True)
+    for field in ("MACAddress", "PermanentMACAddress"):
+        text = doc.text(field)
+        if not text or text.replace("-", ":").lower() == "00:00:00:00:00:00":
+            continue
+        try:
+            mac = normalize_mac(text)
+        except ValueError as exc:
+            doc.fail((field,), str(exc))
+        speed = doc.number("SpeedMbps")
+        return {
+            "name": name,
+            "mac": mac,
+            "carrier": _CARRIER.get(doc.text("LinkStatus")),
+            "speed_mbps": int(speed) if speed is not None else None,
+        }
+    warnings.append("%s: neither MACAddress nor PermanentMACAddress; NIC %s left out" % (doc.where(()), name))
+    return None
+
+
+def system_nics(system, nic_docs):
+    """(NICs sorted by Id, warnings) of one system; refused when two NICs share a MAC or when no
+    NIC has one (nothing to enlist the system by)."""
+    warnings = []
+    nics = sorted((nic for nic in (_nic(doc, warnings) for doc in nic_docs) if nic), key=lambda nic: nic["name"])
+    seen = {}
+    for nic in nics:
+        if nic["mac"] in seen:
+            raise RedfishError(
+                "%s: NICs %s and %s have the same MAC %s"
+                % (system.where(()), seen[nic["mac"]], nic["name"], nic["mac"])
+            )
+        seen[nic["mac"]] = nic["name"]
+    if not nics:
+        raise RedfishError("%s: the system has no NIC with a MAC address, so it cannot be enlisted" % system.where(()))
+    return nics, warnings
+
+
+def _pxe_mac(value):
+    try:
+        return normalize_mac(value)
+    except ValueError as exc:
+        raise RedfishError("pxe_mac: %s" % exc) from None
+
+
+def system_report(address, system, nics, warnings, boot_mac=None):
+    """The discovery report (schema 1) of one system. Without boot_mac, the first NIC by Id is
+    taken for the network-boot NIC, and a warning says that this is a guess."""
+    warnings = list(warnings)
+    if boot_mac is None:
+        boot_mac = nics[0]["mac"]
+        warnings.append(
+            "%s: Redfish does not say which NIC boots from the network; boot.mac %s (NIC %s, the first by Id) "
+            "is a guess: give pxe_mac to name it" % (system.where(()), boot_mac, nics[0]["name"])
+        )
+    system_uuid = system.text("UUID")
+    if system_uuid:
+        try:
+            system_uuid = str(uuid.UUID(system_uuid))
+        except ValueError:
+            system.fail(("UUID",), "%r is not a UUID" % system_uuid)
+    for field in ("Manufacturer", "Model", "SerialNumber", "UUID"):
+        if not system.text(field):
+            warnings.append("%s: the BMC does not give %s" % (system.where(()), field))
+    cpus = system.number("ProcessorSummary", "Count")
+    gib = system.number("MemorySummary", "TotalSystemMemoryGiB")
+    report = {
+        "schema": SCHEMA,
+        "collector": COLLECTOR,
+        "boot": {
+            "mac": boot_mac,
+            "source": "redfish",
+            "mode": _BOOT_MODES.get(system.text("Boot", "BootSourceOverrideMode"), "unknown"),
+        },
+        "system": {
+            "vendor": system.text("Manufacturer"),
+            "product": system.text("Model"),
+            "serial": system.text("SerialNumber"),
+            "uuid": system_uuid.lower(),
+        },
+        "cpus": int(cpus) if cpus is not None else 0,
+        "memory_mib": round(gib * 1024) if gib is not None else 0,
+        "nics": nics,
+        "disks": [],
+        "bmc": {"ip": bmc_ipv4(address), "mac": ""},
+    }
+    return report, warnings
+
+
+def convert(address, system, nic_docs, pxe_mac=None):
+    """(report, warnings) of one system from its Documents; pxe_mac, when given, must be one of
+    its NICs."""
+    nics, warnings = system_nics(system, nic_docs)
+    boot_mac = _pxe_mac(pxe_mac) if pxe_mac else None
+    if boot_mac and boot_mac not in {nic["mac"] for nic in nics}:
+        raise RedfishError(
+            "%s: pxe_mac %s is none of the system's NICs (%s)"
+            % (system.where(()), boot_mac, ", ".join(nic["mac"] for nic in nics))
+        )
+    return system_report(address, system, nics, warnings, boot_mac)
+
+
+def read_bmc(client, system_id=None, pxe_mac=None):
+    """[{system_id, report, warnings}] of each system of one BMC (or of the one named). pxe_mac
+    names the network-boot NIC of the system that has it; it must belong to one of them."""
+    wanted = _pxe_mac(pxe_mac) if pxe_mac else None
+    read = []
+    for path in system_paths(client, system_id):
+        system, nic_docs = read_system(client, path)
+        read.append((system, system_nics(system, nic_docs)))
+    if wanted and not any(wanted == nic["mac"] for _s, (nics, _w) in read for nic in nics):
+        raise RedfishError("BMC %s: pxe_mac %s is none of the NICs of its systems" % (client.name, wanted))
+    results = []
+    for system, (nics, warnings) in read:
+        boot_mac = wanted if wanted in {nic["mac"] for nic in nics} else None
+        report, warnings = system_report(client.address, system, nics, warnings, boot_mac)
+        results.append({"system_id": system.text("Id", required=True), "report": report, "warnings": warnings})
+    return results
+
+
+# -- power and boot -----------------------------------------------------------------------------
+
+
+def _accepted(client, method, path, status):
+    if status not in (200, 202, 204):
+        raise RedfishError("BMC %s: %s %s: unexpected HTTP %d" % (client.name, method, client.url(path), status))
+
+
+def set_pxe_once(client, path):
+    """Boot the system at path from the network once (PATCH of Boot). The ETag of the system, when
+    the BMC gives one, goes along as If-Match: some BMCs refuse a PATCH without it (428)."""
+    system = client.get(path)
+    headers = {"If-Match": system.etag} if system.etag else None
+    body = {"Boot": {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}}
+    status, _headers, _data = client.request("PATCH", path, body, headers)
+    _accepted(client, "PATCH", path, status)
+
+
+def reset(client, path):
+    """Power-cycle the system at path (ForceRestart), or power it on when it is Off; returns the
+    ResetType sent. The action's target is the one the system advertises, when it does."""
+    system = client.get(path)
+    state = system.text("PowerState")
+    reset_type = "On" if state == "Off" else "ForceRestart"
+    target = path + "/Actions/ComputerSystem.Reset"
+    action = system.value("Actions", "#ComputerSystem.Reset")
+    if isinstance(action, dict) and action.get("target") is not None:
+        target = _checked_path(
+            system.text("Actions", "#ComputerSystem.Reset", "target", required=True),
+            lambda why: system.fail(("Actions", "#ComputerSystem.Reset", "target"), why),
+        )
+    status, _headers, _data = client.request("POST", target, {"ResetType": reset_type})
+    _accepted(client, "POST", target, status)
+    return reset_type

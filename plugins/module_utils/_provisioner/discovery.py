@@ -483,6 +483,15 @@ def write_report(spool, report, source_ip, now, limits):
     return 201, "%s recorded" % mac
 
 
+def spool_macs(spool):
+    """The MACs the spool has a file for (damaged or not), sorted."""
+    try:
+        names = _entry_files(spool)
+    except OSError:
+        return []
+    return [name[: -len(SUFFIX)].replace("-", ":") for name in names if _ENTRY_NAME.fullmatch(name)]
+
+
 def remove_entries(spool, macs, check_mode=False):
     """Remove the entries of these MACs; the normalised MACs that were there (and are gone,
     unless check_mode). A MAC with no entry is no error."""

@@ -186,6 +186,57 @@ def check_system_name(value):
     return name
 
 
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# What firmware reports when nobody set a serial or UUID: never an identity of one machine.
+PLACEHOLDER_SERIALS = frozenset(
+    s.lower()
+    for s in (
+        "",
+        "0",
+        "none",
+        "n/a",
+        "na",
+        "not specified",
+        "not available",
+        "default string",
+        "system serial number",
+        "to be filled by o.e.m.",
+        "0123456789",
+        "123456789",
+        "chassis serial number",
+    )
+)
+PLACEHOLDER_UUIDS = frozenset(
+    (
+        "00000000-0000-0000-0000-000000000000",
+        "ffffffff-ffff-ffff-ffff-ffffffffffff",
+        "03000200-0400-0500-0006-000700080009",
+    )
+)
+
+
+def normalize_uuid(value):
+    """A machine's SMBIOS UUID in lower-case 8-4-4-4-12 form."""
+    if not isinstance(value, str):
+        raise ValueError("UUID must be a string, got %s %r" % (type(value).__name__, value))
+    text = value.strip(" ").lower()
+    if not _UUID.fullmatch(text):
+        raise ValueError(
+            "%r is not a UUID (like 4c4c4544-0042-3510-8056-b4c04f4e3032)%s" % (value, _control_named(value))
+        )
+    return text
+
+
+def identifies_machine(kind, value):
+    """Whether a serial or UUID names one machine (firmware placeholders such as "Default string"
+    or an all-zero UUID name none, and are never used to match machines)."""
+    if not value:
+        return False
+    if kind == "uuid":
+        return value.lower() not in PLACEHOLDER_UUIDS
+    return value.strip().lower() not in PLACEHOLDER_SERIALS
+
+
 def check_safe_text(value, what="value"):
     """A short string that may be written into a daemon or boot-loader config."""
     if isinstance(value, bool) or value is None:

@@ -248,12 +248,61 @@ INTERFACE_FIELDS = (
     ("segment", False, _name),
 )
 
+def _mac_list(value, report, field):
+    if not isinstance(value, list):
+        report.add(field, "must be a list of MAC addresses")
+        return INVALID
+    result = FlowList()
+    for index, item in enumerate(value):
+        result.append(_wrap(F.normalize_mac)(item, report, "%s[%d]" % (field, index)))
+    return INVALID if INVALID in result else result
+
+
+_text = _wrap(lambda v: F.check_free_text(v, "text") and v.strip())
+
+# What discovery found on a disk (enlist writes it; it never reaches a generated config).
+DISK_FIELDS = (
+    ("name", True, _text),
+    ("size_bytes", True, _positive_int),
+    ("model", False, _text),
+    ("serial", False, _text),
+    ("wwn", False, _text),
+)
+
+# A spare: its boot MAC, hardware model and serial; the rest is what enlist found (discovery or
+# Redfish), kept so that a machine booting again is recognised by any of its MACs, its serial or
+# its UUID, and so that a reviewer sees what is being added.
 MACHINE_FIELDS = (
     ("mac", True, _wrap(F.normalize_mac)),
     ("hardware_model", True, _model),
     ("serial", False, _safe("serial")),
     ("bmc", False, lambda v, r, f: _flow(check_fields(v, BMC_FIELDS, r, f))),
+    ("uuid", False, _wrap(F.normalize_uuid)),
+    ("vendor", False, _text),
+    ("product", False, _text),
+    ("other_macs", False, _mac_list),
+    ("cpus", False, _positive_int),
+    ("memory_mib", False, _positive_int),
+    ("disks", False, _record_list(DISK_FIELDS, "disks")),
+    ("bmc_address", False, _wrap(_ip)),
+    ("boot_mode", False, _choice(("bios", "uefi", "unknown"))),
+    ("enlisted", False, _text),
 )
+
+# An enlist rule of a pool: a discovered machine of its segment whose DMI product (and vendor,
+# when given) matches goes into the pool as a spare of that hardware model. Patterns are
+# shell-style (fnmatch, case-sensitive): "PowerEdge R650*".
+ENLIST_FIELDS = (
+    ("product", True, _text),
+    ("vendor", False, _text),
+    ("hardware_model", True, _model),
+)
+
+
+def _min_spares(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("%r is not a whole number >= 0" % (value,))
+    return value
 
 
 def _flow(value):
@@ -327,6 +376,8 @@ FIELDS = {
     "pools": (
         ("description", False, _free_text),
         ("segment", True, _name),
+        ("enlist", False, _record_list(ENLIST_FIELDS, "enlist rules")),
+        ("min_spares", False, _mapping_of(lambda k: F.check_safe_text(k, "hardware model"), _min_spares)),
         ("machines", False, _record_list(MACHINE_FIELDS, "machines")),
     ),
 }
@@ -385,10 +436,8 @@ def canonical(kind, data):
     for name in order:
         if name in data and data[name] is not None:
             value = data[name]
-            if name in ("interfaces", "machines"):
-                value = [
-                    _ordered_flow(item, INTERFACE_FIELDS if name == "interfaces" else MACHINE_FIELDS) for item in value
-                ]
+            if name in LIST_FIELDS:
+                value = [_ordered_flow(item, LIST_FIELDS[name]) for item in value]
             elif name in ("build", "bmc"):
                 value = _ordered_flow(value, BMC_FIELDS if name == "bmc" else (("generation",),))
             elif name in ("dns", "dynamic_range"):
@@ -397,11 +446,20 @@ def canonical(kind, data):
     return out
 
 
+LIST_FIELDS = {"interfaces": INTERFACE_FIELDS, "machines": MACHINE_FIELDS, "enlist": ENLIST_FIELDS}
+
+
 def _ordered_flow(item, fields):
     order = [spec[0] for spec in fields]
     flow = FlowMap()
     for name in order:
         if item.get(name) is not None:
             value = item[name]
-            flow[name] = _ordered_flow(value, BMC_FIELDS) if name == "bmc" else value
+            if name == "bmc":
+                value = _ordered_flow(value, BMC_FIELDS)
+            elif name == "disks":
+                value = [_ordered_flow(disk, DISK_FIELDS) for disk in value]
+            elif name == "other_macs":
+                value = FlowList(value)
+            flow[name] = value
     return flow

@@ -118,10 +118,17 @@ LEAF_KINDS = ("systems", "pools")  # no record refers to these
 def _addresses(record):
     """(what, value, field) of each MAC and IP a valid system or pool record holds."""
     if record.kind == "pools":
-        return [
-            ("MAC", machine["mac"], "machines[%d].mac" % index)
-            for index, machine in enumerate(record.data.get("machines") or [])
-        ]
+        found = []
+        for index, machine in enumerate(record.data.get("machines") or []):
+            found.append(("MAC", machine["mac"], "machines[%d].mac" % index))
+            # a spare's other NICs: a discovered machine is known by every MAC it reported
+            for other, mac in enumerate(machine.get("other_macs") or []):
+                if mac != machine["mac"]:
+                    found.append(("MAC", mac, "machines[%d].other_macs[%d]" % (index, other)))
+            for what in ("serial", "uuid"):
+                if F.identifies_machine(what, machine.get(what)):
+                    found.append((what, machine[what], "machines[%d].%s" % (index, what)))
+        return found
     found = []
     for index, iface in enumerate(record.data["interfaces"]):
         found.append(("MAC", iface["mac"], "interfaces[%d].mac" % index))
@@ -329,7 +336,7 @@ class RecordStore(object):
         networks = self._check_segments(add)
         self._check_tiers(missing, records.get("tiers", ()))
         self._check_profiles(add, missing, records.get("profiles", ()))
-        self._check_pools(missing, records.get("pools", ()))
+        self._check_pools(add, missing, records.get("pools", ()))
         self._check_systems(add, missing, networks, records.get("systems", ()))
         self._check_unique(add)
         return problems
@@ -377,11 +384,33 @@ class RecordStore(object):
                     )
                 )
 
-    @staticmethod
-    def _check_pools(missing, records):
+    def _check_pools(self, add, missing, records):
         for record in records:
             if record.data is not None:
                 missing("segments", record.data["segment"], record.path, "segment", "segment")
+        # two pools of one segment with the same enlist rule: which pool a machine goes to would
+        # depend on the pools' names
+        rules = {}
+        for name, record in sorted(self.records["pools"].items()):
+            for index, rule in enumerate((record.data or {}).get("enlist") or []):
+                key = (record.data["segment"], rule["product"], rule.get("vendor"))
+                rules.setdefault(key, []).append((record.path, "enlist[%d]" % index))
+        for (segment, product, vendor), places in sorted(rules.items()):
+            pools = sorted({path for path, field in places})
+            if len(pools) < 2:
+                continue
+            for path, field in places:
+                others = ", ".join(p for p in pools if p != path)
+                add(
+                    Problem(
+                        path,
+                        field,
+                        "the same enlist rule (product %r%s) as %s, on the same segment %s: "
+                        "a machine found there could go to either pool" % (
+                            product, ", vendor %r" % vendor if vendor else "", others, segment
+                        ),
+                    )
+                )
 
     def _check_segments(self, add):
         networks = {}
@@ -509,17 +538,17 @@ class RecordStore(object):
                 add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
     def _check_unique(self, add):
-        """MACs across systems and pools; IPs across interfaces. Both sides are reported."""
-        owners = {"MAC": {}, "IP": {}}
+        """MACs across systems and pools; IPs across interfaces; serials and UUIDs across spares
+        (firmware placeholders aside). Both sides are reported."""
+        owners = {"MAC": {}, "IP": {}, "serial": {}, "uuid": {}}
         for kind in LEAF_KINDS:
             for record in self.records[kind].values():
                 if record.data is None:
                     continue
                 for what, value, field in _addresses(record):
                     owners[what].setdefault(value, []).append((record.path, field))
-        macs, ips = owners["MAC"], owners["IP"]
-        for what, owners in (("MAC", macs), ("IP", ips)):
-            for value, places in owners.items():
+        for what, by_value in owners.items():
+            for value, places in by_value.items():
                 if len(places) < 2:
                     continue
                 for path, field in places:

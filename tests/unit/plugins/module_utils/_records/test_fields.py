@@ -233,6 +233,7 @@ STRING_RULES = [
     ("check_vars", lambda s: F.check_vars({s: 1}), "ntp"),
     ("check_vars", lambda s: F.check_vars({"ntp": s}), "192.0.2.123"),
     ("check_vars", lambda s: F.check_vars({"site": {"servers": [s]}}), "ntp1"),
+    ("normalize_uuid", F.normalize_uuid, "4c4c4544-0042-3510-8056-b4c04f4e3032"),
 ]
 
 # Public functions of fields.py that are not a rule over a string, and why.
@@ -240,6 +241,7 @@ NOT_STRING_RULES = {
     "describe_char": "names a character for a message",
     "merge_kernel_options": "merges options that parse_kernel_options already checked",
     "format_kernel_options": "writes options that parse_kernel_options already checked",
+    "identifies_machine": "tells a firmware placeholder from a serial or UUID the schema already checked",
 }
 
 

@@ -52,7 +52,11 @@ ADDED = {
         "vars": {"note": "first"},
         "bmc": dict(BMC),
     },
-    "pools/spares-dmz.yml": {"description": "Spares"},
+    "pools/spares-dmz.yml": {
+        "description": "Spares",
+        "enlist": [{"product": "PowerEdge R650*", "vendor": "Dell Inc.", "hardware_model": "r650"}],
+        "min_spares": {"r650": 1},
+    },
 }
 
 
@@ -72,6 +76,18 @@ def _full_data():
         data[relpath].update(added)
     data["systems/web01.yml"]["interfaces"][0]["segment"] = "dmz"
     data["pools/spares-dmz.yml"]["machines"][0]["bmc"] = dict(BMC, address="192.0.2.9")
+    data["pools/spares-dmz.yml"]["machines"][0].update(
+        uuid="4c4c4544-0042-3510-8056-b4c04f4e3032",
+        vendor="Dell Inc.",
+        product="PowerEdge R650",
+        other_macs=["52:54:00:00:01:01"],
+        cpus=64,
+        memory_mib=524288,
+        disks=[{"name": "nvme0n1", "size_bytes": 960197124096, "model": "PM9A3", "serial": "S1", "wwn": "eui.1"}],
+        bmc_address="192.0.2.60",
+        boot_mode="uefi",
+        enlisted="2026-12-07T08:00:00Z via collector on prov-dmz",
+    )
     return data
 
 
@@ -146,12 +162,33 @@ STRINGS = [
     ("pools/spares-dmz.yml", ("machines", 0, "bmc", "address"), "machines[0].bmc.address"),
     ("pools/spares-dmz.yml", ("machines", 0, "bmc", "username"), "machines[0].bmc.username"),
     ("pools/spares-dmz.yml", ("machines", 0, "bmc", "password_var"), "machines[0].bmc.password_var"),
+    ("pools/spares-dmz.yml", ("enlist", 0, "product"), "enlist[0].product"),
+    ("pools/spares-dmz.yml", ("enlist", 0, "vendor"), "enlist[0].vendor"),
+    ("pools/spares-dmz.yml", ("enlist", 0, "hardware_model"), "enlist[0].hardware_model"),
+    ("pools/spares-dmz.yml", ("min_spares", Key("r650")), "min_spares"),
+    ("pools/spares-dmz.yml", ("machines", 0, "uuid"), "machines[0].uuid"),
+    ("pools/spares-dmz.yml", ("machines", 0, "vendor"), "machines[0].vendor"),
+    ("pools/spares-dmz.yml", ("machines", 0, "product"), "machines[0].product"),
+    ("pools/spares-dmz.yml", ("machines", 0, "other_macs", 0), "machines[0].other_macs[0]"),
+    ("pools/spares-dmz.yml", ("machines", 0, "disks", 0, "name"), "machines[0].disks[0].name"),
+    ("pools/spares-dmz.yml", ("machines", 0, "disks", 0, "model"), "machines[0].disks[0].model"),
+    ("pools/spares-dmz.yml", ("machines", 0, "disks", 0, "serial"), "machines[0].disks[0].serial"),
+    ("pools/spares-dmz.yml", ("machines", 0, "disks", 0, "wwn"), "machines[0].disks[0].wwn"),
+    ("pools/spares-dmz.yml", ("machines", 0, "bmc_address"), "machines[0].bmc_address"),
+    ("pools/spares-dmz.yml", ("machines", 0, "boot_mode"), "machines[0].boot_mode"),
+    ("pools/spares-dmz.yml", ("machines", 0, "enlisted"), "machines[0].enlisted"),
 ]
 
 # Fields of the schema that hold no string (every other one must have a row in STRINGS).
 NOT_STRINGS = {"profiles": {"secure_boot"}, "systems": {"build", "interfaces[0].primary", "bmc.port"}}
-NOT_STRINGS["pools"] = {"machines[0].bmc.port"}
-NESTED = {"interfaces": ("[0]", schema.INTERFACE_FIELDS), "machines": ("[0]", schema.MACHINE_FIELDS)}
+NOT_STRINGS["segments"] = {"discovery"}
+NOT_STRINGS["pools"] = {"machines[0].bmc.port", "machines[0].cpus", "machines[0].memory_mib", "machines[0].disks[0].size_bytes"}
+NESTED = {
+    "interfaces": ("[0]", schema.INTERFACE_FIELDS),
+    "machines": ("[0]", schema.MACHINE_FIELDS),
+    "enlist": ("[0]", schema.ENLIST_FIELDS),
+    "disks": ("[0]", schema.DISK_FIELDS),
+}
 
 
 def _leaves(fields, prefix=""):
@@ -214,7 +251,7 @@ def test_the_full_sample_store_is_valid(tmp_path):
 
 
 # Fields whose check stops at the first bad key or item: two rows in one of them go to two stores.
-_FIRST_ONLY = ("kernel_options", "installed_kernel_options", "vars", "profiles_by_model")
+_FIRST_ONLY = ("kernel_options", "installed_kernel_options", "vars", "profiles_by_model", "min_spares")
 
 
 def _rounds():

@@ -141,12 +141,14 @@ class RecordsRepo(object):
         return branch
 
     # ------------------------------------------------------------------ the change
-    def commit(self, relpaths, message):
+    def commit(self, relpaths, message, new_branch=None):
         """Commit exactly these store files (relative to the store) as they are in the work tree.
 
         Built in a private index from HEAD, so nothing else staged or changed is committed; the
-        real index then agrees with the new HEAD for these paths. Returns the new commit's id."""
-        ref = self.branch()
+        real index then agrees with the new HEAD for these paths. Returns the new commit's id.
+        new_branch: the commit goes on that new branch (which must not exist yet), on top of
+        HEAD; the current branch and the index are left as they are."""
+        ref = self.branch() if new_branch is None else "refs/heads/" + new_branch
         parent = self.head()
         paths = [self.prefix + p for p in relpaths]
         fd, index = tempfile.mkstemp(prefix=".bm-index-", dir=self._git_dir())
@@ -163,19 +165,35 @@ class RecordsRepo(object):
             tree = self._run("write-tree", env=env).stdout.strip()
             args = ["commit-tree", tree, "-F", "-"] + (["-p", parent] if parent else [])
             sha = self._run(*args, env=env, input_text=message).stdout.strip()
-            self._run("update-ref", "-m", "baremetal.provision: " + message.splitlines()[0], ref, sha, parent or "")
+            # a new branch must not exist yet (the empty old value); the current one must still be at parent
+            old = "" if new_branch is not None else (parent or "")
+            self._run("update-ref", "-m", "baremetal.provision: " + message.splitlines()[0], ref, sha, old)
         finally:
             if os.path.exists(index):
                 os.unlink(index)
-        self._run("-C", self.top, "reset", "-q", sha, "--", *paths, check=False)
+        if new_branch is None:
+            self._run("-C", self.top, "reset", "-q", sha, "--", *paths, check=False)
         return sha
 
-    def push(self, remote, branch):
-        """Push HEAD to the remote branch; PushRejected when the remote has moved on."""
-        proc = self._run("push", "--porcelain", remote, "HEAD:refs/heads/%s" % branch, check=False)
+    def check_new_branch(self, name):
+        """Refuse a branch name git would not take, or one that exists here already."""
+        if self._run("check-ref-format", "refs/heads/" + name, check=False).returncode != 0:
+            raise GitError(self.root, "%r is not a valid git branch name" % (name,))
+        if self._run("rev-parse", "--verify", "--quiet", "refs/heads/" + name, check=False).returncode == 0:
+            raise GitError(self.root, "branch %s exists already: give another branch name" % name)
+
+    def delete_branch(self, name):
+        self._run("update-ref", "-d", "refs/heads/" + name, check=False)
+
+    def push(self, remote, branch, source="HEAD", new=False):
+        """Push HEAD (or source) to the remote branch; PushRejected when the remote has moved on.
+        new: the remote branch must not exist yet (a branch for a pull request)."""
+        proc = self._run("push", "--porcelain", remote, "%s:refs/heads/%s" % (source, branch), check=False)
         if proc.returncode == 0:
             return
         text = proc.stdout + proc.stderr
+        if new and _RACED.search(text):
+            raise GitError(self.root, "branch %s exists already on %s: give another branch name" % (branch, remote))
         if _RACED.search(text):
             raise PushRejected(text)
         raise GitError(
@@ -251,9 +269,10 @@ class RecordChange(object):
     ``options`` is the module's ``git`` option (None: no git at all).
     """
 
-    def __init__(self, root, options):
+    def __init__(self, root, options, branch=None):
         self.root = root
         self.options = options
+        self.new_branch = branch  # commit on this new branch, for a pull request, not on the current one
         self.enabled = bool(options) and options.get("commit") != "never"
         self.repo = None
         self.remote = None
@@ -282,14 +301,18 @@ class RecordChange(object):
         try:
             self.repo = RecordsRepo(self.root, self.options["author_name"], self.options["author_email"])
         except GitError:
-            if self.options["commit"] != "auto":
+            if self.options["commit"] != "auto" or self.new_branch:
                 raise
             self.enabled = False  # commit=auto: a store outside git is edited without a commit
             self.skipped = "the record store is not in a git work tree: the change was not committed"
             return
+        if self.new_branch:
+            self.repo.check_new_branch(self.new_branch)
         push = self.options["push"]
         if push != "never":
             self.remote = self.repo.upstream()
+            if self.remote is not None and self.new_branch:
+                self.remote = (self.remote[0], self.new_branch)
             if self.remote is None and push == "always":
                 raise GitError(
                     self.root,
@@ -326,17 +349,33 @@ class _Attempt(object):
             return {"commit": None, "pushed": False, "skipped": change.skipped} if change.skipped else None
         repo = change.repo
         base = change.base
+        branch = change.new_branch
         try:
-            sha = repo.commit(relpaths, message)
+            sha = repo.commit(relpaths, message, new_branch=branch)
             if change.remote is not None:
-                repo.push(*change.remote)
+                if branch:
+                    repo.push(change.remote[0], branch, source="refs/heads/" + branch, new=True)
+                else:
+                    repo.push(*change.remote)
         except (GitError, PushRejected) as exc:
             if isinstance(exc, PushRejected):
                 change.rejections += 1
-            if repo.head() != base and base is not None:
+            if branch:
+                repo.delete_branch(branch)
+            elif repo.head() != base and base is not None:
                 repo.undo(base)
             txn.rollback()
             raise
+        if branch:
+            # the change lives on its branch until it is merged: the work tree stays as it was
+            txn.rollback()
+            return {
+                "commit": sha,
+                "branch": branch,
+                "pushed": change.remote is not None,
+                "remote": "%s/%s" % change.remote if change.remote else None,
+                "attempts": self.number,
+            }
         return {
             "commit": sha,
             "pushed": change.remote is not None,

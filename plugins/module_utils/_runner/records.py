@@ -69,7 +69,7 @@ def _plain(value):
     return value
 
 
-def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
+def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None, branch=None):
     """Run edit(txn) in one locked transaction, record it in git, and exit the module with the outcome.
 
     edit returns a dict of facts for the result. changed is true exactly when a file's bytes
@@ -80,7 +80,8 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
     the module returns (``_records.gitstore``); summary(facts) is the commit's subject (for a plain
     record, ``record_summary``). A push that lost to another run's is undone, and edit runs again
     on the new head; when that second edit is refused, explain_retry(txn, first_facts) may name
-    what the other run changed (returns a sentence or None).
+    what the other run changed (returns a sentence or None). branch: commit on that new branch
+    (for a pull request) and leave the work tree and its branch as they were.
     """
     if not HAS_YAML:
         module.fail_json(msg=missing_required_lib("PyYAML"), exception=str(YAML_IMPORT_ERROR))
@@ -88,7 +89,7 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
     first_facts = None
     try:
         root = default_root(module.params.get("records_dir"))
-        change = RecordChange(root, None if module.check_mode else module.params.get("git"))
+        change = RecordChange(root, None if module.check_mode else module.params.get("git"), branch=branch)
         for attempt in change.attempts():
             transaction = Transaction(
                 root,
@@ -117,7 +118,7 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None):
                 continue
             break
         if module.check_mode and module.params.get("git"):
-            git = RecordChange(root, module.params["git"]).check_only()
+            git = RecordChange(root, module.params["git"], branch=branch).check_only()
     except StoreError as exc:
         _fail(module, exc)
     for problem in old_problems[:MAX_WARNINGS]:

@@ -55,6 +55,18 @@ options:
         installer; they boot their local disk. Reserved IPs may not fall inside it.
     type: list
     elements: str
+  discovery:
+    description:
+      - Send unknown machines (a MAC with no reservation, leasing from O(dynamic_range)), BIOS or
+        UEFI, to the discovery collector instead of their local disk. The collector reports the
+        machine's hardware to the provisioner and powers off; it never installs anything, and its
+        report reaches the records only through a reviewed change.
+      - Known machines boot as without it. A segment with discovery on needs O(dynamic_range) and
+        O(next_server) (the collector is fetched from and reports to it).
+      - The collector is started by iPXE, which is not signed; an unknown machine with Secure Boot
+        on cannot run it and falls through to its next boot device (its disk).
+      - The record's default is V(false).
+    type: bool
   relay:
     description:
       - The address of the DHCP relay agent in this segment (the giaddr of the requests it
@@ -99,6 +111,13 @@ EXAMPLES = r"""
     dynamic_range: [192.0.2.200, 192.0.2.250]
   delegate_to: localhost
 
+- name: Send the DMZ's unknown machines to the discovery collector
+  baremetal.provision.segment:
+    records_dir: /srv/records
+    name: dmz
+    discovery: true
+  delegate_to: localhost
+
 - name: Remove a segment that nothing uses any more
   baremetal.provision.segment:
     name: old-lab
@@ -141,6 +160,7 @@ FIELDS = (
     "provisioner",
     "next_server",
     "dynamic_range",
+    "discovery",
     "relay",
     "boot_loader",
     "kernel_options",
@@ -160,6 +180,7 @@ SPEC = dict(
         provisioner=dict(type="str"),
         next_server=dict(type="str"),
         dynamic_range=dict(type="list", elements="str"),
+        discovery=dict(type="bool"),
         relay=dict(type="str"),
         **inherited_argument_spec(),
         description=dict(type="str"),

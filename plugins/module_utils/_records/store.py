@@ -438,6 +438,8 @@ class RecordStore(object):
                         "provisioner's address its machines reach through the relay" % seg["relay"],
                     )
                 )
+            if seg.get("discovery"):
+                self._check_discovery(add, record.path, seg)
             if "dynamic_range" in seg:
                 first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
                 for index, addr in enumerate((first, last)):
@@ -465,6 +467,19 @@ class RecordStore(object):
                             )
                         )
         return networks
+
+    @staticmethod
+    def _check_discovery(add, path, seg):
+        """A segment that sends unknown machines to the collector: they lease from its dynamic
+        range (there is no other address for a MAC without a record), and the collector reports
+        to its next_server (the only address of the provisioner the records give)."""
+        needs = (
+            ("dynamic_range", "unknown machines get their addresses only from the dynamic range"),
+            ("next_server", "the collector boots from and reports to the provisioner at next_server"),
+        )
+        for field, why in needs:
+            if field not in seg:
+                add(Problem(path, field, "a segment with discovery: true needs %s: %s" % (field, why)))
 
     def _check_systems(self, add, missing, networks, records):
         for record in records:

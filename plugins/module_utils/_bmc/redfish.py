@@ -66,7 +66,7 @@ class Document(object):
         self.etag = etag
 
     def where(self, parts):
-        """"BMC <address>: <URL>#<JSON pointer>" (the document alone when parts is empty)."""
+        """ "BMC <address>: <URL>#<JSON pointer>" (the document alone when parts is empty)."""
         return "BMC %s: %s" % (self.bmc, self.url) + ("#" + _pointer(parts) if parts else "")
 
     def fail(self, parts, why):
@@ -335,21 +335,17 @@ def _nic(doc, warnings):
     """One NIC of the report, or None (with a warning) when it has no usable MAC. MACAddress is
     the one in use, PermanentMACAddress the burnt-in one; all zeros is how some BMCs say none."""
     name = doc.text("Id", required=True)
-    for field in ("MACAddress", "PermanentMACAddress"):
-        text = doc.text(field)
+    texts = {field: doc.text(field) for field in ("MACAddress", "PermanentMACAddress")}  # both checked
+    carrier = _CARRIER.get(doc.text("LinkStatus"))
+    speed = doc.number("SpeedMbps")
+    for field, text in texts.items():
         if not text or text.replace("-", ":").lower() == "00:00:00:00:00:00":
             continue
         try:
             mac = normalize_mac(text)
         except ValueError as exc:
             doc.fail((field,), str(exc))
-        speed = doc.number("SpeedMbps")
-        return {
-            "name": name,
-            "mac": mac,
-            "carrier": _CARRIER.get(doc.text("LinkStatus")),
-            "speed_mbps": int(speed) if speed is not None else None,
-        }
+        return {"name": name, "mac": mac, "carrier": carrier, "speed_mbps": int(speed) if speed is not None else None}
     warnings.append("%s: neither MACAddress nor PermanentMACAddress; NIC %s left out" % (doc.where(()), name))
     return None
 

@@ -248,6 +248,7 @@ INTERFACE_FIELDS = (
     ("segment", False, _name),
 )
 
+
 def _mac_list(value, report, field):
     if not isinstance(value, list):
         report.add(field, "must be a list of MAC addresses")

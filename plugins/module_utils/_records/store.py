@@ -391,7 +391,7 @@ class RecordStore(object):
         # two pools of one segment with the same enlist rule: which pool a machine goes to would
         # depend on the pools' names
         rules = {}
-        for name, record in sorted(self.records["pools"].items()):
+        for _name, record in sorted(self.records["pools"].items()):
             for index, rule in enumerate((record.data or {}).get("enlist") or []):
                 key = (record.data["segment"], rule["product"], rule.get("vendor"))
                 rules.setdefault(key, []).append((record.path, "enlist[%d]" % index))
@@ -406,9 +406,8 @@ class RecordStore(object):
                         path,
                         field,
                         "the same enlist rule (product %r%s) as %s, on the same segment %s: "
-                        "a machine found there could go to either pool" % (
-                            product, ", vendor %r" % vendor if vendor else "", others, segment
-                        ),
+                        "a machine found there could go to either pool"
+                        % (product, ", vendor %r" % vendor if vendor else "", others, segment),
                     )
                 )
 

@@ -182,7 +182,12 @@ STRINGS = [
 # Fields of the schema that hold no string (every other one must have a row in STRINGS).
 NOT_STRINGS = {"profiles": {"secure_boot"}, "systems": {"build", "interfaces[0].primary", "bmc.port"}}
 NOT_STRINGS["segments"] = {"discovery"}
-NOT_STRINGS["pools"] = {"machines[0].bmc.port", "machines[0].cpus", "machines[0].memory_mib", "machines[0].disks[0].size_bytes"}
+NOT_STRINGS["pools"] = {
+    "machines[0].bmc.port",
+    "machines[0].cpus",
+    "machines[0].memory_mib",
+    "machines[0].disks[0].size_bytes",
+}
 NESTED = {
     "interfaces": ("[0]", schema.INTERFACE_FIELDS),
     "machines": ("[0]", schema.MACHINE_FIELDS),

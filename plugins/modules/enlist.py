@@ -80,7 +80,7 @@ known:
   returned: always
   type: list
   elements: dict
-changed_hardware:
+hardware_changed:
   description: Machines whose serial or UUID is a spare's but whose MACs are not; each C(detail) says what to fix.
   returned: always
   type: list
@@ -136,7 +136,7 @@ def run(module):
         return {
             "added": outcome["added"],
             "known": outcome["known"],
-            "changed_hardware": outcome["changed"],
+            "hardware_changed": outcome["changed"],
             "unmatched": outcome["unmatched"],
             "pools": pools,
             "done": {} if module.check_mode else _enlist.done(outcome),

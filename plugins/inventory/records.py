@@ -19,9 +19,11 @@ description:
   - >-
     Groups: C(systems) (every system), C(tier_<tier>), C(segment_<segment>), C(profile_<profile>),
     C(model_<hardware_model>), C(provisioners) (every host named as a segment's provisioner, with
-    the segments it serves in C(bm_provisioner_segments); added even when it is not a system
-    record), and for every pool a group C(pool_<pool>), child of C(spares), holding its spare
-    machines as hosts named C(spare-<mac with dashes>) with C(bm_state=spare).
+    the segments it serves in C(bm_provisioner_segments) and, on a provisioner that serves a
+    segment with discovery on, those segments in C(bm_discovery_segments), both sorted; added even
+    when it is not a system record), and for every pool a group C(pool_<pool>), child of
+    C(spares), holding its spare machines as hosts named C(spare-<mac with dashes>) with
+    C(bm_state=spare).
   - The store is validated with the same rules the record modules enforce. An invalid store fails
     the inventory with every problem listed by file and field, never a silently partial inventory,
     unless O(on_invalid=warn).

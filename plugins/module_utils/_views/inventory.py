@@ -123,14 +123,20 @@ def build_view(store):
         for group in system_groups:
             groups.add_host(group, name)
 
-    serves = {}
+    serves, discovers = {}, {}
     for seg_name in store.names("segments"):
         segment = store.data("segments", seg_name)
         if segment and segment.get("provisioner"):
             serves.setdefault(segment["provisioner"], []).append(seg_name)
+            # where unknown machines boot the collector: the roles that serve it read this
+            if segment.get("discovery"):
+                discovers.setdefault(segment["provisioner"], []).append(seg_name)
     groups.groups[PROVISIONERS_GROUP] = {"hosts": [], "children": []}
     for prov, segments in sorted(serves.items()):
-        hosts.setdefault(prov, {})[PREFIX + "provisioner_segments"] = segments
+        hostvars = hosts.setdefault(prov, {})
+        hostvars[PREFIX + "provisioner_segments"] = segments
+        if prov in discovers:  # absent where discovery is off: such an inventory is as it was
+            hostvars[PREFIX + "discovery_segments"] = discovers[prov]
         groups.add_host(PROVISIONERS_GROUP, prov)
 
     groups.groups[SPARES_GROUP] = {"hosts": [], "children": []}

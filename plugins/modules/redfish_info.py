@@ -80,11 +80,12 @@ options:
 notes:
   - Supports check mode; the module only reads.
   - The report has no disks (C(disks) is empty) and no BMC MAC; C(bmc.ip) is the BMC address when
-    it is an IPv4 address.
+    it is an IPv4 address, and C(bmc) is null for a BMC given by name or IPv6 address (schema 1
+    holds an IPv4 address only).
 seealso:
   - module: baremetal.provision.enlist
 author:
-  - baremetal.provision contributors
+  - baremetal.provision contributors (@baremetal-provision)
 """
 
 EXAMPLES = r"""

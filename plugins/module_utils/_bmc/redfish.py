@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import ipaddress
 import json
+import math
 import socket
 import ssl
 import uuid
@@ -35,7 +36,14 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.field
 
 COLLECTOR = "baremetal.provision-redfish/1"
 SCHEMA = 1
+# The limits of a schema-1 report, as plugins/module_utils/_provisioner/discovery.py's
+# check_report has them (the tests check every report produced here with it).
 MAX_TEXT = 128
+MAX_NIC_NAME = 32
+MAX_NICS = 64
+MAX_CPUS = 100000
+MAX_MEMORY_MIB = 2**32
+MAX_SPEED_MBPS = 10**7
 MAX_BODY = 4 * 1024 * 1024
 MAX_MEMBERS = 1024
 MAX_REDIRECTS = 3
@@ -83,9 +91,9 @@ class Document(object):
             node = node[part]
         return node
 
-    def text(self, *parts, required=False):
+    def text(self, *parts, required=False, limit=MAX_TEXT):
         """A string field: stripped; "" when absent; refused when not a string, when it holds a
-        control character or when it is longer than MAX_TEXT."""
+        control character or when it is longer than limit."""
         value = self.value(*parts)
         if value is None:
             if required:
@@ -97,19 +105,21 @@ class Document(object):
         if bad:
             self.fail(parts, "refused: it contains the control character %s" % describe_char(bad.group()))
         value = value.strip()
-        if len(value) > MAX_TEXT:
-            self.fail(parts, "refused: %d characters, more than %d" % (len(value), MAX_TEXT))
+        if len(value) > limit:
+            self.fail(parts, "refused: %d characters, more than %d" % (len(value), limit))
         if required and not value:
             self.fail(parts, "empty")
         return value
 
-    def number(self, *parts):
-        """A non-negative number field, or None when absent; refused when not a number."""
+    def number(self, *parts, high):
+        """A finite number from 0 to high, or None when absent; refused otherwise."""
         value = self.value(*parts)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or value != value:
-            self.fail(parts, "expected a non-negative number, got %r" % (value,))
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(parts, "expected a number, got %r" % (value,))
+        if not 0 <= value <= high:
+            self.fail(parts, "refused: %r is not from 0 to %d" % (value, high))
         return value
 
     def link(self, *parts, required=True):
@@ -161,7 +171,7 @@ def _host(address):
 
 
 def bmc_ipv4(address):
-    """The BMC address when it is an IPv4 literal, else "" (the report's bmc.ip)."""
+    """The BMC address when it is an IPv4 literal (the report's bmc.ip), else ""."""
     try:
         return str(ipaddress.IPv4Address(address.strip()))
     except (ValueError, AttributeError):
@@ -254,8 +264,8 @@ class RedfishClient(object):
         if not raw.strip():
             return None
         try:
-            return json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+            return json.loads(raw.decode("utf-8"), parse_constant=_no_constant)
+        except (UnicodeDecodeError, ValueError, RecursionError):
             raise RedfishError(
                 "BMC %s: %s %s: the answer is not JSON (is this a Redfish service?)" % (self.name, method, url)
             ) from None
@@ -284,6 +294,10 @@ class RedfishClient(object):
             raise RedfishError("BMC %s: GET %s: the answer is not a JSON object" % (self.name, self.url(path)))
         etag = {k.lower(): v for k, v in headers.items()}.get("etag")
         return Document(self.name, self.url(path), data, etag)
+
+
+def _no_constant(name):
+    raise ValueError("%s is not JSON" % name)  # json.loads takes NaN and Infinity otherwise
 
 
 def _clean(text, limit=200):
@@ -334,10 +348,10 @@ def read_system(client, path):
 def _nic(doc, warnings):
     """One NIC of the report, or None (with a warning) when it has no usable MAC. MACAddress is
     the one in use, PermanentMACAddress the burnt-in one; all zeros is how some BMCs say none."""
-    name = doc.text("Id", required=True)
+    name = doc.text("Id", required=True, limit=MAX_NIC_NAME)
     texts = {field: doc.text(field) for field in ("MACAddress", "PermanentMACAddress")}  # both checked
     carrier = _CARRIER.get(doc.text("LinkStatus"))
-    speed = doc.number("SpeedMbps")
+    speed = doc.number("SpeedMbps", high=MAX_SPEED_MBPS)
     for field, text in texts.items():
         if not text or text.replace("-", ":").lower() == "00:00:00:00:00:00":
             continue
@@ -365,6 +379,8 @@ def system_nics(system, nic_docs):
         seen[nic["mac"]] = nic["name"]
     if not nics:
         raise RedfishError("%s: the system has no NIC with a MAC address, so it cannot be enlisted" % system.where(()))
+    if len(nics) > MAX_NICS:
+        raise RedfishError("%s: refused: %d NICs, more than %d" % (system.where(()), len(nics), MAX_NICS))
     return nics, warnings
 
 
@@ -394,8 +410,8 @@ def system_report(address, system, nics, warnings, boot_mac=None):
     for field in ("Manufacturer", "Model", "SerialNumber", "UUID"):
         if not system.text(field):
             warnings.append("%s: the BMC does not give %s" % (system.where(()), field))
-    cpus = system.number("ProcessorSummary", "Count")
-    gib = system.number("MemorySummary", "TotalSystemMemoryGiB")
+    cpus = system.number("ProcessorSummary", "Count", high=MAX_CPUS)
+    gib = system.number("MemorySummary", "TotalSystemMemoryGiB", high=MAX_MEMORY_MIB // 1024)
     report = {
         "schema": SCHEMA,
         "collector": COLLECTOR,
@@ -414,7 +430,8 @@ def system_report(address, system, nics, warnings, boot_mac=None):
         "memory_mib": round(gib * 1024) if gib is not None else 0,
         "nics": nics,
         "disks": [],
-        "bmc": {"ip": bmc_ipv4(address), "mac": ""},
+        # schema 1 has an IPv4 address or no bmc at all: none for a BMC known by name or IPv6
+        "bmc": {"ip": bmc_ipv4(address), "mac": ""} if bmc_ipv4(address) else None,
     }
     return report, warnings
 

@@ -14,6 +14,7 @@ from support.ansible_cli import REPO
 from support.line_breaks import LINE_BREAKS, char_id
 
 from ansible_collections.baremetal.provision.plugins.module_utils._bmc import redfish as rf
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.discovery import check_report
 
 MOCKUP = os.path.join(REPO, "tests", "fixtures", "redfish-mockup")
 BMC = "198.51.100.7"
@@ -76,12 +77,8 @@ def convert(system, nics, pxe_mac=None, address=BMC):
 
 
 def checked(report):
-    """The report, after the in-band side's own check of a report where it exists."""
-    try:
-        from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.discovery import check_report
-    except ImportError:
-        return report
-    check_report(report)
+    """The report, which the in-band side's own check (check_report) must take as it is."""
+    assert check_report(report) == report
     return report
 
 
@@ -212,9 +209,12 @@ def test_strings_longer_than_128_are_refused_and_128_pass():
     [
         (("Model",), 3500, "expected a string, got int"),
         (("UUID",), "not-a-uuid", "'not-a-uuid' is not a UUID"),
-        (("ProcessorSummary", "Count"), "2", "expected a non-negative number, got '2'"),
-        (("ProcessorSummary", "Count"), True, "expected a non-negative number, got True"),
-        (("MemorySummary", "TotalSystemMemoryGiB"), -1, "expected a non-negative number, got -1"),
+        (("ProcessorSummary", "Count"), "2", "expected a number, got '2'"),
+        (("ProcessorSummary", "Count"), True, "expected a number, got True"),
+        (("ProcessorSummary", "Count"), float("nan"), "expected a number, got nan"),
+        (("ProcessorSummary", "Count"), 100001, "refused: 100001 is not from 0 to 100000"),
+        (("MemorySummary", "TotalSystemMemoryGiB"), -1, "refused: -1 is not from 0 to 4194304"),
+        (("MemorySummary", "TotalSystemMemoryGiB"), float("inf"), "expected a number, got inf"),
     ],
 )
 def test_values_of_the_wrong_kind_are_refused(field, value, why):
@@ -267,6 +267,19 @@ def test_a_nic_without_any_mac_is_left_out_with_a_warning():
     assert any("NIC NIC.Slot.3-1 left out" in w for w in warnings)
 
 
+def test_nic_ids_longer_than_32_and_more_than_64_nics_are_refused():
+    system, nics = mockup_system()
+    nics[0]["Id"] = "N" * 32
+    assert checked(convert(system, nics)[0])["nics"][-1]["name"] == "N" * 32
+    nics[0]["Id"] = "N" * 33
+    with pytest.raises(rf.RedfishError, match=r"EthernetInterfaces/0#/Id: refused: 33 characters, more than 32"):
+        convert(system, nics)
+    many = [dict(nics[0], Id="p%d" % i, MACAddress="12:44:6a:3b:06:%02x" % i) for i in range(65)]
+    assert len(checked(convert(system, many[:64])[0])["nics"]) == 64
+    with pytest.raises(rf.RedfishError, match="refused: 65 NICs, more than 64"):
+        convert(system, many)
+
+
 def test_a_system_without_any_nic_is_refused():
     system, _nics = mockup_system()
     with pytest.raises(rf.RedfishError, match="has no NIC with a MAC address, so it cannot be enlisted"):
@@ -281,12 +294,17 @@ def test_two_nics_with_one_mac_are_refused():
 
 
 @pytest.mark.parametrize(
-    "address, ip",
-    [("198.51.100.7", "198.51.100.7"), ("bmc7.example.test", ""), ("2001:db8::7", ""), (" 192.0.2.9 ", "192.0.2.9")],
+    "address, bmc",
+    [
+        ("198.51.100.7", {"ip": "198.51.100.7", "mac": ""}),
+        (" 192.0.2.9 ", {"ip": "192.0.2.9", "mac": ""}),
+        ("bmc7.example.test", None),
+        ("2001:db8::7", None),
+    ],
 )
-def test_bmc_ip_is_the_address_only_when_it_is_ipv4(address, ip):
+def test_bmc_ip_is_the_address_only_when_it_is_ipv4(address, bmc):
     system, nics = mockup_system()
-    assert convert(system, nics, address=address)[0]["bmc"] == {"ip": ip, "mac": ""}
+    assert checked(convert(system, nics, address=address)[0])["bmc"] == bmc
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,8 @@ import sys
 import pytest
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.inventory import tree_vars
-from support.netns import Lab, have_root, sh, udhcpc, wait_for
-from support.services import start_boot_services
+from support.netns import Lab, have_root, sh, udhcpc
+from support.services import start_boot_services, start_dhcp
 from support.store import FILES, KICKSTART, write_store
 
 pytestmark = pytest.mark.skipif(not have_root(), reason="network namespaces need root")
@@ -121,24 +121,9 @@ class Provisioner(object):
         self.procs.update(start_boot_services(self.lab, self.ns, self.paths, self.tmp, "192.0.2.1", callback_port=8087))
 
     def start_dhcp(self):
-        log = os.path.join(self.tmp, "dhcp.log")
-        if self.backend == "kea":
-            env = dict(os.environ, KEA_PIDFILE_DIR=self.paths["run"], KEA_LOCKFILE_DIR=self.paths["run"])
-            self.procs["dhcp"] = self.lab.start(self.ns, ["kea-dhcp4", "-c", self.dhcp_config], log, env=env)
-            wait_for(lambda: "DHCP4_STARTED" in _read(log), what="kea-dhcp4")
-        else:
-            leases = os.path.join(self.paths["run"], "dhcpd.leases")
-            with open(leases, "a", encoding="utf-8"):
-                pass
-            pidfile = os.path.join(self.paths["run"], "dhcpd.pid")
-            if os.path.exists(pidfile):
-                os.unlink(pidfile)
-            self.procs["dhcp"] = self.lab.start(
-                self.ns,
-                ["dhcpd", "-f", "-d", "-4", "-cf", self.dhcp_config, "-lf", leases, "-pf", pidfile, "br0", "br1"],
-                log,
-            )
-            wait_for(lambda: "Sending on" in _read(log), what="dhcpd")
+        self.procs["dhcp"], _log = start_dhcp(
+            self.lab, self.ns, self.backend, self.dhcp_config, self.paths["run"], interfaces=("br0", "br1")
+        )
 
     def restart_dhcp(self):
         """What the role's handler does under systemd: restart (ISC) or reload (Kea)."""

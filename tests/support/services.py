@@ -7,7 +7,7 @@ collection's callback service on the state the sync keeps, all in one network na
 import os
 import sys
 
-from support.netns import http_answers, sh, wait_for
+from support.netns import http_answers, read_log, sh, wait_for
 
 
 def nginx_conf(paths):
@@ -55,3 +55,24 @@ def start_boot_services(lab, ns, paths, logs, address, callback_port=None):
         wait_for(lambda: http_answers(ns, "http://127.0.0.1:%d/" % callback_port), what="the callback service")
     wait_for(lambda: http_answers(ns, "http://%s/" % address), what="nginx")
     return procs
+
+
+def start_dhcp(lab, ns, server, config, run_dir, interfaces=("br0",)):
+    """Start ISC dhcpd (server "isc") or Kea ("kea") in ns on config, its leases, pid file and log
+    in run_dir, and wait until it serves; (process, log path). dhcpd listens on interfaces; Kea on
+    those its config names."""
+    log = os.path.join(run_dir, "dhcp.log")
+    if server == "kea":
+        env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
+        proc = lab.start(ns, ["kea-dhcp4", "-c", config], log, env=env)
+        wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
+        return proc, log
+    leases = os.path.join(run_dir, "dhcpd.leases")
+    with open(leases, "a", encoding="utf-8"):
+        pass
+    pidfile = os.path.join(run_dir, "dhcpd.pid")
+    if os.path.exists(pidfile):  # dhcpd refuses to start while its pid file names a live process
+        os.unlink(pidfile)
+    proc = lab.start(ns, ["dhcpd", "-f", "-d", "-4", "-cf", config, "-lf", leases, "-pf", pidfile, *interfaces], log)
+    wait_for(lambda: "Sending on" in read_log(log), what="dhcpd")
+    return proc, log

@@ -52,7 +52,8 @@ options:
   dynamic_range:
     description:
       - C([first, last]) addresses leased to unknown machines. Unknown machines never get an
-        installer; they boot their local disk. Reserved IPs may not fall inside it.
+        installer; they boot their local disk, or the discovery collector where O(discovery) is
+        on. Reserved IPs may not fall inside it.
     type: list
     elements: str
   discovery:

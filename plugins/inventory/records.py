@@ -131,6 +131,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
             _MEMO[memo_key] = (fingerprint, view)
             self._populate(view)
+            for warning in view.get("warnings") or []:
+                self.display.warning("%s: %s" % (root, warning))
             # Playbooks run with this inventory find the store without being told again.
             self.inventory.set_variable("all", "bm_records_dir", as_inventory_data(root))
             settle_long_lived()

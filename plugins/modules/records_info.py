@@ -52,10 +52,21 @@ counts:
   returned: success
   type: dict
   sample: {segments: 2, tiers: 3, distros: 1, profiles: 2, systems: 200, pools: 2, templates: 2}
+spares:
+  description:
+    - The spares each pool has left per hardware model, with the level its record asks to keep
+      (C(min_spares), null when it sets none) and C(low) when it has fewer. A pool below its level
+      is also a warning.
+  returned: success
+  type: list
+  elements: dict
+  sample:
+    - {pool: spares-dmz, segment: dmz, hardware_model: r650, spares: 1, min_spares: 2, low: true}
 """
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baremetal.provision.plugins.module_utils._records import spares as _spares
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import KINDS
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import records_argument_spec, run_read
@@ -75,7 +86,13 @@ def run(module):
             raise StoreError(problems)
         counts = {kind: len(store.records[kind]) for kind in KINDS}
         counts["templates"] = len(store.templates)
-        return {"valid": not problems, "problems": [p.as_dict() for p in problems], "counts": counts}
+        return {
+            "valid": not problems,
+            "problems": [p.as_dict() for p in problems],
+            "counts": counts,
+            "spares": _spares.levels(store),
+            "warnings": _spares.warnings(store),
+        }
 
     run_read(module, read)
 

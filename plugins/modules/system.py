@@ -228,10 +228,13 @@ replaced:
   type: dict
   sample: {old_mac: "52:54:00:12:34:56", new_mac: "52:54:00:aa:bb:cc"}
 pool_spare:
-  description: The spare taken out of O(from_pool), with the pool's name; else null.
+  description:
+    - The spare taken out of O(from_pool), with the pool's name and C(spares_left), the spares of
+      its hardware model the pool still has; else null.
+    - Taking the last one, or going below the pool's C(min_spares), is also a warning.
   returned: state=present
   type: dict
-  sample: {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001, pool: spares-dmz}
+  sample: {mac: "52:54:00:00:00:01", hardware_model: r650, serial: SN001, pool: spares-dmz, spares_left: 1}
 previous:
   description: The record before removal.
   returned: state=absent

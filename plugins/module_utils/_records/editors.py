@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records import spares as _spares
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import _addresses, record_path
 
@@ -129,7 +130,10 @@ def edit_system(txn, name, params):
         primary["mac"] = spare["mac"]
         if spare.get("bmc"):
             data["bmc"] = spare["bmc"]  # the new hardware's own BMC powers it from now on
-        facts["pool_spare"] = dict(spare, pool=params["from_pool"])
+        level, warning = _spares.after_taking(txn.store, params["from_pool"], spare["hardware_model"])
+        facts["pool_spare"] = dict(spare, pool=params["from_pool"], spares_left=level["spares"])
+        if warning:
+            facts["warnings"] = [warning]
 
     new_primary = _primary(interfaces)
     new_mac = _safe_mac(new_primary.get("mac")) if new_primary else None

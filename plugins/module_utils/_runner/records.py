@@ -72,7 +72,8 @@ def _plain(value):
 def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None, branch=None):
     """Run edit(txn) in one locked transaction, record it in git, and exit the module with the outcome.
 
-    edit returns a dict of facts for the result. changed is true exactly when a file's bytes
+    edit returns a dict of facts for the result (its ``warnings``, a list of sentences, are shown as
+    the module's warnings). changed is true exactly when a file's bytes
     would change; diff holds the YAML of every file before and after. refresh_caches: after a
     change, leave the inventory's and the touched provisioners' views cached (``_views.cache``).
 
@@ -125,6 +126,8 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None, br
         module.warn("the store already had this problem (not caused by this change): %s" % problem)
     if len(old_problems) > MAX_WARNINGS:
         module.warn("... and %d more existing problems" % (len(old_problems) - MAX_WARNINGS))
+    for warning in facts.pop("warnings", None) or []:  # what the edit itself wants the operator to see
+        module.warn(warning)
     result = dict(changed=bool(pending), files=sorted(pending), records_dir=root)
     if module.params.get("git"):
         result["git"] = git
@@ -179,6 +182,8 @@ def run_read(module, read):
             facts = read(store)
     except StoreError as exc:
         _fail(module, exc)
+    for warning in facts.pop("warnings", None) or []:
+        module.warn(warning)
     result = dict(changed=False, records_dir=root)
     result.update(_plain(facts))
     module.exit_json(**result)

@@ -15,6 +15,7 @@ The view is plain JSON data::
 
 from __future__ import annotations
 
+from ansible_collections.baremetal.provision.plugins.module_utils._records import spares as _spares
 from ansible_collections.baremetal.provision.plugins.module_utils._records.fields import mac_dashed
 from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import VIEW_VERSION
 
@@ -149,7 +150,13 @@ def build_view(store):
         for host, hostvars in _spare_hosts(pool_name, pool).items():
             hosts[host] = hostvars
             groups.add_host(group, host)
-    return {"version": VIEW_VERSION, "hosts": hosts, "groups": _in_order(groups.groups)}
+    return {
+        "version": VIEW_VERSION,
+        "hosts": hosts,
+        "groups": _in_order(groups.groups),
+        # pools below the spares their records ask to keep: shown each time the inventory loads
+        "warnings": _spares.warnings(store),
+    }
 
 
 def _in_order(groups):

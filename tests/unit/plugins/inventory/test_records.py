@@ -12,6 +12,7 @@ from support.inventory import _install_finder, group_hosts, host_vars, manager, 
 from support.lines import NATIVE_TYPES, TRUST_TAGS, tags_of, template_text, wrap_for_parse
 from support.store import FILES, write_store
 
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory as _inventory_view
 
 
@@ -644,3 +645,18 @@ def test_group_names_follow_ansibles_setting_for_invalid_characters(monkeypatch,
         "groups"
     ][2:] == [pool]
     assert "web00000" in reconciled["groups"]["profile_rocky9_legacy"]["host_names"]
+
+
+def test_a_pool_below_its_min_spares_is_a_warning_at_each_load(tmp_path, capsys):
+    low = FILES["pools/spares-dmz.yml"].replace("segment: dmz\n", "segment: dmz\nmin_spares: {r650: 3, r640: 1}\n")
+    write_store(tmp_path / "records", extra={"pools/spares-dmz.yml": low})
+    config = write_config(tmp_path, records_dir="records")
+    plugin_parse(config)
+    err = capsys.readouterr().err
+    assert "pool spares-dmz has 2 spares of hardware model r650 left, below its min_spares of 3" in err
+    assert "r640" not in err
+    # a later load takes the view from a cache: the warning travels with it (Ansible shows a
+    # warning once per process, so the cached view is what is checked here)
+    assert _inventory_view.build_view(RecordStore.load(str(tmp_path / "records")))["warnings"] == [
+        "pool spares-dmz has 2 spares of hardware model r650 left, below its min_spares of 3: enlist or add some"
+    ]

@@ -165,6 +165,7 @@ def test_from_pool_takes_first_spare_of_the_model_in_one_transaction(root):
         "hardware_model": "r650",
         "serial": "SN001",
         "pool": "spares-dmz",
+        "spares_left": 1,
     }
     assert facts["replaced"]["old_mac"] == "52:54:00:12:34:56"
     store = RecordStore.load(root)

@@ -116,7 +116,7 @@ def _text(value, field, limit=MAX_TEXT, empty=True):
 
 def _int(value, field, low, high):
     # bool is a subclass of int: true is not 1 here
-    if type(value) is not int:
+    if isinstance(value, bool) or not isinstance(value, int):
         raise ReportError(field, "must be an integer, got %s %s" % (_kind(value), show(value)))
     if not low <= value <= high:
         raise ReportError(field, "must be between %d and %d, got %s" % (low, high, show(value)))
@@ -128,7 +128,7 @@ def _optional_int(value, field, low, high):
 
 
 def _optional_bool(value, field):
-    if value is not None and type(value) is not bool:
+    if value is not None and not isinstance(value, bool):
         raise ReportError(field, "must be true, false or null, got %s %s" % (_kind(value), show(value)))
     return value
 
@@ -226,8 +226,9 @@ def check_report(data):
     """The report normalised (MACs in colon form, UUID lower case, strings stripped), or
     ReportError naming the first field that breaks schema 1."""
     _object(data, "report", ("schema", "collector", "boot", "system", "cpus", "memory_mib", "nics", "disks", "bmc"))
-    if type(data["schema"]) is not int or data["schema"] != SCHEMA:
-        raise ReportError("schema", "must be %d, got %s" % (SCHEMA, show(data["schema"])))
+    schema = data["schema"]
+    if isinstance(schema, bool) or not isinstance(schema, int) or schema != SCHEMA:
+        raise ReportError("schema", "must be %d, got %s" % (SCHEMA, show(schema)))
     boot = _object(data["boot"], "boot", ("mac", "source", "mode"))
     system = _object(data["system"], "system", ("vendor", "product", "serial", "uuid"))
     report = {
@@ -402,7 +403,7 @@ def _check_entry(name, data):
             _seconds(data[key])
         except (TypeError, ValueError):
             raise ValueError("%s %s is not ISO 8601 UTC" % (key, show(data[key]))) from None
-    if type(data["reports"]) is not int or data["reports"] < 1:
+    if isinstance(data["reports"], bool) or not isinstance(data["reports"], int) or data["reports"] < 1:
         raise ValueError("reports %s is not a positive count" % show(data["reports"]))
     return {
         "mac": mac,

@@ -128,8 +128,12 @@ def edit_system(txn, name, params):
     if params.get("from_pool"):
         spare = _take_spare(txn, name, data, params["from_pool"])
         primary["mac"] = spare["mac"]
+        # the new hardware's own BMC powers it from now on; the old one belongs to the old box
+        # (a spare without one in its record: the operator powers it on, nothing else is cycled)
         if spare.get("bmc"):
-            data["bmc"] = spare["bmc"]  # the new hardware's own BMC powers it from now on
+            data["bmc"] = spare["bmc"]
+        else:
+            data.pop("bmc", None)
         level, warning = _spares.after_taking(txn.store, params["from_pool"], spare["hardware_model"])
         facts["pool_spare"] = dict(spare, pool=params["from_pool"], spares_left=level["spares"])
         if warning:

@@ -188,6 +188,10 @@ def test_from_pool_gives_the_system_the_spares_bmc(root):
     edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
     system = RecordStore.load(root).data("systems", "web01")
     assert dict(system["bmc"]) == {"type": "redfish", "address": "127.0.0.1", "port": 8443}
+    # the next spare has no BMC in its record: the system must not keep the old box's BMC, or a
+    # replace would power-cycle the machine it just replaced instead of the new one
+    edit(root, lambda t: E.edit_system(t, "web01", {"from_pool": "spares-dmz"}))
+    assert "bmc" not in RecordStore.load(root).data("systems", "web01")
 
 
 def test_from_pool_refusals(root):

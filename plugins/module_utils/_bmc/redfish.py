@@ -452,7 +452,10 @@ def convert(address, system, nic_docs, pxe_mac=None):
 def read_bmc(client, system_id=None, pxe_mac=None):
     """[{system_id, report, warnings}] of each system of one BMC (or of the one named). pxe_mac
     names the network-boot NIC of the system that has it; it must belong to one of them."""
-    wanted = _pxe_mac(pxe_mac) if pxe_mac else None
+    try:
+        wanted = _pxe_mac(pxe_mac) if pxe_mac else None
+    except RedfishError as exc:
+        raise RedfishError("BMC %s: %s" % (client.name, exc)) from None
     read = []
     for path in system_paths(client, system_id):
         system, nic_docs = read_system(client, path)

@@ -155,6 +155,9 @@ def test_malformed_pxe_mac_is_refused():
     system, nics = mockup_system()
     with pytest.raises(rf.RedfishError, match="pxe_mac: 'nonsense' is not a MAC"):
         convert(system, nics, pxe_mac="nonsense")
+    client = rf.RedfishClient("127.0.0.1", port=9, scheme="http")
+    with pytest.raises(rf.RedfishError, match=r"^BMC 127\.0\.0\.1:9: pxe_mac: 'nonsense' is not a MAC"):
+        rf.read_bmc(client, pxe_mac="nonsense")  # refused before any request
 
 
 @pytest.mark.parametrize(

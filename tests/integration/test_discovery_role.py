@@ -84,6 +84,10 @@ def test_options_reach_the_script_and_the_locations(tmp_path, where):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with open(os.path.join(where["tftp"], "discovery", "discover.ipxe"), encoding="utf-8") as handle:
         assert "initrd=initrd.img console=ttyS1,9600 quiet bm.report=" in handle.read()
+    proc, _recap = run_role(tmp_path, dict(variables, discovery_kernel_options=""))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(os.path.join(where["tftp"], "discovery", "discover.ipxe"), encoding="utf-8") as handle:
+        assert "initrd=initrd.img bm.report=" in handle.read()
     with open(os.path.join(where["include"], "discovery.conf"), encoding="utf-8") as handle:
         conf = handle.read()
     assert "proxy_pass http://127.0.0.1:9099;" in conf and "client_max_body_size 32768;" in conf

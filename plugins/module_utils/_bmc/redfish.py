@@ -223,6 +223,10 @@ class RedfishClient(object):
                     follow_redirects="none",
                     use_netrc=False,
                 )
+                with response:  # a body cut off or too slow is a failure of the request too
+                    status = response.status
+                    raw = response.read(MAX_BODY + 1)
+                    reply_headers = dict(response.headers.items())
             except HTTPError as exc:
                 location = exc.headers.get("Location") if exc.headers else None
                 if exc.code in (301, 302, 303, 307, 308) and location and method == "GET":
@@ -238,10 +242,6 @@ class RedfishClient(object):
                 OSError,
             ) as exc:
                 raise RedfishError("BMC %s: %s %s: %s" % (self.name, method, url, _reason(exc))) from None
-            with response:
-                status = response.status
-                raw = response.read(MAX_BODY + 1)
-                reply_headers = dict(response.headers.items())
             return status, reply_headers, self._json(method, url, raw)
         raise RedfishError("BMC %s: %s %s: more than %d redirects" % (self.name, method, url, MAX_REDIRECTS))
 

@@ -47,7 +47,7 @@ extends_documentation_fragment:
   - baremetal.provision.records
   - baremetal.provision.records.git
 author:
-  - baremetal.provision contributors
+  - baremetal.provision contributors (@baremetal-provision)
 """
 
 EXAMPLES = r"""

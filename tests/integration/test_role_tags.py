@@ -13,7 +13,8 @@ import pytest
 from support.ansible_cli import playbook_recap, run
 from support.inventory import local_provisioner_lab
 
-# What every selection keeps: the inventory check, each role's argument check and its OS-family check.
+# What every selection keeps: the inventory check, each role's argument check and its OS-family check
+# (and discovery's checks of its collector, which run only where discovery is on).
 ALWAYS = {
     ("localhost", "Fail when there is no provisioner to configure"),
     ("dhcp", "Validating arguments against arg spec 'main' - DHCP for the segments a provisioner serves"),
@@ -25,11 +26,16 @@ ALWAYS = {
         "Validating arguments against arg spec 'main' - Install configs over HTTP and the netboot-once callback",
     ),
     ("kickstart", "Check the provisioner's OS family is one the role knows"),
+    ("discovery", "Validating arguments against arg spec 'main' - Discovery of unknown machines on a provisioner"),
+    ("discovery", "Check the provisioner's OS family is one the role knows"),
+    ("discovery", "Check the collector's kernel and initrd are on the controller"),
+    ("discovery", "Check the collector's kernel options hold nothing iPXE would read as a command"),
 }
 PACKAGES = {
     ("dhcp", "Install the DHCP server"),
     ("tftp", "Install the TFTP server and the boot loaders"),
     ("kickstart", "Install nginx and the Python libraries the render needs"),
+    ("discovery", "Install Python for the discovery service"),
 }
 CONFIG = {
     ("dhcp", "Render the DHCP config of every served segment, checked by the daemon before it goes live"),
@@ -40,6 +46,14 @@ CONFIG = {
     ("kickstart", "Render install configs, the access map and the netboot index, install the callback service"),
     ("kickstart", "Install the nginx server block"),
     ("kickstart", "Install the callback unit"),
+    ("discovery", "Make the user the discovery service runs as"),
+    ("discovery", "Make the folders of the collector, the service and nginx's include"),
+    ("discovery", "Make the spool, writable by the service only"),
+    ("discovery", "Copy the collector's kernel and initrd"),
+    ("discovery", "Write the iPXE script an unknown machine boots"),
+    ("discovery", "Install the discovery service's files"),
+    ("discovery", "Install the discovery unit"),
+    ("discovery", "Install the nginx locations of discovery"),
 }
 SERVICE = {
     ("dhcp", "Make a folder for the DHCP server's unit drop-in"),
@@ -48,6 +62,9 @@ SERVICE = {
     ("dhcp", "Keep the DHCP server running"),
     ("tftp", "Keep the TFTP server running"),
     ("kickstart", "Keep nginx and the callback service running"),
+    ("discovery", "Look for the discovery unit"),
+    ("discovery", "Stop and disable the discovery service"),
+    ("discovery", "Keep the discovery service running"),
 }
 # flushes the restart that config tasks and the service switch notify: both select it
 FLUSH = {("dhcp", "Apply the DHCP config")}

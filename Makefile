@@ -31,13 +31,14 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server 
 	dosfstools mtools git systemd-container mmdebstrap openssh-client
 
 .PHONY: help deps venv collection provisioner unit integration compat e2e e2e-installer sanity lint ruff yamllint \
-	ansible-lint docs build ee changelog-lint test bench bench-mechanisms soak demo clean
+	ansible-lint docs build ee changelog-lint test bench bench-mechanisms soak demo clean collector
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
 	@echo "make test            what CI runs: deps venv lint sanity docs unit integration compat e2e"
 	@echo "make unit | integration | compat | e2e | e2e-installer | sanity | lint | docs | bench | bench-mechanisms"
 	@echo "     | soak | provisioner | clean"
+	@echo "make collector       the discovery collector (vmlinuz, initrd.img) into $(BUILD)/collector"
 
 # --- installation -------------------------------------------------------------------------
 
@@ -143,6 +144,11 @@ changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
 test: deps venv lint changelog-lint sanity docs ee unit integration compat e2e
+
+# The discovery collector from Debian's packages (roles/discovery/files/build-collector); its
+# downloads and extracted packages stay in $(BUILD)/collector/cache, so a re-run takes seconds.
+collector: deps
+	$(PYTHON) roles/discovery/files/build-collector --out $(BUILD)/collector --cache $(BUILD)/collector/cache
 
 # --- benchmarks, soak, demo ------------------------------------------------------------------
 

@@ -82,7 +82,7 @@ def test_a_new_machine_matching_a_rule_becomes_a_spare_with_what_was_found(store
     summary, out = outcome_of(
         store, entry(report(nics=["52:54:00:aa:00:02"], uuid="4C4C4544-0000-1111-2222-333344445555".lower()))
     )
-    assert [m for m, _ in summary["added"]] == ["52:54:00:aa:00:01"]
+    assert [m for m, _detail in summary["added"]] == ["52:54:00:aa:00:01"]
     item = out["added"][0]
     assert item["pool"] == "spares-dmz" and item["hardware_model"] == "r650" and item["segment"] == "dmz"
     machine = item["machine"]
@@ -96,14 +96,14 @@ def test_a_known_mac_changes_nothing_whoever_holds_it(store):
     spare = entry(report(mac="52:54:00:00:00:01", serial="SN001"))
     system_nic = entry(report(mac="52:54:00:bb:00:99", nics=["52:54:00:12:34:56"]))  # web01's MAC as a second NIC
     summary, out = outcome_of(store, spare, system_nic)
-    assert [m for m, _ in summary["known"]] == ["52:54:00:00:00:01", "52:54:00:bb:00:99"]
+    assert [m for m, _detail in summary["known"]] == ["52:54:00:00:00:01", "52:54:00:bb:00:99"]
     assert "pools/spares-dmz.yml" in summary["known"][0][1]
     assert "systems/web01.yml" in summary["known"][1][1]
     assert out["added"] == []
 
 
 def test_a_known_serial_with_a_new_mac_is_hardware_changed_not_a_second_spare(store):
-    summary, _ = outcome_of(store, entry(report(mac="52:54:00:cc:00:01", serial="SN001")))
+    summary, _plan = outcome_of(store, entry(report(mac="52:54:00:cc:00:01", serial="SN001")))
     assert summary["added"] == [] and len(summary["changed"]) == 1
     detail = summary["changed"][0][1]
     assert "serial SN001" in detail and "52:54:00:00:00:01" in detail and "hardware changed" in detail
@@ -111,12 +111,12 @@ def test_a_known_serial_with_a_new_mac_is_hardware_changed_not_a_second_spare(st
 
 def test_a_known_uuid_with_a_new_mac_is_hardware_changed(store):
     rep = report(mac="52:54:00:cc:00:02", serial="", uuid="4c4c4544-0042-3510-8056-b4c04f4e3032")
-    summary, _ = outcome_of(store, entry(rep))
+    summary, _plan = outcome_of(store, entry(rep))
     assert len(summary["changed"]) == 1 and "uuid" in summary["changed"][0][1]
 
 
 def test_a_known_mac_reported_with_another_serial_is_hardware_changed(store):
-    summary, _ = outcome_of(store, entry(report(mac="52:54:00:00:00:01", serial="SN999")))
+    summary, _plan = outcome_of(store, entry(report(mac="52:54:00:00:00:01", serial="SN999")))
     assert summary["known"] == [] and len(summary["changed"]) == 1
     assert "SN001" in summary["changed"][0][1] and "SN999" in summary["changed"][0][1]
 
@@ -125,16 +125,16 @@ def test_placeholder_serials_and_uuids_never_match(store):
     a = report(mac="52:54:00:dd:00:01", serial="Default string", uuid="03000200-0400-0500-0006-000700080009")
     b = report(mac="52:54:00:dd:00:02", serial="Default string", uuid="03000200-0400-0500-0006-000700080009")
     summary, out = outcome_of(store, entry(a), entry(b, source_ip="192.0.2.211"))
-    assert [m for m, _ in summary["added"]] == ["52:54:00:dd:00:01", "52:54:00:dd:00:02"]
+    assert [m for m, _detail in summary["added"]] == ["52:54:00:dd:00:01", "52:54:00:dd:00:02"]
     assert "serial" not in out["added"][0]["machine"] and "uuid" not in out["added"][0]["machine"]
 
 
 def test_the_same_machine_twice_in_one_batch_is_added_once(store):
     first = report(mac="52:54:00:ee:00:01", serial="SN500")
     again = report(mac="52:54:00:ee:00:02", serial="SN500")  # booted from its other NIC on another provisioner
-    summary, _ = outcome_of(store, entry(first), entry(again))
-    assert [m for m, _ in summary["added"]] == ["52:54:00:ee:00:01"]
-    assert [m for m, _ in summary["known"]] == ["52:54:00:ee:00:02"]
+    summary, _plan = outcome_of(store, entry(first), entry(again))
+    assert [m for m, _detail in summary["added"]] == ["52:54:00:ee:00:01"]
+    assert [m for m, _detail in summary["known"]] == ["52:54:00:ee:00:02"]
     assert "earlier in this run" in summary["known"][0][1]
 
 
@@ -142,7 +142,7 @@ def test_no_rule_or_no_segment_is_unmatched_with_the_reason(store):
     odd = entry(report(mac="52:54:00:ff:00:01", product="ProLiant DL380", vendor="HPE"))
     elsewhere = entry(report(mac="52:54:00:ff:00:02", serial="SN201"), source_ip="203.0.113.9")
     wrong_prov = entry(report(mac="52:54:00:ff:00:03", serial="SN202"), provisioner="prov-app")
-    summary, _ = outcome_of(store, odd, elsewhere, wrong_prov)
+    summary, _plan = outcome_of(store, odd, elsewhere, wrong_prov)
     reasons = dict(summary["unmatched"])
     assert (
         "no enlist rule of a pool of segment dmz matches vendor 'HPE' product 'ProLiant DL380'"
@@ -156,16 +156,13 @@ def test_a_redfish_find_names_its_segment(store):
     rep = report(mac="52:54:00:ab:00:01", serial="SN777")
     rep["boot"]["source"] = "redfish"
     summary, out = outcome_of(store, {"report": rep, "segment": "dmz"})
-    assert [m for m, _ in summary["added"]] == ["52:54:00:ab:00:01"]
+    assert [m for m, _detail in summary["added"]] == ["52:54:00:ab:00:01"]
     assert "via redfish" in out["added"][0]["machine"]["enlisted"]
     assert E.done(out) == {}  # nothing to take out of any spool
 
 
 def test_apply_writes_spares_the_store_accepts_and_done_names_the_spools(store, tmp_path):
     root = store.root
-    _, _out = outcome_of(
-        store, entry(report(nics=["52:54:00:aa:00:02"])), entry(report(mac="52:54:00:00:00:01", serial="SN001"))
-    )
     with Transaction(root) as txn:
         plan = E.plan(
             txn.store,

@@ -200,7 +200,7 @@ def read_access_log(path, since, slack=LOG_SLACK, block=LOG_BLOCK, max_bytes=LOG
     entries, reached_start = _read_back(path, since, slack, block, max_bytes)
     if reached_start and os.path.exists(path + ".1"):
         try:
-            older, _ = _read_back(path + ".1", since, slack, block, max_bytes)
+            older = _read_back(path + ".1", since, slack, block, max_bytes)[0]
         except OSError:
             older = []
         entries = older + entries

@@ -23,6 +23,8 @@ def test_replace_story(tmp_path):
         story.close()
         for title, took, status in story.timings:
             print("%-80s %6.1f s %s" % (title, took, status))
+    for what, took in sorted(getattr(story, "discovery", {}).items()):
+        print("discovery: %-30s %6.1f s" % (what, took))
     assert not failures, "\n".join(failures)
     print(
         "BIOS install %.1f s, UEFI install %.1f s; replace -> callback: BIOS %.1f s, UEFI %.1f s; reinstall -> callback %.1f s"

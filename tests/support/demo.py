@@ -1,6 +1,7 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""make demo: the hardware-replacement story on the embedded lab, narrated, with timings.
+"""make demo: the hardware-replacement story on the embedded lab, narrated, with timings, and
+its discovery chapter (new hardware boots the collector, enlist makes it spares, replace takes them).
 
 A provisioner in a network namespace (Kea, tftpd-hpa, nginx, the callback service, configured by
 the collection's roles), QEMU machines with SeaBIOS+iPXE and OVMF, stand-in BMCs (Redfish and
@@ -66,6 +67,8 @@ def main():
         value = getattr(story, attr, None)
         shown = "-" if value is None else "%.1f s" % float(value)
         print("%-72s %s" % (label, shown))
+    for what, took in sorted(getattr(story, "discovery", {}).items()):
+        print("%-72s %.1f s" % ("discovery: " + what, took))
     if error is not None:
         print("\nthe demo stopped: %s" % error)
         return 1

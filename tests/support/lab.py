@@ -211,8 +211,10 @@ class RouterAdvertiser(object):
 class Machine(object):
     """A QEMU machine on a tap of the lab bridge, with SeaBIOS+iPXE or OVMF, and a disk."""
 
-    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False, memory_mib=512, disk_mib=8):
+    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False, memory_mib=512, disk_mib=8, smbios=None):
         self.lab, self.ns, self.bridge, self.name, self.mac, self.uefi = lab, ns, bridge, name, mac, uefi
+        # SMBIOS type 1 (the DMI system: manufacturer, product, serial, uuid) as a server sets it
+        self.smbios = dict(smbios or {})
         self.workdir, self.memory_mib = workdir, memory_mib
         self.tap = "t%s" % mac.replace(":", "")[-8:]
         self.disk = os.path.join(workdir, "%s.disk" % name)
@@ -245,6 +247,10 @@ class Machine(object):
             "-drive",
             "file=%s,format=raw,if=virtio" % self.disk,
         ]
+        if self.smbios:
+            # QEMU's option syntax: a comma inside a value is written twice
+            fields = ",".join("%s=%s" % (k, str(v).replace(",", ",,")) for k, v in sorted(self.smbios.items()))
+            cmd += ["-smbios", "type=1," + fields]
         if self.uefi:
             cmd += [
                 "-machine",

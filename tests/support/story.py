@@ -23,6 +23,7 @@ from support import lab as L
 from support import provisioner as P
 from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
+from support.discovery_story import run_discovery_chapter
 from support.netns import Lab, http_answers, read_log, udhcpc, wait_for
 from support.store import KICKSTART, write_store
 
@@ -374,4 +375,6 @@ def run_story(story, checks):
         story.reinstall_to_callback = float(match.group(1)) if match else None
         checks("the provision waited for the callback", match is not None, proc.stdout[-3000:])
         wait_for(lambda: not vm_b.is_on(), timeout=30, what="web01 to power off")
+    # new hardware arrives: discovery, enlist, replace from what was enlisted
+    run_discovery_chapter(story, checks, first_step=10)
     return story

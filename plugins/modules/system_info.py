@@ -27,6 +27,16 @@ options:
 extends_documentation_fragment:
   - baremetal.provision.records.info
   - baremetal.provision.records.action
+notes:
+  - >-
+    It reads the records on the controller and cannot see a provisioner. How far a system's install
+    got there (the last stage seen, lease to callback, and the generation that completed) is what
+    M(baremetal.provision.install_progress) tells, run on the system's provisioner; the C(status)
+    playbook runs both for one system
+    (C(ansible-playbook baremetal.provision.status -e system=web01 [-e since=EPOCH])).
+seealso:
+  - module: baremetal.provision.install_progress
+  - module: baremetal.provision.install_wait
 author:
   - baremetal.provision contributors (@baremetal-provision)
 """

@@ -23,6 +23,8 @@ def test_replace_story(tmp_path):
         story.close()
         for title, took, status in story.timings:
             print("%-80s %6.1f s %s" % (title, took, status))
+        for title, stages in story.stages:
+            print("%s: %s" % (title, ", ".join("%s %.1f s (%s)" % stage for stage in stages)))
     for what, took in sorted(getattr(story, "discovery", {}).items()):
         print("discovery: %-30s %6.1f s" % (what, took))
     assert not failures, "\n".join(failures)

@@ -35,6 +35,30 @@ BMC_PASSWORD = "lab-password"
 PROV_IP = "192.0.2.10"
 STATE_DIR = "/var/lib/baremetal-provision"
 TFTP_ROOT = "/srv/tftp"
+# The stages the wait of replace and provision reports, in the order an install passes them.
+STAGES = ("lease taken", "boot loader fetched", "kernel fetched", "install config fetched", "called back")
+
+
+def wait_stages(stdout, system):
+    """The stage lines the wait printed for system, in their order: [(stage, seconds, detail)]."""
+    pattern = r"^%s: (%s) ([0-9.]+) s after power-on \((.*)\)$" % (re.escape(system), "|".join(STAGES))
+    return [(m.group(1), float(m.group(2)), m.group(3)) for m in re.finditer(pattern, stdout, flags=re.M)]
+
+
+def check_stages(checks, story, title, proc, system):
+    """The wait showed lease, boot loader, install config and callback in that order (the kernel
+    between them where the boot loader fetches it over TFTP or HTTP), each once, in time order."""
+    stages = wait_stages(proc.stdout, system)
+    story.stages.append((title, stages))
+    names = [name for name, _took, _detail in stages]
+    checks(
+        "%s: the wait showed the stages in order" % title,
+        [name for name in names if name != "kernel fetched"]
+        == ["lease taken", "boot loader fetched", "install config fetched", "called back"]
+        and names == [name for name in STAGES if name in names]
+        and [took for _name, took, _detail in stages] == sorted(took for _name, took, _detail in stages),
+        proc.stdout[-3000:],
+    )
 
 
 class Story(object):
@@ -42,6 +66,7 @@ class Story(object):
         self.work = str(workdir)
         self.say = narrate or (lambda text: None)
         self.timings = []
+        self.stages = []  # (step, [(stage, seconds after power-on, detail)]) of each wait
         self.lab = None
         self.bmcs = {}
         self.machines = {}
@@ -308,6 +333,7 @@ def run_story(story, checks):
         match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
         story.replace_to_callback = float(match.group(1)) if match else None
         checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
+        check_stages(checks, story, "replace web01 (BIOS, Redfish)", proc, "web01")
         vm_b = story.machines["machine-b"]
         console = vm_b.console()
         checks(
@@ -362,6 +388,7 @@ def run_story(story, checks):
         match = re.search(r"called back ([0-9.]+) s after the replace started", proc.stdout)
         story.uefi_replace_to_callback = float(match.group(1)) if match else None
         checks("the replace waited for the callback", match is not None, proc.stdout[-3000:])
+        check_stages(checks, story, "replace uefi01 (UEFI, IPMI)", proc, "uefi01")
         wait_for(lambda: not vm_v.is_on(), timeout=30, what="the UEFI spare to power off")
     with story.step("9. Re-install web01 on request: provision -e system=web01 -e reinstall=true (Redfish)"):
         proc, took = story.playbook(
@@ -374,6 +401,7 @@ def run_story(story, checks):
         match = re.search(r"called back ([0-9.]+) s after the provision started", proc.stdout)
         story.reinstall_to_callback = float(match.group(1)) if match else None
         checks("the provision waited for the callback", match is not None, proc.stdout[-3000:])
+        check_stages(checks, story, "reinstall web01 (BIOS, Redfish)", proc, "web01")
         wait_for(lambda: not vm_b.is_on(), timeout=30, what="web01 to power off")
     # new hardware arrives: discovery, enlist, replace from what was enlisted
     run_discovery_chapter(story, checks, first_step=10)

@@ -23,7 +23,7 @@ import socket
 import ssl
 import uuid
 from urllib.error import HTTPError, URLError
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
@@ -56,7 +56,12 @@ _CARRIER = {"LinkUp": True, "LinkDown": False, "NoLink": False}
 
 
 class RedfishError(Exception):
-    """A BMC could not be read or did not do what was asked; the message says which and why."""
+    """A BMC could not be read or did not do what was asked; the message says which and why.
+    status is the HTTP status of a refused request, None for any other problem."""
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
 
 
 def _pointer(parts):
@@ -232,7 +237,7 @@ class RedfishClient(object):
                 if exc.code in (301, 302, 303, 307, 308) and location and method == "GET":
                     url = self._same_bmc(url, location)
                     continue
-                raise RedfishError(self._http_message(method, url, exc)) from None
+                raise RedfishError(self._http_message(method, url, exc), exc.code) from None
             except (
                 URLError,
                 UrlsConnectionError,
@@ -278,6 +283,10 @@ class RedfishClient(object):
             why += ": the account may not do this"
         elif exc.code == 404:
             why += ": no such resource (check system_id)"
+        elif exc.code == 412:
+            why += ": the resource changed since it was read (its ETag no longer matches)"
+        elif exc.code == 428:
+            why += ": the BMC wants If-Match with the resource's ETag, and gave none to send"
         try:
             detail = json.loads(exc.read(65536).decode("utf-8"))
             message = detail.get("error", {}).get("message") if isinstance(detail, dict) else None
@@ -472,35 +481,190 @@ def read_bmc(client, system_id=None, pxe_mac=None):
 
 # -- power and boot -----------------------------------------------------------------------------
 
+RESET_ACTION = "#ComputerSystem.Reset"
+# boot_once -> the Boot object PATCHed onto the system (None: the boot order is left alone).
+BOOT_ONCE = {
+    "pxe": {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"},
+    "none": None,
+}
+POWER = ("cycle", "on", "off")
+
+
+def _last_step(path):
+    """The Id a member path ends with: /redfish/v1/Systems/System.Embedded.1 -> System.Embedded.1."""
+    return unquote(path.rsplit("/", 1)[-1])
+
+
+def find_system(client, system_id=None):
+    """(system_id, system Document) of the system to act on, found in /redfish/v1/Systems: the
+    only member when system_id is not given, else the member whose path ends with system_id. Its
+    path is the member's @odata.id as the collection lists it (a link on this BMC), never a guess."""
+    wanted = None
+    if system_id is not None and str(system_id).strip():
+        wanted = str(system_id).strip()
+        if _CONTROL.search(wanted) or "/" in wanted or wanted in (".", ".."):
+            raise RedfishError("BMC %s: system_id %r is not a Redfish resource id" % (client.name, system_id))
+    collection = client.get(SYSTEMS)
+    paths = collection.members()
+    ids = [_last_step(path) for path in paths]
+    if not paths:
+        raise RedfishError("BMC %s: %s lists no systems" % (client.name, client.url(SYSTEMS)))
+    listed = ", ".join(ids)
+    if wanted is None:
+        if len(paths) > 1:
+            raise RedfishError(
+                "BMC %s: %s lists %d systems (%s): give system_id to say which one"
+                % (client.name, client.url(SYSTEMS), len(paths), listed)
+            )
+        index = 0
+    else:
+        matches = [index for index, ident in enumerate(ids) if ident == wanted]
+        if not matches:
+            raise RedfishError(
+                "BMC %s: system_id %r is not a member of %s, which lists: %s (give the Id as the BMC lists it)"
+                % (client.name, wanted, client.url(SYSTEMS), listed)
+            )
+        if len(matches) > 1:
+            raise RedfishError(
+                "BMC %s: %s lists system_id %r %d times" % (client.name, client.url(SYSTEMS), wanted, len(matches))
+            )
+        index = matches[0]
+    return ids[index], client.get(paths[index])
+
+
+def _self_path(system, fallback):
+    """The system's own @odata.id (a path on this BMC), or the path it was read from."""
+    own = system.text("@odata.id")
+    if not own:
+        return fallback
+    return _checked_path(own, lambda why: system.fail(("@odata.id",), why))
+
+
+def etag(document):
+    """The ETag of a resource: the ETag header, else the body's @odata.etag; None when neither."""
+    return document.etag or document.text("@odata.etag") or None
+
+
+def allowable(document, *parts):
+    """The strings of an @Redfish.AllowableValues list at parts, or None when it is absent."""
+    values = document.value(*parts)
+    if values is None:
+        return None
+    if not isinstance(values, list) or len(values) > MAX_MEMBERS:
+        document.fail(parts, "expected a list of values")
+    return [document.text(*parts, index, required=True) for index in range(len(values))]
+
+
+def reset_type_for(power, state):
+    """The ResetType that does what power asks with a system in PowerState state, or None when
+    it already is so: cycle restarts a system that is on (ForceRestart) and powers on one that is
+    off (On: some BMCs refuse ForceRestart then); on and off act only when needed."""
+    if power not in POWER:
+        raise RedfishError("power %r is none of %s" % (power, ", ".join(POWER)))
+    if power == "cycle":
+        return "On" if state == "Off" else "ForceRestart"
+    if power == "on":
+        return None if state in ("On", "PoweringOn") else "On"
+    return None if state in ("Off", "PoweringOff") else "ForceOff"
+
+
+def _reset_allowed(client, system):
+    """The ResetTypes the system's Reset action takes, from the action or from the ActionInfo it
+    links to; None when it advertises neither."""
+    parts = ("Actions", RESET_ACTION)
+    values = allowable(system, *parts, "ResetType@Redfish.AllowableValues")
+    if values is not None:
+        return values
+    info_path = system.text(*parts, "@Redfish.ActionInfo")
+    if not info_path:
+        return None
+    info_path = _checked_path(info_path, lambda why: system.fail((*parts, "@Redfish.ActionInfo"), why))
+    info = client.get(info_path)
+    parameters = info.value("Parameters")
+    if not isinstance(parameters, list):
+        return None
+    for index, parameter in enumerate(parameters[:MAX_MEMBERS]):
+        if isinstance(parameter, dict) and parameter.get("Name") == "ResetType":
+            return allowable(info, "Parameters", index, "AllowableValues")
+    return None
+
+
+def reset_target(system):
+    """The path of the system's Reset action, as the system advertises it."""
+    parts = ("Actions", RESET_ACTION, "target")
+    if not isinstance(system.value("Actions", RESET_ACTION), dict):
+        system.fail(parts[:2], "the system advertises no %s action: it cannot be reset over Redfish" % RESET_ACTION)
+    return _checked_path(system.text(*parts, required=True), lambda why: system.fail(parts, why))
+
+
+def plan_power(client, system_id=None, boot_once="pxe", power="cycle"):
+    """What power_control would do, read from the BMC and checked, without acting: a dict with
+    system_id, path, etag, power_state_before, boot (the Boot object to PATCH, or None),
+    reset_type and reset_target (None when no reset is needed)."""
+    if boot_once not in BOOT_ONCE:
+        raise RedfishError("boot_once %r is none of %s" % (boot_once, ", ".join(BOOT_ONCE)))
+    ident, system = find_system(client, system_id)
+    path = _self_path(system, SYSTEMS + "/" + quote(ident, safe=""))
+    boot = BOOT_ONCE[boot_once]
+    if boot:
+        targets = allowable(system, "Boot", "BootSourceOverrideTarget@Redfish.AllowableValues")
+        if targets is not None and boot["BootSourceOverrideTarget"] not in targets:
+            system.fail(
+                ("Boot", "BootSourceOverrideTarget@Redfish.AllowableValues"),
+                "the system cannot boot from %s once; it allows: %s"
+                % (boot["BootSourceOverrideTarget"], ", ".join(targets) or "none"),
+            )
+    state = system.text("PowerState") or None
+    kind = reset_type_for(power, state)
+    target = None
+    if kind:
+        target = reset_target(system)
+        allowed = _reset_allowed(client, system)
+        if allowed is not None and kind not in allowed:
+            system.fail(
+                ("Actions", RESET_ACTION, "ResetType@Redfish.AllowableValues"),
+                "the system does not take ResetType %s (power %s, PowerState %s); it allows: %s"
+                % (kind, power, state or "not given", ", ".join(allowed) or "none"),
+            )
+    return {
+        "system_id": ident,
+        "path": path,
+        "etag": etag(system),
+        "power_state_before": state,
+        "boot": dict(boot) if boot else None,
+        "reset_type": kind,
+        "reset_target": target,
+    }
+
 
 def _accepted(client, method, path, status):
     if status not in (200, 202, 204):
         raise RedfishError("BMC %s: %s %s: unexpected HTTP %d" % (client.name, method, client.url(path), status))
 
 
-def set_pxe_once(client, path):
-    """Boot the system at path from the network once (PATCH of Boot). The ETag of the system, when
-    the BMC gives one, goes along as If-Match: some BMCs refuse a PATCH without it (428)."""
-    system = client.get(path)
-    headers = {"If-Match": system.etag} if system.etag else None
-    body = {"Boot": {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}}
-    status, _headers, _data = client.request("PATCH", path, body, headers)
-    _accepted(client, "PATCH", path, status)
+def set_boot(client, path, boot, tag):
+    """PATCH Boot onto the system at path, with If-Match tag when there is one. A 412 (the system
+    changed since it was read) is tried once more with the ETag read again."""
+    for attempt in (1, 2):
+        headers = {"If-Match": tag} if tag else None
+        try:
+            status, _headers, _data = client.request("PATCH", path, {"Boot": boot}, headers)
+        except RedfishError as exc:
+            if exc.status != 412 or attempt == 2:
+                raise
+            tag = etag(client.get(path))
+            continue
+        _accepted(client, "PATCH", path, status)
+        return
 
 
-def reset(client, path):
-    """Power-cycle the system at path (ForceRestart), or power it on when it is Off; returns the
-    ResetType sent. The action's target is the one the system advertises, when it does."""
-    system = client.get(path)
-    state = system.text("PowerState")
-    reset_type = "On" if state == "Off" else "ForceRestart"
-    target = path + "/Actions/ComputerSystem.Reset"
-    action = system.value("Actions", "#ComputerSystem.Reset")
-    if isinstance(action, dict) and action.get("target") is not None:
-        target = _checked_path(
-            system.text("Actions", "#ComputerSystem.Reset", "target", required=True),
-            lambda why: system.fail(("Actions", "#ComputerSystem.Reset", "target"), why),
-        )
-    status, _headers, _data = client.request("POST", target, {"ResetType": reset_type})
-    _accepted(client, "POST", target, status)
-    return reset_type
+def power_control(client, plan):
+    """Do what plan_power planned, the boot override first, then the reset; yields the name of
+    each step when it is done (so that a caller knows what was done when a later step fails)."""
+    if plan["boot"]:
+        set_boot(client, plan["path"], plan["boot"], plan["etag"])
+        yield "boot"
+    if plan["reset_type"]:
+        status, _headers, _data = client.request("POST", plan["reset_target"], {"ResetType": plan["reset_type"]})
+        _accepted(client, "POST", plan["reset_target"], status)
+        yield "reset"

@@ -4,17 +4,20 @@
 
 redfish_info, run by ansible-playbook, reads sushy-emulator's fake systems (with basic auth) and a
 mockup served by sushy-static (a stand-in for a vendor BMC, with the Model and SerialNumber the
-fake driver lacks). The replace flow's power control (playbooks/tasks/power.yml, as it is) sets a
-one-time network boot and resets a fake system.
+fake driver lacks). The replace flow's power control (playbooks/tasks/power.yml, the
+redfish_power module) finds the system in /redfish/v1/Systems, sets a one-time network boot and
+powers on or restarts it, against the fake systems and against the e2e story's stand-in BMC.
 """
 
 import json
 import os
+import re
 import shutil
 
 import pytest
 from support.ansible_cli import REPO, ansible_env, run
-from support.netns import wait_for
+from support.bmc import RedfishStandIn
+from support.netns import read_log, wait_for
 from support.sushy import SushyEmulator, SushyStatic, free_port
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.discovery import check_report
@@ -254,8 +257,30 @@ def test_an_answer_that_is_not_json_is_refused(hostile_mockup, tmp_path):
     ]
 
 
-def power(tmp_path, port, system_id):
-    """playbooks/tasks/power.yml, as it is, for a system whose record has a Redfish BMC."""
+class MachineStandIn(object):
+    """A stand-in for the QEMU machine behind tests/support/bmc.py's stand-in BMC: a power switch
+    that remembers what it was told (the e2e story puts a real QEMU machine there)."""
+
+    def __init__(self, on):
+        self.on = on
+        self.switched = []
+
+    def is_on(self):
+        return self.on
+
+    def power_on(self):
+        self.on = True
+        self.switched.append("on")
+
+    def power_off(self):
+        self.on = False
+        self.switched.append("off")
+
+
+def power(tmp_path, port, system_id=None, password=PASSWORD, args=()):
+    """(ansible-playbook's exit code, its output, the redfish_power result it printed or None):
+    playbooks/tasks/power.yml for a system whose record has a Redfish BMC, run with -vvv (so that
+    the test sees that the password is not in the output even then)."""
     play = tmp_path / "power.yml"
     play.write_text(POWER_PLAY.format(power=os.path.join(REPO, "playbooks", "tasks", "power.yml")))
     variables = tmp_path / "power-vars.json"
@@ -272,43 +297,188 @@ def power(tmp_path, port, system_id):
                         "password_var": "lab_bmc_password",
                     },
                 },
-                "lab_bmc_password": PASSWORD,
+                "lab_bmc_password": password,
                 "bmc_scheme": "http",
             }
             | ({"bmc_system_id": system_id} if system_id else {})
         )
     )
-    return run(
-        "ansible-playbook", [str(play), "-i", "localhost,", "-e", "@%s" % variables], env=ansible_env(tmp=tmp_path)
+    proc = run(
+        "ansible-playbook",
+        [str(play), "-i", "localhost,", "-e", "@%s" % variables, "-vvv", *args],
+        env=ansible_env(tmp=tmp_path),
     )
+    output = proc.stdout + proc.stderr
+    return proc.returncode, output, _module_result(output)
 
 
-def test_power_yml_boots_a_fake_system_from_the_network_and_resets_it(emulator, tmp_path):
-    uuid = SYSTEMS[0]["uuid"]
-    before = emulator.system(uuid)
+def _module_result(output):
+    """The result the default callback printed for the Redfish task (JSON after "=> ")."""
+    start = output.find("TASK [Redfish - boot from the network once, then power-cycle]")
+    if start < 0:
+        return None
+    for line_start in (
+        m.end() for m in re.finditer(r"^(ok|changed|fatal): \[localhost\](: FAILED!)? => ", output[start:], re.M)
+    ):
+        return json.JSONDecoder().raw_decode(output[start + line_start :])[0]
+    return None
+
+
+PXE_ONCE = {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}
+LONE = [
+    {
+        "uuid": "5d4c3b2a-1908-4f7e-8d6c-5b4a39281706",
+        "name": "lone",
+        "power_state": "Off",
+        "nics": [{"mac": "52:54:00:cc:03:01", "ip": "192.0.2.80"}],
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def lone_emulator(tmp_path_factory):
+    """sushy-emulator with one fake system, as a BMC of one machine has."""
+    with SushyEmulator(tmp_path_factory.mktemp("sushy-lone"), LONE, credentials=(USER, PASSWORD)) as bmc:
+        yield bmc
+
+
+def test_power_yml_finds_the_only_system_sets_pxe_and_powers_on_an_off_one(lone_emulator, tmp_path):
+    """No bmc_system_id: the one member of /redfish/v1/Systems (a uuid, not "1") is used, and
+    a system that is off gets On, not ForceRestart."""
+    uuid = LONE[0]["uuid"]
+    before = lone_emulator.system(uuid)
     assert before["PowerState"] == "Off" and before["Boot"]["BootSourceOverrideTarget"] != "Pxe"
-    proc = power(tmp_path, emulator.port, uuid)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert PASSWORD not in proc.stdout + proc.stderr
-    after = emulator.system(uuid)
-    assert after["Boot"]["BootSourceOverrideTarget"] == "Pxe"
-    # The fake driver applies a reset 1 to 11 s after accepting it: ForceRestart of an Off system
-    # ends On.
-    wait_for(lambda: emulator.system(uuid)["PowerState"] == "On", timeout=60, what="the reset to take effect")
+    code, output, result = power(tmp_path, lone_emulator.port)
+    assert code == 0, output
+    assert result["changed"] is True and result["system_id"] == uuid
+    assert (result["power_state_before"], result["reset_type"], result["boot"]) == ("Off", "On", PXE_ONCE)
+    assert PASSWORD not in output
+    assert lone_emulator.system(uuid)["Boot"]["BootSourceOverrideTarget"] == "Pxe"
+    # The fake driver applies a reset 1 to 11 s after accepting it.
+    wait_for(lambda: lone_emulator.system(uuid)["PowerState"] == "On", timeout=60, what="the power-on")
+
+
+def test_power_yml_restarts_a_system_that_is_on(emulator, tmp_path):
+    uuid = SYSTEMS[1]["uuid"]  # spare-b, on
+    assert emulator.system(uuid)["PowerState"] == "On"
+    code, output, result = power(tmp_path, emulator.port, system_id=uuid)
+    assert code == 0, output
+    assert (result["system_id"], result["power_state_before"], result["reset_type"]) == (uuid, "On", "ForceRestart")
+    path = "/redfish/v1/Systems/" + uuid
+    assert writes(emulator)[-2:] == [("PATCH", path), ("POST", path + "/Actions/ComputerSystem.Reset")]
+    assert emulator.system(uuid)["Boot"]["BootSourceOverrideTarget"] == "Pxe"
+    assert PASSWORD not in output
+
+
+def writes(emulator):
+    """The PATCH and POST requests sushy-emulator logged so far: [(method, path)]."""
+    log = re.sub(r"\x1b\[[0-9;]*m", "", read_log(emulator.log))  # werkzeug colours the request line
+    return re.findall(r'"(PATCH|POST) (/\S*) HTTP/', log)
+
+
+def test_power_yml_without_system_id_on_a_bmc_of_two_systems_fails_naming_both(emulator, tmp_path):
+    before = writes(emulator)
+    code, output, result = power(tmp_path, emulator.port)
+    assert code != 0
+    assert result["msg"] == (
+        "Redfish: BMC 127.0.0.1:%d: http://127.0.0.1:%d/redfish/v1/Systems lists 2 systems (%s, %s): give "
+        "system_id to say which one" % (emulator.port, emulator.port, SYSTEMS[0]["uuid"], SYSTEMS[1]["uuid"])
+    )
+    assert "changed" not in result or result["changed"] is False
+    assert PASSWORD not in output
+    assert writes(emulator) == before  # nothing was changed
+
+
+def test_power_yml_with_a_system_name_fails_listing_the_ids(emulator, tmp_path):
+    """sushy answers /redfish/v1/Systems/<name> with a 307 to the uuid URL. redfish_power takes a
+    system_id only as a member of /redfish/v1/Systems lists it: a name fails, with the Ids to use,
+    and nothing is changed (a redirect is never followed for a change)."""
+    before = writes(emulator)
+    code, output, result = power(tmp_path, emulator.port, system_id=SYSTEMS[1]["name"])
+    assert code != 0 and PASSWORD not in output
+    assert result["msg"] == (
+        "Redfish: BMC 127.0.0.1:%d: system_id 'spare-b' is not a member of http://127.0.0.1:%d/redfish/v1/Systems, "
+        "which lists: %s, %s (give the Id as the BMC lists it)"
+        % (emulator.port, emulator.port, SYSTEMS[0]["uuid"], SYSTEMS[1]["uuid"])
+    )
+    assert writes(emulator) == before  # nothing was changed
+
+
+def test_power_yml_with_a_wrong_password_fails_naming_bmc_url_and_why(lone_emulator, tmp_path):
+    code, output, result = power(tmp_path, lone_emulator.port, password="not-the-password-9")
+    assert code != 0
+    assert result["msg"] == (
+        "Redfish: BMC 127.0.0.1:%d: GET http://127.0.0.1:%d/redfish/v1/Systems: HTTP 401 Unauthorized: the BMC "
+        "refused the username and password (the BMC says: Incorrect username or password)"
+        % (lone_emulator.port, lone_emulator.port)
+    )
+    assert "not-the-password-9" not in output and "Traceback" not in output
+
+
+# -- against the e2e story's stand-in BMC (tests/support/bmc.py) --------------------------------
+
+
+@pytest.fixture()
+def standin():
+    """The story's stand-in Redfish BMC, in front of a stand-in machine that is off."""
+    bmc = RedfishStandIn(MachineStandIn(on=False), username=USER, password=PASSWORD)
+    yield bmc
+    bmc.close()
+
+
+def test_power_yml_against_the_story_stand_in_powers_on_with_the_etag(standin, tmp_path):
+    """The stand-in refuses a PATCH without If-Match (428), as some BMCs do: the ETag it gave is sent."""
+    code, output, result = power(tmp_path, standin.port)
+    assert code == 0, output
+    assert (result["system_id"], result["reset_type"], result["boot"]) == ("1", "On", PXE_ONCE)
+    assert standin.calls == [
+        ("PATCH", "/redfish/v1/Systems/1", {"Boot": PXE_ONCE}),
+        ("POST", "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", {"ResetType": "On"}),
+    ]
+    assert standin.machine.switched == ["on"] and standin.boot_override == PXE_ONCE
+    assert "/redfish/v1/Systems" in standin.reads
+    assert PASSWORD not in output
+
+
+def test_power_yml_against_the_stand_in_restarts_a_machine_that_is_on(standin, tmp_path):
+    standin.machine.on = True
+    code, output, result = power(tmp_path, standin.port, system_id="1")
+    assert code == 0, output
+    assert result["reset_type"] == "ForceRestart"
+    assert [c[0] for c in standin.calls] == ["PATCH", "POST"] and standin.machine.switched == ["off", "on"]
 
 
 @pytest.mark.parametrize(
-    "system_id, status",
-    [(SYSTEMS[1]["name"], 307), (None, 404)],
-    ids=["name-redirects", "default-1-is-not-found"],
+    "reset_types, sent",
+    [
+        (["On", "ForceOff", "PowerCycle"], "PowerCycle"),
+        # what OpenBMC's documentation shows for a system: no forced restart, no power cycle
+        (["On", "ForceOff", "GracefulRestart", "GracefulShutdown"], None),
+    ],
+    ids=["power-cycle-only", "graceful-only"],
 )
-def test_power_yml_needs_the_id_the_bmc_lists(emulator, tmp_path, system_id, status):
-    """power.yml addresses /redfish/v1/Systems/<bmc_system_id>, '1' by default, and does not read
-    /redfish/v1/Systems. sushy-emulator lists its systems by uuid: '1' is not found, and a name is
-    answered with a 307 redirect to the uuid URL, which ansible's uri does not follow for a PATCH."""
-    uuid = SYSTEMS[1]["uuid"]
-    before = emulator.system(uuid)["Boot"]["BootSourceOverrideTarget"]
-    proc = power(tmp_path, emulator.port, system_id)
-    assert proc.returncode != 0
-    assert "Status code was %d and not [200, 202, 204]" % status in proc.stdout + proc.stderr
-    assert emulator.system(uuid)["Boot"]["BootSourceOverrideTarget"] == before
+def test_a_system_that_takes_no_forced_restart(tmp_path, reset_types, sent):
+    bmc = RedfishStandIn(MachineStandIn(on=True), username=USER, password=PASSWORD, reset_types=reset_types)
+    try:
+        code, output, result = power(tmp_path, bmc.port)
+    finally:
+        bmc.close()
+    if sent:
+        assert code == 0, output
+        assert bmc.calls[-1] == ("POST", "/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", {"ResetType": sent})
+        return
+    assert code != 0
+    assert result["msg"] == (
+        "Redfish: BMC 127.0.0.1:%d: http://127.0.0.1:%d/redfish/v1/Systems/1#/Actions/#ComputerSystem.Reset: the "
+        "system takes none of ForceRestart, PowerCycle (power cycle, PowerState On); it allows: %s"
+        % (bmc.port, bmc.port, ", ".join(reset_types))
+    )
+    assert bmc.calls == [] and bmc.machine.switched == []  # refused before anything was changed
+
+
+def test_check_mode_reads_and_says_what_it_would_do(standin, tmp_path):
+    code, output, result = power(tmp_path, standin.port, args=["--check"])
+    assert code == 0, output
+    assert result["changed"] is True and (result["reset_type"], result["boot"]) == ("On", PXE_ONCE)
+    assert standin.calls == [] and standin.machine.switched == [] and standin.boot_override is None
+    assert standin.reads  # it did read

@@ -27,6 +27,33 @@ from ansible_collections.baremetal.provision.plugins.plugin_utils._python_floor 
 REVISION_TRIES = 5
 
 
+COMPONENTS = ("dhcp", "tftp", "web")
+
+
+def spread_components(args):
+    """Give the module the components as its own options (where their sub-options are checked and
+    defaulted): components={dhcp: {...}} is dhcp={...}. Returns a refusal, or None."""
+    components = args.pop("components", None)
+    if components is None:
+        return None
+    if not isinstance(components, dict):
+        return "components: a mapping of component (%s) to its options, got %s" % (
+            ", ".join(COMPONENTS),
+            type(components).__name__,
+        )
+    unknown = sorted(set(components) - set(COMPONENTS))
+    if unknown:
+        return "components: %s: not a component provisioner_sync renders (%s)" % (
+            ", ".join(map(str, unknown)),
+            ", ".join(COMPONENTS),
+        )
+    both = sorted(name for name in components if name in args)
+    if both:
+        return "components and %s: give each component once" % ", ".join(both)
+    args.update(components)
+    return None
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
@@ -39,6 +66,9 @@ class ActionModule(ActionBase):
             return dict(
                 result, failed=True, msg="view_file: set by this action plugin from the records; do not pass it"
             )
+        spread = spread_components(args)
+        if spread:
+            return dict(result, failed=True, msg=spread)
         provisioner = args.get("provisioner") or task_vars.get("inventory_hostname")
         try:
             root = default_root(args.get("records_dir"))

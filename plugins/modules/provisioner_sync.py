@@ -180,6 +180,14 @@ options:
         type: list
         elements: str
         default: []
+  components:
+    description:
+      - The components to render as one mapping of component name (C(dhcp), C(tftp), C(web)) to the
+        options of O(dhcp), O(tftp) or O(web); the same as giving those options.
+      - This is how a play renders every role's component in one run. Each role's C(render) entry
+        point adds its part to the fact C(provisioner_render), which the play gives here, registering
+        the result as C(provisioner_render_result) (the roles' handlers read it).
+    type: dict
   revision:
     description:
       - The records commit this render is made from, so that an older render never lands after a
@@ -384,6 +392,7 @@ SPEC = dict(
                 callback_obsolete=dict(type="list", elements="str", default=[]),
             ),
         ),
+        components=dict(type="dict"),
         revision=dict(
             type="dict",
             options=dict(
@@ -393,7 +402,8 @@ SPEC = dict(
             ),
         ),
     ),
-    required_one_of=[("dhcp", "tftp", "web")],
+    required_one_of=[("dhcp", "tftp", "web", "components")],
+    mutually_exclusive=[("components", "dhcp"), ("components", "tftp"), ("components", "web")],
     supports_check_mode=True,
 )
 

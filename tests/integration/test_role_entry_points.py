@@ -63,3 +63,44 @@ def test_vars_entry_point_refuses_bad_variables_before_any_task(tmp_path, role, 
     assert "Validating arguments against arg spec 'vars'" in proc.stdout
     assert message in proc.stdout + proc.stderr, proc.stdout + proc.stderr
     assert "TASK [Show the render options]" not in proc.stdout
+
+
+RENDER = """\
+- name: Each role's part of a one-pass render
+  hosts: prov
+  gather_facts: false
+  tasks:
+    - name: DHCP's part
+      ansible.builtin.import_role: {name: baremetal.provision.dhcp, tasks_from: render}
+    - name: TFTP's part
+      ansible.builtin.import_role: {name: baremetal.provision.tftp, tasks_from: render}
+    - name: Install configs' part
+      ansible.builtin.import_role: {name: baremetal.provision.kickstart, tasks_from: render}
+    - name: Show the parts
+      ansible.builtin.debug:
+        msg: "parts={{ provisioner_render.keys() | sort | join(',') }} server={{ provisioner_render.dhcp.server }}
+          tftp={{ provisioner_render.tftp.root }} web={{ provisioner_render.web.root }}"
+    - name: A component the render does not know is refused by name
+      baremetal.provision.provisioner_sync:
+        records_dir: /nonexistent
+        components: "{{ provisioner_render | combine({'radius': {}}) }}"
+      register: unknown
+      ignore_errors: true
+    - name: Show the refusal
+      ansible.builtin.debug:
+        msg: "refused={{ unknown.msg }}"
+"""
+
+
+def test_render_entry_points_give_one_render_every_part(tmp_path):
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(RENDER)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("prov ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    variables = {"dhcp_server": "kea", "tftp_root": "/srv/boot", "kickstart_web_root": "/srv/www"}
+    args = ["-i", str(inventory), str(playbook), "-e", json.dumps(variables)]
+    proc = run("ansible-playbook", args, env=ansible_env(tmp=tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validating arguments against arg spec 'render'" in proc.stdout
+    assert "parts=dhcp,tftp,web server=kea tftp=/srv/boot web=/srv/www" in proc.stdout, proc.stdout
+    assert "refused=components: radius: not a component provisioner_sync renders (dhcp, tftp, web)" in proc.stdout

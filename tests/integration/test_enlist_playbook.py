@@ -158,3 +158,35 @@ def test_enlist_direct_commits_on_the_current_branch_and_a_second_run_adds_nothi
     assert "0 added, 1 known" in again.stdout
     assert git(lab["remote"], "log", "-1", "--format=%s", "main") == "enlist 2 machine(s): spares-dmz: SN100, SN101"
     assert "52-54-00-aa-00-01.json" not in spool_macs(lab)
+
+
+def test_redfish_bmcs_enlist_the_machine_behind_each_bmc_on_the_segment_given(lab, tmp_path):
+    """Out of band: sushy-tools' sushy-static serves a DMTF-style mockup (Contoso 3500RX, serial
+    437XR1138R2); a pool rule for that product makes it a spare, with the NIC given as pxe_mac."""
+    from support.sushy import SushyStatic
+
+    mockup = Path(__file__).parent.parent / "fixtures" / "redfish-mockup"
+    records = lab["records"]
+    (records / "pools" / "spares-dmz.yml").write_text(
+        POOL.replace("enlist:\n", 'enlist:\n  - {product: "3500RX", vendor: Contoso, hardware_model: rx3500}\n')
+    )
+    git(lab["repo"], "-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qam", "rule for the 3500RX")
+    git(lab["repo"], "push", "-q")
+    for path in lab["spool"].glob("*.json"):
+        path.unlink()  # only the Redfish find this time
+    with SushyStatic(tmp_path, mockup) as bmc:
+        bmcs = {
+            "redfish_segment": "dmz",
+            "redfish_bmcs": [
+                {"address": "127.0.0.1", "port": bmc.port, "scheme": "http", "pxe_mac": "12:44:6a:3b:04:12"}
+            ],
+        }
+        proc = enlist(lab, "-e", "enlist_direct=true", "-e", json.dumps(bmcs))
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "1 added, 0 known" in out, out
+    pool = yaml.safe_load((records / "pools" / "spares-dmz.yml").read_text())
+    spare = pool["machines"][-1]
+    assert (spare["mac"], spare["hardware_model"], spare["serial"]) == ("12:44:6a:3b:04:12", "rx3500", "437XR1138R2")
+    assert spare["uuid"] == "38947555-7742-3448-3784-823347823834" and "via redfish" in spare["enlisted"]
+    assert git(lab["remote"], "log", "-1", "--format=%s", "main") == "enlist 1 machine(s): spares-dmz: 437XR1138R2"

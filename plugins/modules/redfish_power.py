@@ -73,12 +73,15 @@ options:
     default: pxe
   power:
     description:
-      - V(cycle) restarts a system that is on (C(ForceRestart)) and powers on one that is off
-        (C(On)); a system whose C(PowerState) is not given gets C(ForceRestart).
-      - V(on) powers the system on (C(On)) unless it is on already; V(off) powers it off
-        (C(ForceOff)) unless it is off already.
+      - V(cycle) restarts a system that is on (C(ForceRestart), or C(PowerCycle) when the system
+        allows only that) and powers on one that is off (C(On), or C(ForceOn)); some BMCs refuse
+        a restart of a machine that is off. A system whose C(PowerState) is not given is restarted.
+      - V(on) powers the system on (C(On), or C(ForceOn)) unless it is on already; V(off) powers it
+        off (C(ForceOff)) unless it is off already.
+      - When the system lists the C(ResetType) values it takes and none of these is among them,
+        the module fails, naming the ones it takes, and changes nothing.
     type: str
-    choices: [cycle, on, off]
+    choices: [cycle, "on", "off"]
     default: cycle
 notes:
   - Supports check mode, which reads the BMC and reports what the module would do, without acting.

@@ -555,17 +555,35 @@ def allowable(document, *parts):
     return [document.text(*parts, index, required=True) for index in range(len(values))]
 
 
-def reset_type_for(power, state):
-    """The ResetType that does what power asks with a system in PowerState state, or None when
-    it already is so: cycle restarts a system that is on (ForceRestart) and powers on one that is
-    off (On: some BMCs refuse ForceRestart then); on and off act only when needed."""
-    if power not in POWER:
+# What each power choice sends, by PowerState ("" when not given): the ResetTypes that do it, the
+# first one the system allows; none when the system already is so. A cycle is forced: the spare
+# being started runs no OS that would answer a graceful restart.
+_RESETS = {
+    "cycle": lambda state: ["On", "ForceOn"] if state == "Off" else ["ForceRestart", "PowerCycle"],
+    "on": lambda state: [] if state in ("On", "PoweringOn") else ["On", "ForceOn"],
+    "off": lambda state: [] if state in ("Off", "PoweringOff") else ["ForceOff"],
+}
+
+
+def reset_type_for(power, state, allowed=None):
+    """The ResetType that does what power asks with a system in PowerState state, or None when it
+    already is so: cycle restarts a system that is on (ForceRestart, else PowerCycle) and powers on
+    one that is off (On: some BMCs refuse ForceRestart then); on and off act only when needed.
+    allowed, the ResetTypes the system advertises (None when it does not say), must take it."""
+    if power not in _RESETS:
         raise RedfishError("power %r is none of %s" % (power, ", ".join(POWER)))
-    if power == "cycle":
-        return "On" if state == "Off" else "ForceRestart"
-    if power == "on":
-        return None if state in ("On", "PoweringOn") else "On"
-    return None if state in ("Off", "PoweringOff") else "ForceOff"
+    candidates = _RESETS[power](state or "")
+    if not candidates:
+        return None
+    if allowed is None:
+        return candidates[0]
+    for kind in candidates:
+        if kind in allowed:
+            return kind
+    raise RedfishError(
+        "the system takes none of %s (power %s, PowerState %s); it allows: %s"
+        % (", ".join(candidates), power, state or "not given", ", ".join(allowed) or "none")
+    )
 
 
 def _reset_allowed(client, system):
@@ -619,13 +637,10 @@ def plan_power(client, system_id=None, boot_once="pxe", power="cycle"):
     target = None
     if kind:
         target = reset_target(system)
-        allowed = _reset_allowed(client, system)
-        if allowed is not None and kind not in allowed:
-            system.fail(
-                ("Actions", RESET_ACTION, "ResetType@Redfish.AllowableValues"),
-                "the system does not take ResetType %s (power %s, PowerState %s); it allows: %s"
-                % (kind, power, state or "not given", ", ".join(allowed) or "none"),
-            )
+        try:
+            kind = reset_type_for(power, state, _reset_allowed(client, system))
+        except RedfishError as exc:
+            system.fail(("Actions", RESET_ACTION), str(exc))
     return {
         "system_id": ident,
         "path": path,

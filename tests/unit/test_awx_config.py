@@ -374,7 +374,7 @@ def test_export_settings_can_be_overridden():
 
 
 def test_every_survey_passes_awx_checks(definitions):
-    assert set(definitions["awx_surveys"]) == {"replace", "provision", "retire", "pool"}
+    assert set(definitions["awx_surveys"]) == {"replace", "provision", "retire", "pool", "enlist", "status"}
     for name, spec in definitions["awx_surveys"].items():
         assert survey_spec_errors(spec) is None, name
 

@@ -170,19 +170,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.baremetal.provision.plugins.module_utils._bmc.redfish import (
     RedfishClient,
     RedfishError,
+    connection_argument_spec,
     read_bmc,
 )
 
-BMC_OPTIONS = dict(
-    address=dict(type="str", required=True),
-    port=dict(type="int"),
-    scheme=dict(type="str", choices=["https", "http"], default="https"),
-    username=dict(type="str"),
-    password=dict(type="str", no_log=True),
-    system_id=dict(type="str"),
-    pxe_mac=dict(type="str"),
-    validate_certs=dict(type="bool", default=True),
-)
+BMC_OPTIONS = connection_argument_spec(system_id=dict(type="str"), pxe_mac=dict(type="str"))
 
 SPEC = dict(
     argument_spec=dict(

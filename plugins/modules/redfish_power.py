@@ -142,18 +142,13 @@ from ansible_collections.baremetal.provision.plugins.module_utils._bmc.redfish i
     POWER,
     RedfishClient,
     RedfishError,
+    connection_argument_spec,
     plan_power,
     power_control,
 )
 
 SPEC = dict(
-    argument_spec=dict(
-        address=dict(type="str", required=True),
-        port=dict(type="int"),
-        scheme=dict(type="str", choices=["https", "http"], default="https"),
-        username=dict(type="str"),
-        password=dict(type="str", no_log=True),
-        validate_certs=dict(type="bool", default=True),
+    argument_spec=connection_argument_spec(
         timeout=dict(type="int", default=30),
         system_id=dict(type="str"),
         boot_once=dict(type="str", choices=list(BOOT_ONCE), default="pxe"),

@@ -18,7 +18,7 @@ ALLOWED = {
     "_views": {"_records"},
     "_provisioner": set(),
     "_runner": {"_records", "_views", "_provisioner"},
-    "_bmc": {"_records"},
+    "_bmc": {"_records", "_provisioner"},
 }
 # what the callback service installs as its bm_provisioner package (roles/kickstart/vars/main.yml)
 CALLBACK = ("__init__", "atomic", "netboot", "render_boot", "tree_sync")

@@ -28,6 +28,18 @@ from urllib.parse import quote, unquote, urlsplit
 from ansible.module_utils.urls import ConnectionError as UrlsConnectionError
 from ansible.module_utils.urls import open_url
 
+# The limits of a schema-1 report are check_report's own: a report made here is one it takes.
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.discovery import (
+    MAX_CPUS,
+    MAX_MEMORY_MIB,
+    MAX_NICS,
+    MAX_SPEED_MBPS,
+    MAX_TEXT,
+    SCHEMA,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.discovery import (
+    MAX_NAME as MAX_NIC_NAME,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._records.fields import (
     _CONTROL,
     describe_char,
@@ -35,15 +47,23 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.field
 )
 
 COLLECTOR = "baremetal.provision-redfish/1"
-SCHEMA = 1
-# The limits of a schema-1 report, as plugins/module_utils/_provisioner/discovery.py's
-# check_report has them (the tests check every report produced here with it).
-MAX_TEXT = 128
-MAX_NIC_NAME = 32
-MAX_NICS = 64
-MAX_CPUS = 100000
-MAX_MEMORY_MIB = 2**32
-MAX_SPEED_MBPS = 10**7
+
+
+def connection_argument_spec(**extra):
+    """How a module reaches one BMC: its address, port, scheme, credentials and TLS check (the
+    options redfish_power takes, and each entry of redfish_info's bmcs), plus the module's own."""
+    spec = dict(
+        address=dict(type="str", required=True),
+        port=dict(type="int"),
+        scheme=dict(type="str", choices=["https", "http"], default="https"),
+        username=dict(type="str"),
+        password=dict(type="str", no_log=True),
+        validate_certs=dict(type="bool", default=True),
+    )
+    spec.update(extra)
+    return spec
+
+
 MAX_BODY = 4 * 1024 * 1024
 MAX_MEMBERS = 1024
 MAX_REDIRECTS = 3

@@ -4,7 +4,8 @@
 """Private to baremetal.provision: not a public API, may change without notice.
 
 The one way this collection replaces a file: a temporary file in the same directory, then a
-rename, so a reader (or a crash) sees the old file or the new one, never half of either.
+rename, so a reader (or a crash) sees the old file or the new one, never half of either; and the
+one way the provisioner's writers of one directory take turns (an exclusive flock).
 
 Standard library only: the provisioner's callback service imports it (see the package).
 """
@@ -12,6 +13,7 @@ Standard library only: the provisioner's callback service imports it (see the pa
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 
@@ -38,3 +40,16 @@ def write_atomic(path, data, mode=0o644, prefix=TEMP_PREFIX, durable=True):
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def locked(directory, name, dir_mode=0o755, file_mode=0o644):
+    """An exclusive flock on directory/name (both made as needed), held for the with block."""
+    os.makedirs(directory, mode=dir_mode, exist_ok=True)
+    fd = os.open(os.path.join(directory, name), os.O_RDWR | os.O_CREAT, file_mode)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

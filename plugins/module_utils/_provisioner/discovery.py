@@ -23,8 +23,6 @@ Spool layout (``spool``, default /var/lib/baremetal-provision/discovered)::
 from __future__ import annotations
 
 import calendar
-import contextlib
-import fcntl
 import ipaddress
 import json
 import os
@@ -32,7 +30,7 @@ import re
 import threading
 import time
 
-from .atomic import write_atomic
+from .atomic import locked, write_atomic
 
 SCHEMA = 1
 DEFAULT_SPOOL_DIR = "/var/lib/baremetal-provision/discovered"
@@ -364,16 +362,9 @@ class Limits(object):
             self._accepted.setdefault(source, []).append(now)
 
 
-@contextlib.contextmanager
 def spool_lock(spool):
     """The spool's lock (fcntl): the service's threads and the modules write one at a time."""
-    os.makedirs(spool, mode=0o750, exist_ok=True)
-    fd = os.open(os.path.join(spool, LOCK), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return locked(spool, LOCK, dir_mode=0o750, file_mode=0o600)
 
 
 def _entry_files(spool):

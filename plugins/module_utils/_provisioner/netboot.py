@@ -24,15 +24,13 @@ State directory layout (``state_dir``, default /var/lib/baremetal-provision)::
 from __future__ import annotations
 
 import binascii
-import contextlib
-import fcntl
 import hashlib
 import hmac
 import json
 import os
 import re
 
-from .atomic import write_atomic
+from .atomic import locked, write_atomic
 
 SECRET = "secret"
 INDEX = "index.json"
@@ -130,18 +128,10 @@ def load_secret(state_dir, create=True):
     return secret
 
 
-@contextlib.contextmanager
 def state_lock(state_dir, name=LOCK):
     """An exclusive lock over the state directory (sync and callback take turns), or over another
     part of it by its own lock file."""
-    os.makedirs(state_dir, mode=0o755, exist_ok=True)
-    fd = os.open(os.path.join(state_dir, name), os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
+    return locked(state_dir, name)
 
 
 def read_completed(state_dir):

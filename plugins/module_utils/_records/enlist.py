@@ -28,6 +28,7 @@ import ipaddress
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.family import FAMILIES
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
 
 OUTCOMES = ("added", "known", "changed", "unmatched")
@@ -102,8 +103,10 @@ def _segment_of(store, found):
         segment = store.data("segments", name)
         if not segment or (found.provisioner and segment.get("provisioner") != found.provisioner):
             continue
-        if address.version == 4 and address in ipaddress.IPv4Network(segment["network"]):
-            return name, None
+        for family in FAMILIES:
+            part = family.part(segment)
+            if part and address.version == family.version and address in family.network(part["network"]):
+                return name, None
     return None, "reported from %s, which is in no segment %s serves" % (found.source_ip, found.provisioner or "any")
 
 

@@ -130,6 +130,48 @@ def parse_network(value):
     return network
 
 
+def parse_ipv6(value):
+    """A host's IPv6 address (global or unique local) as ipaddress.IPv6Address, written the one
+    way RFC 5952 gives (lower case, longest run of zeros compressed): the key of uniqueness."""
+    if not isinstance(value, str):
+        raise ValueError("%r is not an IPv6 address (expected a string like 2001:db8:10::20)" % (value,))
+    if "%" in value:
+        raise ValueError("%r carries a zone (%%...): a record's IPv6 address is global, no zone" % (value,))
+    try:
+        address = ipaddress.IPv6Address(value.strip(" "))
+    except ValueError:
+        raise ValueError("%r is not an IPv6 address%s" % (value, _control_named(value))) from None
+    for test, what in (
+        (address.ipv4_mapped, "an IPv4-mapped address (write the IPv4 address in ip)"),
+        (address.is_unspecified, "the unspecified address"),
+        (address.is_loopback, "the loopback address"),
+        (address.is_link_local, "a link-local address (a host's reserved address is global or unique local)"),
+        (address.is_multicast, "a multicast address"),
+    ):
+        if test:
+            raise ValueError("%s is %s" % (value.strip(" "), what))
+    return address
+
+
+def parse_network6(value):
+    """An IPv6 provisioning network: a /64 (host bits zero) as ipaddress.IPv6Network. Router
+    advertisements and the firmware's PXE client (edk2 takes the prefix as /64) assume one."""
+    if not isinstance(value, str) or "/" not in value:
+        raise ValueError("%r is not an IPv6 network in CIDR form (like 2001:db8:10::/64)" % (value,))
+    try:
+        network = ipaddress.IPv6Network(value.strip(" "), strict=True)
+    except ValueError as exc:
+        raise ValueError("%r is not an IPv6 network in CIDR form: %s%s" % (value, exc, _control_named(value))) from None
+    if network.prefixlen != 64:
+        raise ValueError(
+            "%s is a /%d: an IPv6 provisioning segment is a /64 (router advertisements and UEFI "
+            "firmware's PXE client assume that length)" % (network, network.prefixlen)
+        )
+    if network.is_link_local or network.is_multicast or network.network_address.ipv4_mapped:
+        raise ValueError("%s is not a network hosts can be given addresses in (global or unique local)" % (network,))
+    return network
+
+
 def check_label(value):
     """An RFC 1123 host label: the name of a system, also its short host name."""
     if not isinstance(value, str):

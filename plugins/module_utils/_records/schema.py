@@ -62,6 +62,13 @@ def _ip(value):
     return str(F.parse_ipv4(value))
 
 
+def _ip6(value):
+    return str(F.parse_ipv6(value))
+
+
+_ADDRESS = {"IPv4": (_ip, F.parse_ipv4), "IPv6": (_ip6, F.parse_ipv6)}
+
+
 def _network(value):
     return str(F.parse_network(value))
 
@@ -82,31 +89,40 @@ def _bool(value, report, field):
     return value
 
 
-def _ip_list(value, report, field):
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list):
-        report.add(field, "must be a list of IPv4 addresses")
-        return INVALID
-    result = FlowList()
-    for index, item in enumerate(value):
-        checked = _wrap(_ip)(item, report, "%s[%d]" % (field, index))
-        result.append(checked)
-    return INVALID if INVALID in result else result
+def _ip_list(label="IPv4"):
+    checker = _wrap(_ADDRESS[label][0])
+
+    def check(value, report, field):
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            report.add(field, "must be a list of %s addresses" % label)
+            return INVALID
+        result = FlowList()
+        for index, item in enumerate(value):
+            result.append(checker(item, report, "%s[%d]" % (field, index)))
+        return INVALID if INVALID in result else result
+
+    return check
 
 
-def _ip_range(value, report, field):
-    if not isinstance(value, list) or len(value) != 2:
-        report.add(field, "must be a list of two IPv4 addresses [first, last]")
-        return INVALID
-    first = _wrap(_ip)(value[0], report, field + "[0]")
-    last = _wrap(_ip)(value[1], report, field + "[1]")
-    if INVALID in (first, last):
-        return INVALID
-    if F.parse_ipv4(first) > F.parse_ipv4(last):
-        report.add(field, "range %s - %s is reversed (first address is after the last)" % (first, last))
-        return INVALID
-    return FlowList([first, last])
+def _ip_range(label="IPv4"):
+    checker, parse = _wrap(_ADDRESS[label][0]), _ADDRESS[label][1]
+
+    def check(value, report, field):
+        if not isinstance(value, list) or len(value) != 2:
+            report.add(field, "must be a list of two %s addresses [first, last]" % label)
+            return INVALID
+        first = checker(value[0], report, field + "[0]")
+        last = checker(value[1], report, field + "[1]")
+        if INVALID in (first, last):
+            return INVALID
+        if parse(first) > parse(last):
+            report.add(field, "range %s - %s is reversed (first address is after the last)" % (first, last))
+            return INVALID
+        return FlowList([first, last])
+
+    return check
 
 
 def _kernel_options(value, report, field):
@@ -244,6 +260,7 @@ INTERFACE_FIELDS = (
     ("name", True, _wrap(F.check_interface_name)),
     ("mac", True, _wrap(F.normalize_mac)),
     ("ip", False, _wrap(_ip)),
+    ("ipv6", False, _wrap(_ip6)),
     ("primary", False, _bool),
     ("segment", False, _name),
 )
@@ -310,18 +327,39 @@ def _flow(value):
     return value if value is INVALID else FlowMap(value)
 
 
+def _ipv6_part(value):
+    """The ipv6 mapping, its fields in their order (a block mapping: it has lists)."""
+    if value is INVALID:
+        return value
+    return {name: value[name] for name, dummy, dummy2 in IPV6_SEGMENT_FIELDS if name in value}
+
+
+# A segment's IPv6 part (``ipv6:``): its /64, the provisioner's address in it (the firmware's boot
+# URLs name it: a firmware has no DNS), DNS servers, the dynamic range unknown machines and every
+# new DUID lease from, the relay's address on the segment, and whether the provisioner sends the
+# router advertisements (M and O flags, no SLAAC) that make firmware ask DHCPv6 at all.
+IPV6_SEGMENT_FIELDS = (
+    ("network", True, _wrap(lambda v: str(F.parse_network6(v)))),
+    ("next_server", True, _wrap(_ip6)),
+    ("dns", False, _ip_list("IPv6")),
+    ("dynamic_range", False, _ip_range("IPv6")),
+    ("relay", False, _wrap(_ip6)),
+    ("advertise", False, _bool),
+)
+
 FIELDS = {
     "segments": (
         ("description", False, _free_text),
-        ("network", True, _wrap(_network)),
+        ("network", False, _wrap(_network)),
         ("gateway", False, _wrap(_ip)),
-        ("dns", False, _ip_list),
+        ("dns", False, _ip_list()),
         ("domain", False, _wrap(F.check_dns_name)),
         ("provisioner", True, _wrap(_host_or_ip)),
         ("next_server", False, _wrap(_ip)),
-        ("dynamic_range", False, _ip_range),
+        ("dynamic_range", False, _ip_range()),
         ("discovery", False, _bool),
         ("relay", False, _wrap(_ip)),
+        ("ipv6", False, lambda v, r, f: _ipv6_part(check_fields(v, IPV6_SEGMENT_FIELDS, r, f))),
         ("boot_loader", False, _boot_loader),
         ("kernel_options", False, _kernel_options),
         ("installed_kernel_options", False, _kernel_options),
@@ -443,6 +481,12 @@ def canonical(kind, data):
                 value = _ordered_flow(value, BMC_FIELDS if name == "bmc" else (("generation",),))
             elif name in ("dns", "dynamic_range"):
                 value = FlowList(value)
+            elif name == "ipv6":
+                value = {
+                    key: FlowList(value[key]) if key in ("dns", "dynamic_range") else value[key]
+                    for key, dummy, dummy2 in IPV6_SEGMENT_FIELDS
+                    if value.get(key) is not None
+                }
             out[name] = value
     return out
 

@@ -20,12 +20,18 @@ import hashlib
 import inspect
 import ipaddress
 import os
-import socket
 import sys
 
+from ansible_collections.baremetal.provision.plugins.module_utils._records import family as _family
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records import schema as _schema
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
+from ansible_collections.baremetal.provision.plugins.module_utils._records.family import (
+    FAMILIES,
+    IPV4,
+    IPV6,
+    families,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._records.parse_cache import ParseCache
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import (
     FORMAT_BY_FAMILY,
@@ -106,7 +112,7 @@ def rules_digest():
     views of a valid store carry it, so an upgrade that changes any rule checks everything again.
     None when the source cannot be read, and then no check is reused."""
     try:
-        source = "".join(inspect.getsource(part) for part in (F, _schema, sys.modules[__name__]))
+        source = "".join(inspect.getsource(part) for part in (F, _family, _schema, sys.modules[__name__]))
     except (OSError, TypeError, KeyError):
         return None
     return hashlib.sha1(source.encode("utf-8")).hexdigest()[:16]
@@ -132,8 +138,9 @@ def _addresses(record):
     found = []
     for index, iface in enumerate(record.data["interfaces"]):
         found.append(("MAC", iface["mac"], "interfaces[%d].mac" % index))
-        if "ip" in iface:
-            found.append(("IP", iface["ip"], "interfaces[%d].ip" % index))
+        for family in FAMILIES:  # an IPv6 address is written one way (RFC 5952): equal text, same address
+            if family.address_field in iface:
+                found.append(("IP", iface[family.address_field], "interfaces[%d].%s" % (index, family.address_field)))
     return found
 
 
@@ -412,66 +419,108 @@ class RecordStore(object):
                 )
 
     def _check_segments(self, add):
-        networks = {}
+        """Each segment's networks (one per family it has) and the addresses inside them; returns
+        {family: {segment: network}} for the systems' checks."""
+        networks = {family: {} for family in FAMILIES}
         for name, record in sorted(self.records["segments"].items()):
             seg = record.data
             if seg is None:
                 continue
-            net = ipaddress.IPv4Network(seg["network"])
-            networks[name] = net
-            for field in ("gateway", "relay"):
-                if field in seg:
-                    addr = ipaddress.IPv4Address(seg[field])
-                    if addr not in net:
-                        add(Problem(record.path, field, "%s is outside the segment's network %s" % (addr, net)))
-                    elif addr in (net.network_address, net.broadcast_address):
-                        add(Problem(record.path, field, "%s is the network or broadcast address of %s" % (addr, net)))
-            if "relay" in seg and "next_server" not in seg:
-                # the relay forwards DHCP only: TFTP, HTTP and the callback need the provisioner's
-                # address, which nothing else in the records gives for a segment it is not on
+            if not families(seg):
                 add(
                     Problem(
                         record.path,
-                        "next_server",
-                        "a segment served through the relay %s needs next_server: the "
-                        "provisioner's address its machines reach through the relay" % seg["relay"],
+                        "network",
+                        "a segment needs an IPv4 network (network), an IPv6 one (ipv6.network) or both",
                     )
                 )
+                continue
+            for family in families(seg):
+                networks[family][name] = self._check_segment_family(add, record.path, seg, family)
             if seg.get("discovery"):
                 self._check_discovery(add, record.path, seg)
-            if "dynamic_range" in seg:
-                first, last = [ipaddress.IPv4Address(a) for a in seg["dynamic_range"]]
-                for index, addr in enumerate((first, last)):
-                    if addr not in net or addr in (net.network_address, net.broadcast_address):
-                        add(
-                            Problem(
-                                record.path,
-                                "dynamic_range[%d]" % index,
-                                "%s is not a host address of the segment's network %s" % (addr, net),
+        for family, by_name in networks.items():
+            names = sorted(by_name)
+            for i, left in enumerate(names):
+                for right in names[i + 1 :]:
+                    if by_name[left].overlaps(by_name[right]):
+                        for this, other in ((left, right), (right, left)):
+                            add(
+                                Problem(
+                                    record_path("segments", this),
+                                    family.field("network"),
+                                    "%s overlaps %s of %s"
+                                    % (by_name[this], by_name[other], record_path("segments", other)),
+                                )
                             )
-                        )
-                if "gateway" in seg and first <= ipaddress.IPv4Address(seg["gateway"]) <= last:
-                    add(Problem(record.path, "dynamic_range", "the range contains the gateway %s" % seg["gateway"]))
-        names = sorted(networks)
-        for i, left in enumerate(names):
-            for right in names[i + 1 :]:
-                if networks[left].overlaps(networks[right]):
-                    for this, other in ((left, right), (right, left)):
-                        add(
-                            Problem(
-                                record_path("segments", this),
-                                "network",
-                                "%s overlaps %s of %s"
-                                % (networks[this], networks[other], record_path("segments", other)),
-                            )
-                        )
         return networks
+
+    @staticmethod
+    def _check_segment_family(add, path, seg, family):
+        """One family's part of a segment: its router, relay and range inside its network."""
+        part = family.part(seg)
+        net = family.network(part["network"])
+        for field in ("gateway", "relay"):
+            if field in part:
+                value = family.to_int(part[field])
+                where = family.field(field)
+                if not int(net.network_address) <= value <= int(net.broadcast_address):
+                    add(Problem(path, where, "%s is outside the segment's network %s" % (part[field], net)))
+                elif family.host_problem(net, value):
+                    add(Problem(path, where, "%s is %s" % (part[field], family.host_problem(net, value))))
+        if family.version == 4 and "relay" in part and "next_server" not in part:
+            # the relay forwards DHCP only: TFTP, HTTP and the callback need the provisioner's
+            # address, which nothing else in the records gives for a segment it is not on
+            add(
+                Problem(
+                    path,
+                    "next_server",
+                    "a segment served through the relay %s needs next_server: the "
+                    "provisioner's address its machines reach through the relay" % part["relay"],
+                )
+            )
+        if family.version == 6 and part.get("advertise") and "relay" in part:
+            add(
+                Problem(
+                    path,
+                    family.field("advertise"),
+                    "the provisioner cannot send router advertisements to a segment it reaches through "
+                    "the relay %s: its router sends them (advertise: false)" % part["relay"],
+                )
+            )
+        if "dynamic_range" in part:
+            bounds = [family.to_int(a) for a in part["dynamic_range"]]
+            for index, (text, value) in enumerate(zip(part["dynamic_range"], bounds)):
+                inside = int(net.network_address) <= value <= int(net.broadcast_address)
+                if not inside or family.host_problem(net, value):
+                    add(
+                        Problem(
+                            path,
+                            family.field("dynamic_range[%d]" % index),
+                            "%s is not a host address of the segment's network %s" % (text, net),
+                        )
+                    )
+            for field in family.reserved:
+                if field in part and bounds[0] <= family.to_int(part[field]) <= bounds[1]:
+                    message = "the range contains the %s %s" % (field, part[field])
+                    add(Problem(path, family.field("dynamic_range"), message))
+        return net
 
     @staticmethod
     def _check_discovery(add, path, seg):
         """A segment that sends unknown machines to the collector: they lease from its dynamic
         range (there is no other address for a MAC without a record), and the collector reports
         to its next_server (the only address of the provisioner the records give)."""
+        if "network" not in seg:
+            add(
+                Problem(
+                    path,
+                    "discovery",
+                    "discovery runs over IPv4 (the collector boots through iPXE and DHCPv4): "
+                    "a segment with discovery: true needs network",
+                )
+            )
+            return
         needs = (
             ("dynamic_range", "unknown machines get their addresses only from the dynamic range"),
             ("next_server", "the collector boots from and reports to the provisioner at next_server"),
@@ -513,8 +562,16 @@ class RecordStore(object):
                     )
                 )
             primary_index = primaries[0] if primaries else 0
-            if "ip" not in interfaces[primary_index]:
-                add(Problem(path, "interfaces[%d].ip" % primary_index, "the primary interface needs an ip"))
+            primary = interfaces[primary_index]
+            seg_families = families(self.data("segments", primary.get("segment") or (tier or {}).get("segment")))
+            if seg_families and not any(f.address_field in primary for f in seg_families):
+                add(
+                    Problem(
+                        path,
+                        "interfaces[%d].%s" % (primary_index, seg_families[0].address_field),
+                        "the primary interface needs an %s" % " or an ".join(f.address_field for f in seg_families),
+                    )
+                )
             names_seen = set()
             for index, iface in enumerate(interfaces):
                 if iface["name"] in names_seen:
@@ -525,30 +582,46 @@ class RecordStore(object):
                     "segments", iface["segment"], path, "interfaces[%d].segment" % index, "segment"
                 ):
                     continue
-                if "ip" in iface and seg_name in networks:
-                    self._check_ip_in_segment(
-                        add, path, "interfaces[%d].ip" % index, iface["ip"], seg_name, networks[seg_name]
-                    )
+                for family in FAMILIES:
+                    address = iface.get(family.address_field)
+                    if address is None:
+                        continue
+                    field = "interfaces[%d].%s" % (index, family.address_field)
+                    if seg_name in networks[family]:
+                        network = networks[family][seg_name]
+                        self._check_ip_in_segment(add, path, field, address, seg_name, network, family)
+                    elif seg_name in networks[IPV4] or seg_name in networks[IPV6]:
+                        add(
+                            Problem(
+                                path,
+                                field,
+                                "%s has no %s network: give this interface %s"
+                                % (
+                                    record_path("segments", seg_name),
+                                    family.label,
+                                    " or ".join(f.address_field for f in FAMILIES if seg_name in networks[f]),
+                                ),
+                            )
+                        )
 
-    def _check_ip_in_segment(self, add, path, field, ip, seg_name, network):
-        # ip was validated as a dotted quad: compared as integers (10,000 systems, two passes per edit)
-        value = _ip_int(ip)
-        seg = self.data("segments", seg_name)
+    def _check_ip_in_segment(self, add, path, field, ip, seg_name, network, family=IPV4):
+        # ip was validated: compared as integers (10,000 systems, two passes per edit)
+        value = family.to_int(ip)
+        part = family.part(self.data("segments", seg_name))
         seg_path = record_path("segments", seg_name)
         first, last = int(network.network_address), int(network.broadcast_address)
         if not first <= value <= last:
             add(Problem(path, field, "%s is outside %s, the network of %s" % (ip, network, seg_path)))
             return
-        if value == first:
-            add(Problem(path, field, "%s is the network address of %s" % (ip, network)))
-        elif value == last:
-            add(Problem(path, field, "%s is the broadcast address of %s" % (ip, network)))
-        for reserved in ("gateway", "next_server", "relay"):
-            if seg.get(reserved) == ip:
-                add(Problem(path, field, "%s is the %s of %s" % (ip, reserved, seg_path)))
-        if "dynamic_range" in seg:
-            low, high = seg["dynamic_range"]
-            if _ip_int(low) <= value <= _ip_int(high):
+        reason = family.host_problem(network, value)
+        if reason:
+            add(Problem(path, field, "%s is %s" % (ip, reason)))
+        for reserved in family.reserved:
+            if part.get(reserved) == ip:
+                add(Problem(path, field, "%s is the %s of %s" % (ip, family.field(reserved), seg_path)))
+        if "dynamic_range" in part:
+            low, high = part["dynamic_range"]
+            if family.to_int(low) <= value <= family.to_int(high):
                 add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
     def _check_unique(self, add):
@@ -625,7 +698,8 @@ class RecordStore(object):
         layers = (segment, tier, profile, system)
         interfaces = system["interfaces"]
         primary = next((i for i in interfaces if i.get("primary")), interfaces[0])
-        network = _network_facts(segment["network"]) if segment else None
+        network = _network_facts(segment["network"]) if segment.get("network") else None
+        ipv6 = segment.get("ipv6") or {}
         kernel_options = F.merge_kernel_options(
             *[F.parse_kernel_options(layer.get("kernel_options")) for layer in layers]
         )
@@ -656,11 +730,13 @@ class RecordStore(object):
             "hardware_model": system.get("hardware_model"),
             "mac": primary["mac"],
             "ip": primary.get("ip"),
+            "ipv6": primary.get("ipv6"),
             "interfaces": [
                 {
                     "name": i["name"],
                     "mac": i["mac"],
                     "ip": i.get("ip"),
+                    "ipv6": i.get("ipv6"),
                     "primary": i is primary,
                     "segment": i.get("segment", seg_name),
                 }
@@ -674,6 +750,17 @@ class RecordStore(object):
                 "dns": list(segment.get("dns") or []),
                 "domain": domain,
                 "next_server": segment.get("next_server"),
+                # the segment's IPv6 part (addresses come by DHCPv6, the route by router advertisement)
+                "ipv6": (
+                    {
+                        "network": ipv6["network"],
+                        "prefix": 64,
+                        "dns": list(ipv6.get("dns") or []),
+                        "next_server": ipv6["next_server"],
+                    }
+                    if ipv6
+                    else None
+                ),
             },
             "boot_loader": boot_loader,
             "secure_boot": bool(profile.get("secure_boot", False)),
@@ -690,11 +777,6 @@ def _network_facts(text):
     """(network, netmask, prefix length) of a segment's validated network, computed once per segment."""
     network = ipaddress.IPv4Network(text)
     return str(network), str(network.netmask), network.prefixlen
-
-
-def _ip_int(text):
-    """A validated dotted-quad IPv4 address as an integer (much faster than ipaddress)."""
-    return int.from_bytes(socket.inet_aton(text), "big")
 
 
 def _parse_bytes(raw_bytes):

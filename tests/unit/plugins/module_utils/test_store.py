@@ -168,7 +168,7 @@ def test_system_without_any_profile(tmp_path):
     "field, value, reason",
     [
         ("gateway", "198.51.100.1", "outside the segment's network"),
-        ("gateway", "192.0.2.255", "network or broadcast"),
+        ("gateway", "192.0.2.255", "the broadcast address of 192.0.2.0/24"),
         ("dynamic_range", "[192.0.2.250, 192.0.2.200]", "reversed"),
         ("dynamic_range", "[192.0.2.200, 198.51.100.5]", "not a host address"),
         ("dynamic_range", "[192.0.2.1, 192.0.2.9]", "contains the gateway"),

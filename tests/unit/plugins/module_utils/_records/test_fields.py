@@ -214,6 +214,8 @@ STRING_RULES = [
     ("mac_dashed", F.mac_dashed, "52-54-00-12-34-56"),
     ("parse_ipv4", F.parse_ipv4, "192.0.2.10"),
     ("parse_network", F.parse_network, "192.0.2.0/24"),
+    ("parse_ipv6", F.parse_ipv6, "2001:db8:10::20"),
+    ("parse_network6", F.parse_network6, "2001:db8:10::/64"),
     ("check_label", F.check_label, "web01"),
     ("check_dns_name", F.check_dns_name, "dmz.example.test"),
     ("check_dns_name", F.check_dns_name, "dmz.example.test."),

@@ -25,6 +25,14 @@ ADDED = {
     "segments/dmz.yml": {
         "description": "The DMZ",
         "relay": "192.0.2.3",
+        "ipv6": {
+            "network": "2001:db8:10::/64",
+            "next_server": "2001:db8:10::1",
+            "dns": ["2001:db8:10::53"],
+            "dynamic_range": ["2001:db8:10::1000", "2001:db8:10::1fff"],
+            "relay": "2001:db8:10::3",
+            "advertise": False,
+        },
         "boot_loader": "auto",
         "kernel_options": {"console": "ttyS0"},
         "installed_kernel_options": "quiet",
@@ -75,6 +83,7 @@ def _full_data():
     for relpath, added in ADDED.items():
         data[relpath].update(added)
     data["systems/web01.yml"]["interfaces"][0]["segment"] = "dmz"
+    data["systems/web01.yml"]["interfaces"][0]["ipv6"] = "2001:db8:10::20"
     data["pools/spares-dmz.yml"]["machines"][0]["bmc"] = dict(BMC, address="192.0.2.9")
     data["pools/spares-dmz.yml"]["machines"][0].update(
         uuid="4c4c4544-0042-3510-8056-b4c04f4e3032",
@@ -103,6 +112,12 @@ STRINGS = [
     ("segments/dmz.yml", ("dynamic_range", 0), "dynamic_range[0]"),
     ("segments/dmz.yml", ("dynamic_range", 1), "dynamic_range[1]"),
     ("segments/dmz.yml", ("relay",), "relay"),
+    ("segments/dmz.yml", ("ipv6", "network"), "ipv6.network"),
+    ("segments/dmz.yml", ("ipv6", "next_server"), "ipv6.next_server"),
+    ("segments/dmz.yml", ("ipv6", "dns", 0), "ipv6.dns[0]"),
+    ("segments/dmz.yml", ("ipv6", "dynamic_range", 0), "ipv6.dynamic_range[0]"),
+    ("segments/dmz.yml", ("ipv6", "dynamic_range", 1), "ipv6.dynamic_range[1]"),
+    ("segments/dmz.yml", ("ipv6", "relay"), "ipv6.relay"),
     ("segments/dmz.yml", ("boot_loader",), "boot_loader"),
     ("segments/dmz.yml", ("kernel_options", Key("console")), "kernel_options"),
     ("segments/dmz.yml", ("kernel_options", "console"), "kernel_options"),
@@ -144,6 +159,7 @@ STRINGS = [
     ("systems/web01.yml", ("interfaces", 0, "name"), "interfaces[0].name"),
     ("systems/web01.yml", ("interfaces", 0, "mac"), "interfaces[0].mac"),
     ("systems/web01.yml", ("interfaces", 0, "ip"), "interfaces[0].ip"),
+    ("systems/web01.yml", ("interfaces", 0, "ipv6"), "interfaces[0].ipv6"),
     ("systems/web01.yml", ("interfaces", 0, "segment"), "interfaces[0].segment"),
     ("systems/web01.yml", ("boot_loader",), "boot_loader"),
     ("systems/web01.yml", ("kernel_options",), "kernel_options"),
@@ -181,7 +197,7 @@ STRINGS = [
 
 # Fields of the schema that hold no string (every other one must have a row in STRINGS).
 NOT_STRINGS = {"profiles": {"secure_boot"}, "systems": {"build", "interfaces[0].primary", "bmc.port"}}
-NOT_STRINGS["segments"] = {"discovery"}
+NOT_STRINGS["segments"] = {"discovery", "ipv6.advertise"}
 NOT_STRINGS["pools"] = {
     "machines[0].bmc.port",
     "machines[0].cpus",
@@ -193,13 +209,15 @@ NESTED = {
     "machines": ("[0]", schema.MACHINE_FIELDS),
     "enlist": ("[0]", schema.ENLIST_FIELDS),
     "disks": ("[0]", schema.DISK_FIELDS),
+    "ipv6": ("", schema.IPV6_SEGMENT_FIELDS),
 }
 
 
 def _leaves(fields, prefix=""):
     for name, _required, _check in fields:
         field = prefix + name
-        if name in NESTED:
+        # a segment's ipv6 is a mapping; an interface's ipv6 (prefix "interfaces[0].") an address
+        if name in NESTED and not (name == "ipv6" and prefix):
             index, inner = NESTED[name]
             yield from _leaves(inner, field + index + ".")
         elif name == "bmc":

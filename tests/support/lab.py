@@ -13,6 +13,7 @@ Everything is cached under .build/lab; the kernel package comes from Debian's ar
 """
 
 import glob
+import hashlib
 import os
 import shutil
 import socket
@@ -50,10 +51,22 @@ for m in %(modules)s; do insmod /lib/modules/$m.ko 2>/dev/null; done
 say() { echo "%(mark)s $*" > /dev/ttyS0; }
 say start
 ip link set lo up
+ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
+case "$(cat /proc/cmdline) $ks" in
+*bm.ipv6=1*|*'['*)
+  # IPv6: no DAD (the lab's addresses are unique), ISC dhclient -6 (busybox has no udhcpc6)
+  echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad
+  ip link set eth0 up
+  i=0; while [ $i -lt 50 ] && ! ip -6 -o addr show dev eth0 scope link | grep -q fe80; do sleep 0.2; i=$((i+1)); done
+  /sbin/dhclient -6 -1 -v -cf /etc/dhclient6.conf -sf /dhclient6.sh -lf /tmp/dhclient6.leases -pf /tmp/dhclient6.pid eth0 > /dev/ttyS0 2>&1 || { say no-lease6; poweroff -f; }
+  say lease6 $(ip -6 -o addr show eth0 scope global | awk '{print $4}')
+  ;;
+*)
 ip link set eth0 up
 udhcpc -i eth0 -q -f -n -t 20 -T 1 -s /udhcpc.sh > /dev/null 2>&1 || { say no-lease; poweroff -f; }
 say lease $(ip -4 -o addr show eth0 | awk '{print $4}')
-ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
+  ;;
+esac
 say fetch $ks
 if wget -q -O /tmp/ks.cfg "$ks"; then
   say kickstart $(sed -n '2p' /tmp/ks.cfg)
@@ -79,6 +92,20 @@ case "$1" in
 esac
 exit 0
 """
+
+# ISC dhclient -6 calls this with reason BOUND6 etc.; the IA_NA address is a /128, the prefix is
+# on-link through the router advertisement's L flag (as NetworkManager does it)
+DHCLIENT6 = r"""#!/bin/sh
+case "$reason" in
+  BOUND6|RENEW6|REBIND6|REBOOT6)
+    [ -n "$new_ip6_address" ] && ip -6 addr replace "$new_ip6_address/${new_ip6_prefixlen:-128}" dev "$interface"
+    ;;
+esac
+exit 0
+"""
+DHCLIENT6_CONF = "# the stand-in installer: dhclient's defaults (DUID-LLT, one IA_NA)\ntimeout 40;\n"
+# ISC's DHCP client, dynamically linked against libc only: copied with its loader and libc
+DHCLIENT = "/usr/sbin/dhclient"
 
 
 def _run(*cmd, **kwargs):
@@ -117,11 +144,29 @@ def boot_sector():
     return bytes(code) + b"\0" * (510 - len(code)) + b"\x55\xaa"
 
 
+def shared_objects(binary):
+    """The absolute paths of the shared objects ldd lists for binary (the loader included)."""
+    found = []
+    for line in _run("ldd", binary, text=True).stdout.splitlines():
+        for word in line.split():
+            if word.startswith("/") and os.path.exists(word):
+                found.append(word)
+    return found
+
+
+def initrd_key():
+    """A digest of everything the initramfs is built from, so a changed /init rebuilds it."""
+    digest = hashlib.sha256()
+    for part in (INIT, UDHCPC, DHCLIENT6, DHCLIENT6_CONF, " ".join(MODULES), MARK, DISK_MARK):
+        digest.update(part.encode("utf-8") + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def build(cache=CACHE):
     """Kernel and stand-in initramfs in cache; returns (vmlinuz, initrd). Cached across runs."""
     os.makedirs(cache, exist_ok=True)
     vmlinuz = os.path.join(cache, "vmlinuz")
-    initrd = os.path.join(cache, "standin-initrd.img")
+    initrd = os.path.join(cache, "standin-initrd-%s.img" % initrd_key())
     if os.path.exists(vmlinuz) and os.path.exists(initrd):
         return vmlinuz, initrd
     pkg = kernel_package()
@@ -147,9 +192,15 @@ def build(cache=CACHE):
     )
     tar.wait()
     root = os.path.join(work, "initramfs")
-    for sub in ("bin", "dev", "proc", "sys", "tmp", "lib/modules"):
+    for sub in ("bin", "sbin", "etc", "dev", "proc", "sys", "tmp", "lib/modules"):
         os.makedirs(os.path.join(root, sub))
     shutil.copy("/bin/busybox", os.path.join(root, "bin", "busybox"))
+    # the IPv6 client and the shared objects it loads (ldd: libc and the loader)
+    shutil.copy(DHCLIENT, os.path.join(root, "sbin", "dhclient"))
+    for lib in shared_objects(DHCLIENT):
+        dest = os.path.join(root, lib.lstrip("/"))
+        os.makedirs(os.path.dirname(dest), exist_ok=True)
+        shutil.copy(lib, dest)
     for name in MODULES:
         found = glob.glob(os.path.join(tree, "**", name + ".ko*"), recursive=True)
         if not found:
@@ -168,6 +219,11 @@ def build(cache=CACHE):
         handle.write(INIT % {"modules": " ".join(MODULES), "mark": MARK})
     with open(os.path.join(root, "udhcpc.sh"), "w", encoding="ascii") as handle:
         handle.write(UDHCPC)
+    with open(os.path.join(root, "dhclient6.sh"), "w", encoding="ascii") as handle:
+        handle.write(DHCLIENT6)
+    with open(os.path.join(root, "etc", "dhclient6.conf"), "w", encoding="ascii") as handle:
+        handle.write(DHCLIENT6_CONF)
+    os.chmod(os.path.join(root, "dhclient6.sh"), 0o755)
     with open(os.path.join(root, "bootsector.bin"), "wb") as handle:
         handle.write(boot_sector())
     os.chmod(os.path.join(root, "init"), 0o755)

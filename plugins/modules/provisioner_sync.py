@@ -112,6 +112,62 @@ options:
         description: Hook libraries Kea loads (the lease commands hook is needed to delete leases).
         type: list
         elements: path
+      ipv6:
+        description:
+          - The DHCPv6 side, rendered when the provisioner serves a segment with C(ipv6). DHCPv6 is
+            always Kea's (C(kea-dhcp6)), beside either DHCPv4 server. ISC dhcpd cannot match the
+            firmware's DHCPv6 requests to a MAC, and ISC DHCP has reached its end of life.
+          - radvd sends the router advertisements (managed and other-config flags on, no SLAAC) on
+            the segments the provisioner is on, unless a segment says C(advertise=false).
+          - Without IPv6 segments, files at these paths that this collection wrote are removed.
+        type: dict
+        default: {}
+        suboptions:
+          config:
+            description: Kea's DHCPv6 config file.
+            type: path
+            default: /etc/kea/kea-dhcp6.conf
+          lease_file:
+            description: Kea's DHCPv6 memfile lease file.
+            type: path
+            default: /var/lib/kea/kea-leases6.csv
+          control_socket:
+            description:
+              - Kea DHCPv6's control socket. When it exists, a changed config is loaded with
+                C(config-reload) and the leases of reserved addresses whose MAC went away are
+                deleted (C(lease6-del)).
+            type: path
+          check_command:
+            description:
+              - The checker run on a candidate DHCPv6 config, its path appended. Defaults to
+                C(kea-dhcp6 -t). An empty list skips the check.
+            type: list
+            elements: str
+          hooks:
+            description: Hook libraries kea-dhcp6 loads (default O(dhcp.kea_hooks)).
+            type: list
+            elements: path
+          interfaces:
+            description:
+              - The interface of each IPv6 segment served on the provisioner's own link, a mapping
+                of segment to interface. Kea selects a direct client's subnet by its interface,
+                and radvd advertises on it. A segment not given here gets the host's interface
+                that has an address in its /64, else the one interface of O(dhcp.interfaces).
+            type: dict
+            default: {}
+          extra:
+            description: The operator's own top-level C(Dhcp6) keys, checked by kea-dhcp6 like the rest.
+            type: dict
+          radvd_config:
+            description: radvd's config file.
+            type: path
+            default: /etc/radvd.conf
+          radvd_check_command:
+            description:
+              - The checker run on a candidate radvd config, its path appended. Defaults to
+                C(radvd --configtest --config). An empty list skips the check.
+            type: list
+            elements: str
   tftp:
     description: Render the TFTP boot tree, with these settings.
     type: dict
@@ -298,6 +354,17 @@ components:
       description: dhcp with Kea only, the addresses whose leases were deleted after the reload.
       type: list
       elements: str
+    dhcp4_changed:
+      description: dhcp only, whether the DHCPv4 server's config changed (its restart follows this).
+      type: bool
+    ipv6:
+      description:
+        - dhcp only, the DHCPv6 side. It has C(interfaces) (segment to interface),
+          C(written) and C(removed) (absolute paths), C(dhcp6) and C(radvd) (whether that daemon
+          has a config to serve), C(dhcp6_changed), C(radvd_changed) and,
+          when Kea DHCPv6 reloaded through its socket, C(reloaded), C(released) and
+          C(deleted_leases) as for DHCPv4.
+      type: dict
     armed:
       description: tftp and web, the systems whose boot configs start the installer.
       type: list
@@ -368,6 +435,21 @@ SPEC = dict(
                 kea_lease_file=dict(type="path", default="/var/lib/kea/kea-leases4.csv"),
                 kea_control_socket=dict(type="path"),
                 kea_hooks=dict(type="list", elements="path"),
+                ipv6=dict(
+                    type="dict",
+                    default={},
+                    options=dict(
+                        config=dict(type="path", default="/etc/kea/kea-dhcp6.conf"),
+                        lease_file=dict(type="path", default="/var/lib/kea/kea-leases6.csv"),
+                        control_socket=dict(type="path"),
+                        check_command=dict(type="list", elements="str"),
+                        hooks=dict(type="list", elements="path"),
+                        interfaces=dict(type="dict", default={}),
+                        extra=dict(type="dict"),
+                        radvd_config=dict(type="path", default="/etc/radvd.conf"),
+                        radvd_check_command=dict(type="list", elements="str"),
+                    ),
+                ),
             ),
         ),
         tftp=dict(

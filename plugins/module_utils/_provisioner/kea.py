@@ -54,16 +54,20 @@ def is_live(socket_path):
 
 
 def reservations(config_text):
-    """{ip: mac} of every reservation in a Kea config text (empty if it is not one)."""
+    """{ip: mac} of every reservation in a Kea config text, DHCPv4 or DHCPv6 (empty if it is
+    not one)."""
     try:
         config = json.loads(config_text or "")
     except ValueError:
         return {}
     out = {}
-    for subnet in (config.get("Dhcp4") or {}).get("subnet4") or []:
-        for res in subnet.get("reservations") or []:
-            if res.get("ip-address") and res.get("hw-address"):
-                out[res["ip-address"]] = res["hw-address"].lower()
+    for top, subnets in (("Dhcp4", "subnet4"), ("Dhcp6", "subnet6")):
+        for subnet in (config.get(top) or {}).get(subnets) or []:
+            for res in subnet.get("reservations") or []:
+                addresses = res.get("ip-addresses") or ([res["ip-address"]] if res.get("ip-address") else [])
+                for address in addresses:
+                    if res.get("hw-address"):
+                        out[address] = res["hw-address"].lower()
     return out
 
 
@@ -73,14 +77,14 @@ def released(before_text, after_text):
     return [{"ip": ip, "mac": mac} for ip, mac in sorted(before.items()) if after.get(ip) != mac]
 
 
-def reload_and_release(socket_path, released_leases):
-    """config-reload, then lease4-del of each released address. Returns what was deleted."""
+def reload_and_release(socket_path, released_leases, version=4):
+    """config-reload, then lease4-del (lease6-del) of each released address. Returns what was deleted."""
     answer = command(socket_path, "config-reload")
     if answer.get("result") != 0:
         raise KeaError("Kea refused config-reload: %s" % answer.get("text"))
     deleted = []
     for lease in released_leases:
-        answer = command(socket_path, "lease4-del", {"ip-address": lease["ip"]})
+        answer = command(socket_path, "lease%d-del" % version, {"ip-address": lease["ip"]})
         if answer.get("result") == 0:
             deleted.append(lease["ip"])
         elif answer.get("result") == 2:  # unsupported: the lease_cmds hook is not loaded

@@ -77,6 +77,22 @@ def default_files():
     }
 
 
+def ipxe_segment_script(base_url):
+    """The first iPXE script of an IPv6 segment (``ipxe/boot-<segment>.ipxe``): iPXE's
+    ${next-server} is IPv4's, so the segment's address is written into it."""
+    return (
+        "#!ipxe\n"
+        "# baremetal.provision: chain to the per-MAC script; none means local boot\n"
+        "chain --autofree %s/ipxe/${netX/mac}.ipxe || exit\n" % base_url
+    )
+
+
+# What an installer needs on its kernel line to configure its network by DHCPv6 rather than
+# DHCPv4, when the machine boots over IPv6 (its boot URL names an IPv6 address). Debian's
+# installer needs nothing: it follows the router advertisement's M and O flags.
+IPV6_INSTALLER_ARGS = {"kickstart": ("ip", "dhcp6"), "autoyast": ("ipv6only", "1")}
+
+
 def install_url(system, base_url):
     """Where the installer fetches its config, and the kernel argument that tells it so."""
     name, fmt = system["name"], system["install_format"]
@@ -117,6 +133,9 @@ def kernel_command_line(system, base_url, mac=None):
         if domain:
             words.append("domain=" + domain)
     words.append(install_arg)
+    over_ipv6 = IPV6_INSTALLER_ARGS.get(system["install_format"]) if "://[" in base_url else None
+    if over_ipv6 and not any(w.split("=", 1)[0] == over_ipv6[0] for w in words[0].split()):
+        words.append("%s=%s" % over_ipv6)
     if system["install_format"] in SEPARATED_FORMATS:
         # the installer copies exactly what follows it (its user-params), and nothing without it
         words.extend(["---", system.get("installed_kernel_options") or ""])

@@ -61,6 +61,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from .family import IPV4, IPV6, url_host
+
 PXELINUX = "pxelinux.0"
 GRUB = "grub/grubx64.efi"
 SHIM = "grub/shimx64.efi"
@@ -136,6 +138,11 @@ def _host_id(system, iface, index):
     return "%s-if%d" % (system["name"], index)
 
 
+def ipv4_segments(view):
+    """{name: segment} of the served segments with IPv4 (the DHCPv4 server's subnets)."""
+    return {name: seg for name, seg in sorted(view["segments"].items()) if IPV4.part(seg)}
+
+
 def reservations(view, segment_name):
     """(host id, system, interface) for every interface in one segment, sorted by system."""
     out = []
@@ -160,8 +167,7 @@ def render_isc(view, lease_time=3600, extra=None):
         "option ipxe.no-pxedhcp code 176 = unsigned integer 8;",
         "",
     ]
-    for seg_name in sorted(view["segments"]):
-        segment = view["segments"][seg_name]
+    for seg_name, segment in ipv4_segments(view).items():
         net = ipaddress.IPv4Network(segment["network"])
         lines.append(
             "# segment %s%s" % (seg_name, " (through the relay %s)" % segment["relay"] if segment.get("relay") else "")
@@ -275,8 +281,7 @@ def render_kea(
     subnets, segment_classes = [], []
     # with discovery somewhere, the UEFI class is evaluated per subnet, after the discovery classes
     uefi_required = any(discovery(segment) for segment in view["segments"].values())
-    for number, seg_name in enumerate(sorted(view["segments"]), start=1):
-        segment = view["segments"][seg_name]
+    for number, (seg_name, segment) in enumerate(ipv4_segments(view).items(), start=1):
         options = []
         if segment.get("gateway"):
             options.append({"name": "routers", "data": segment["gateway"]})
@@ -370,3 +375,180 @@ def render_kea(
     # dhcp_extra: the operator's own top-level Dhcp4 keys (checked by kea-dhcp4 like the rest).
     dhcp4.update(extra or {})
     return json.dumps({"Dhcp4": dhcp4}, indent=1, sort_keys=False) + "\n"
+
+
+# ------------------------------------------------------------------ DHCPv6 (Kea only) and RAs
+# UEFI only: BIOS has no IPv6 netboot. The boot file is option 59 (bootfile-url, RFC 5970), a
+# whole URL; the client's architecture is option 61, iPXE names itself in the user class (15).
+#
+# - UEFI PXE (61 = 7) -> tftp://[next]/grub/grubx64.efi (Debian's GRUB configures its network
+#   from the firmware's DHCPv6 answer, as from a DHCPv4 one, and reads the same per-MAC configs);
+# - UEFI HTTP boot (61 = 16) -> http://[next]/ipxe/snponly.efi, with option 16 (vendor class,
+#   enterprise 343) "HTTPClient" back: edk2 takes an offer for an HTTP boot only then. Never
+#   "PXEClient": edk2 then waits for a boot server on port 4011 (research/ipv6.md);
+# - iPXE (user class "iPXE") -> the segment's first script, ipxe/boot-<segment>.ipxe, which
+#   chains to the per-MAC script with the segment's address in it (iPXE's ${next-server} is
+#   IPv4's: over IPv6 it is empty);
+# - a reservation whose boot loader is fixed (Secure Boot's shim, boot_loader grub) names its
+#   file by TFTP in the reservation, whose options Kea puts before every class's.
+#
+# Reservations are by MAC (``hw-address``): edk2 and iPXE send a DUID-UUID with no MAC in it, and
+# each boot stage may send another one. Kea takes the MAC from the client's link-local address
+# (EUI-64, also through a relay: the relay's peer address) or from a DUID that holds it. The
+# dynamic range is still needed: a stage whose MAC Kea cannot tell leases from it, and boots on.
+PXE6_ARCH = 7
+HTTP6_VENDOR = "343, %04x%s" % (len(HTTP_CLIENT), HTTP_CLIENT.encode("ascii").hex())
+IPXE6_TEST = "substring(option[15].hex,2,4) == 'iPXE'"
+
+
+def ipxe6_script(seg_name):
+    """The first script of an iPXE client of an IPv6 segment (in the TFTP tree, served by nginx)."""
+    return "ipxe/boot-%s.ipxe" % seg_name
+
+
+def ipv6_segments(view):
+    """{name: segment} of the served segments with IPv6."""
+    return {name: seg for name, seg in sorted(view["segments"].items()) if IPV6.part(seg)}
+
+
+def _v6_url(scheme, segment, path):
+    return "%s://%s/%s" % (scheme, url_host(segment["ipv6"]["next_server"]), path)
+
+
+def reservations6(view, segment_name):
+    """(host id, system, interface) for every interface with an IPv6 address in one segment."""
+    out = []
+    for system in view["systems"]:
+        for index, iface in enumerate(system["interfaces"]):
+            if iface["segment"] == segment_name and iface.get("ipv6"):
+                out.append((_host_id(system, iface, index), system, iface))
+    return out
+
+
+def render_kea6(
+    view,
+    interfaces,
+    lease_file="/var/lib/kea/kea-leases6.csv",
+    lease_time=3600,
+    control_socket=None,
+    extra=None,
+    hooks=(),
+):
+    """Kea's DHCPv6 config for the served IPv6 segments. interfaces: {segment: interface} of the
+    segments on this host's own links (Kea picks a direct client's subnet by the interface its
+    request came in on; a relayed one's by the relay's address)."""
+    subnets, classes = [], []
+    for number, (seg_name, segment) in enumerate(ipv6_segments(view).items(), start=1):
+        part = segment["ipv6"]
+        subnet = {
+            "id": number,
+            "subnet": part["network"],
+            "user-context": {"segment": seg_name},
+            "option-data": [],
+            "pools": [],
+            "reservations": [],
+        }
+        if part.get("relay"):
+            subnet["relay"] = {"ip-addresses": [part["relay"]]}
+        else:
+            subnet["interface"] = interfaces[seg_name]
+        if part.get("dns"):
+            subnet["option-data"].append({"name": "dns-servers", "data": ", ".join(part["dns"])})
+        if segment.get("domain"):
+            subnet["option-data"].append({"name": "domain-search", "data": segment["domain"]})
+        not_ipxe = "not (%s)" % IPXE6_TEST
+        required = [
+            {
+                "name": "bm6-ipxe-%s" % seg_name,
+                "test": IPXE6_TEST,
+                "option-data": [{"name": "bootfile-url", "data": _v6_url("http", segment, ipxe6_script(seg_name))}],
+            },
+            {
+                "name": "bm6-http-%s" % seg_name,
+                "test": "option[61].hex == 0x%04x and %s" % (HTTP_ARCH, not_ipxe),
+                "option-data": [
+                    {"name": "bootfile-url", "data": _v6_url("http", segment, IPXE_HTTP_LOADER)},
+                    {"name": "vendor-class", "data": HTTP6_VENDOR, "always-send": True},
+                ],
+            },
+            {
+                "name": "bm6-pxe-%s" % seg_name,
+                "test": "option[61].hex == 0x%04x and %s" % (PXE6_ARCH, not_ipxe),
+                "option-data": [{"name": "bootfile-url", "data": _v6_url("tftp", segment, GRUB)}],
+            },
+        ]
+        for klass in required:
+            klass["only-if-required"] = True
+        classes.extend(required)
+        subnet["require-client-classes"] = [c["name"] for c in required]
+        if part.get("dynamic_range"):
+            subnet["pools"].append({"pool": "%s - %s" % tuple(part["dynamic_range"])})
+        for _host_id, system, iface in reservations6(view, seg_name):
+            reservation = {"hw-address": iface["mac"], "ip-addresses": [iface["ipv6"]], "hostname": system["name"]}
+            boot = fixed_boot_file(system)
+            if boot and boot != PXELINUX:  # pxelinux is BIOS's: no IPv6 netboot, the classes answer
+                reservation["option-data"] = [{"name": "bootfile-url", "data": _v6_url("tftp", segment, boot)}]
+            subnet["reservations"].append(reservation)
+        subnets.append(subnet)
+    dhcp6 = {
+        "comment": HEADER % view["provisioner"],
+        "interfaces-config": {
+            "interfaces": sorted(set(interfaces.values())),
+            # a just-added address is tentative (DAD) for a moment: Kea retries the bind
+            "service-sockets-max-retries": 600,
+            "service-sockets-retry-wait-time": 100,
+        },
+        "lease-database": {"type": "memfile", "persist": True, "name": lease_file, "lfc-interval": 3600},
+        "preferred-lifetime": lease_time,
+        "valid-lifetime": lease_time * 2,
+        "host-reservation-identifiers": ["hw-address"],
+        "mac-sources": ["ipv6-link-local", "client-link-addr-option", "duid"],
+        "reservations-out-of-pool": True,
+        "client-classes": classes,
+        "subnet6": subnets,
+        "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "stdout"}], "severity": "INFO"}],
+    }
+    if control_socket:
+        dhcp6["control-socket"] = {"socket-type": "unix", "socket-name": control_socket}
+    if hooks:
+        dhcp6["hooks-libraries"] = [{"library": library} for library in hooks]
+    dhcp6.update(extra or {})
+    return json.dumps({"Dhcp6": dhcp6}, indent=1, sort_keys=False) + "\n"
+
+
+def render_radvd(view, interfaces):
+    """radvd's config: router advertisements on the IPv6 segments the provisioner is on (not the
+    relayed ones, whose router sends them; not those with advertise: false). M and O on (ask
+    DHCPv6 for the address and the rest: firmware, iPXE and the installers do only then), the /64
+    on-link without SLAAC (an address from both makes iPXE switch in mid-transfer), router
+    lifetime 0 (the provisioner is no one's default router). None when no segment needs it."""
+    blocks = []
+    for seg_name, segment in ipv6_segments(view).items():
+        part = segment["ipv6"]
+        if part.get("relay") or not part.get("advertise", True):
+            continue
+        lines = [
+            "# segment %s" % seg_name,
+            "interface %s {" % interfaces[seg_name],
+            "    AdvSendAdvert on;",
+            "    AdvManagedFlag on;",
+            "    AdvOtherConfigFlag on;",
+            "    MinRtrAdvInterval 3;",
+            "    MaxRtrAdvInterval 10;",
+            "    AdvDefaultLifetime 0;",
+            "    prefix %s {" % part["network"],
+            "        AdvOnLink on;",
+            "        AdvAutonomous off;",
+            "    };",
+        ]
+        if part.get("dns"):
+            lines.append("    RDNSS %s {" % " ".join(part["dns"]))
+            lines.append("    };")
+        if segment.get("domain"):
+            lines.append("    DNSSL %s {" % segment["domain"])
+            lines.append("    };")
+        lines.append("};")
+        blocks.append("\n".join(lines))
+    if not blocks:
+        return None
+    return "# %s\n\n%s\n" % (HEADER % view["provisioner"], "\n\n".join(blocks))

@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 
+from . import family as FAM
 from . import kea as K
 from . import netboot as N
 from . import render_boot as B
@@ -59,8 +60,15 @@ def artifacts(view):
 
 
 # ------------------------------------------------------------------ provisioner side
-def _base_url(segment):
-    return "http://%s" % segment["next_server"] if segment.get("next_server") else None
+def _family(segment, iface=None):
+    """The address family an interface of segment boots over (its segment's first without one)."""
+    return FAM.boot_family(segment, iface or {}) or (FAM.families(segment) or [FAM.IPV4])[0]
+
+
+def _base_url(segment, iface=None):
+    """http://<the provisioner's address on segment, in the family iface boots over>, or None."""
+    part = _family(segment, iface).part(segment) or {}
+    return "http://%s" % FAM.url_host(part["next_server"]) if part.get("next_server") else None
 
 
 def _served_macs(view, system):
@@ -69,24 +77,35 @@ def _served_macs(view, system):
     for iface in system["interfaces"]:
         segment = view["segments"].get(iface["segment"])
         if segment is not None:
-            out.append((iface["mac"], _base_url(segment) or ""))
+            out.append((iface["mac"], _base_url(segment, iface) or ""))
     return out
 
 
+def _install_iface(view, system):
+    """The interface the system installs through on this provisioner: the primary one if its
+    segment is served here, else the first served one with an address."""
+    ifaces = [i for i in system["interfaces"] if i["segment"] in view["segments"]]
+    addressed = [i for i in ifaces if _address(view, i)]
+    primary = [i for i in addressed if i.get("primary")]
+    return (primary or addressed or ifaces or [None])[0]
+
+
+def _address(view, iface):
+    """The interface's address in the family it boots over (None without one)."""
+    return iface.get(_family(view["segments"][iface["segment"]], iface).address_field)
+
+
 def _served_ip(view, system):
-    """The IP the system installs from on this provisioner: the primary interface's if its segment
-    is served here, else the first served interface's."""
-    ifaces = [i for i in system["interfaces"] if i["segment"] in view["segments"] and i.get("ip")]
-    primary = [i for i in ifaces if i.get("primary")]
-    return (primary or ifaces or [{}])[0].get("ip")
+    """The address the system installs from on this provisioner (the install config's owner)."""
+    iface = _install_iface(view, system)
+    return _address(view, iface) if iface else None
 
 
 def _install_base(view, system):
-    """The web server the installer talks to: the provisioner address on the primary segment."""
-    segment = view["segments"].get(system["segment"])
-    if segment is None:  # primary interface elsewhere: the first served interface's segment
-        segment = view["segments"][next(i["segment"] for i in system["interfaces"] if i["segment"] in view["segments"])]
-    return _base_url(segment) or ""
+    """The web server the installer talks to: the provisioner's address on the segment of the
+    interface it installs through, in that interface's family."""
+    iface = _install_iface(view, system)
+    return _base_url(view["segments"][iface["segment"]], iface) or ""
 
 
 def _armed_map(view, state_dir):
@@ -96,11 +115,14 @@ def _armed_map(view, state_dir):
 
 
 # Each sync_* takes the view and its component's options (the module's dhcp, tftp or web dict).
-def local_addresses():
-    """[(interface, IPv4 address with prefix)] of this host, from iproute2."""
+def local_addresses(version=4):
+    """[(interface, address with prefix)] of this host in one family (4 or 6), from iproute2."""
     try:
         proc = subprocess.run(
-            ["ip", "-json", "-4", "address", "show"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False
+            ["ip", "-json", "-%d" % version, "address", "show"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            check=False,
         )
     except OSError as exc:
         raise SyncFailed("dhcp.interfaces: cannot list this host's addresses (%s): set dhcp_interfaces" % exc) from exc
@@ -112,7 +134,7 @@ def local_addresses():
     out = []
     for link in json.loads(proc.stdout.decode("utf-8") or "[]"):
         for info in link.get("addr_info", []):
-            if info.get("family") == "inet":
+            if info.get("family") == ("inet" if version == 4 else "inet6"):
                 out.append((link["ifname"], "%s/%s" % (info["local"], info["prefixlen"])))
     return out
 
@@ -123,9 +145,11 @@ def served_interfaces(view, addresses):
     them). Raises SyncFailed, naming the segments and the variable to set, when there is none."""
     direct = {
         name: ipaddress.ip_network(seg["network"])
-        for name, seg in sorted(view["segments"].items())
+        for name, seg in D.ipv4_segments(view).items()
         if not seg.get("relay")
     }
+    if not D.ipv4_segments(view):
+        return []  # an IPv6-only provisioner: its DHCPv4 server has nothing to serve
     found = []
     for ifname, address in addresses:
         ip = ipaddress.ip_interface(address).ip
@@ -140,6 +164,51 @@ def served_interfaces(view, addresses):
             % (view["provisioner"], wanted, have)
         )
     return found
+
+
+def ipv6_interfaces(view, options, addresses=None):
+    """{segment: interface} of the IPv6 segments this provisioner serves on its own links (Kea
+    picks a direct client's subnet by its interface, radvd advertises on it): dhcp.ipv6.interfaces
+    when it names the segment, else the host's interface with an address in the segment's /64,
+    else the one interface dhcp.interfaces gives. Raises SyncFailed naming the segment."""
+    given = (options.get("ipv6") or {}).get("interfaces") or {}
+    direct = {
+        name: ipaddress.IPv6Network(seg["ipv6"]["network"])
+        for name, seg in D.ipv6_segments(view).items()
+        if not seg["ipv6"].get("relay")
+    }
+    for name in sorted(set(given) - set(direct)):
+        raise SyncFailed(
+            "dhcp.ipv6.interfaces.%s: provisioner %s serves no IPv6 segment %s on its own link (served: %s)"
+            % (name, view["provisioner"], name, ", ".join(sorted(direct)) or "none")
+        )
+    explicit = [i for i in options.get("interfaces") or () if i != "*"]
+    out = {}
+    for name, network in direct.items():
+        if name in given:
+            out[name] = given[name]
+            continue
+        if addresses is None:
+            addresses = local_addresses(6)
+        found = [ifname for ifname, address in addresses if ipaddress.ip_interface(address).ip in network]
+        if found:
+            out[name] = found[0]
+        elif len(explicit) == 1 and not options.get("derive_interfaces"):
+            out[name] = explicit[0]
+        else:
+            raise SyncFailed(
+                "dhcp.ipv6.interfaces: no interface of provisioner %s has an address in %s (segment %s, "
+                "ipv6.network); its IPv6 addresses: %s. Give the interface in dhcp_ipv6_interfaces "
+                "({%s: <interface>})"
+                % (
+                    view["provisioner"],
+                    network,
+                    name,
+                    ", ".join("%s %s" % pair for pair in addresses) or "none",
+                    name,
+                )
+            )
+    return out
 
 
 def dhcp_interfaces(view, options):
@@ -208,8 +277,14 @@ def check_dhcp_config(text, options):
     command = options.get("check_command")
     if command is None:
         command = ["kea-dhcp4", "-t"] if options.get("server", "isc") == "kea" else ["dhcpd", "-t", "-q", "-cf"]
+    check_config(text, options["config"], command)
+
+
+def check_config(text, path, command):
+    """Run a daemon's checker (command, the candidate's path appended) on text, beside path."""
     if not command:
         return
+    options = {"config": path}
     directory = os.path.dirname(options["config"]) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-check-")
@@ -226,21 +301,68 @@ def check_dhcp_config(text, options):
         )
 
 
-def sync_dhcp(view, options, check_mode):
-    path = options["config"]
-    interfaces = dhcp_interfaces(view, options)  # a refusal here comes before any write
-    text = render_dhcp(view, dict(options, interfaces=interfaces))
-    root, name = os.path.split(path)
+DHCP6_DEFAULTS = {
+    "config": "/etc/kea/kea-dhcp6.conf",
+    "lease_file": "/var/lib/kea/kea-leases6.csv",
+    "check_command": ["kea-dhcp6", "-t"],
+    "radvd_config": "/etc/radvd.conf",
+    "radvd_check_command": ["radvd", "--configtest", "--config"],
+}
+
+
+def _read_text(path):
     try:
         with open(path, "r", encoding="utf-8") as handle:
-            before = handle.read()
+            return handle.read()
     except FileNotFoundError:
-        before = None
+        return None
+
+
+def _ipv6_files(view, options, interfaces6):
+    """[(what, path, text or None, checker)] of the DHCPv6 side: Kea's DHCPv6 config and radvd's.
+    None: the provisioner serves no IPv6 segment (or none radvd advertises on), and a file this
+    collection wrote there goes."""
+    six = dict(DHCP6_DEFAULTS, **{k: v for k, v in (options.get("ipv6") or {}).items() if v is not None})
+    kea6 = None
+    if D.ipv6_segments(view):
+        kea6 = D.render_kea6(
+            view,
+            interfaces6,
+            lease_file=six["lease_file"],
+            control_socket=six.get("control_socket"),
+            extra=six.get("extra"),
+            hooks=six.get("hooks") or options.get("kea_hooks") or (),
+        )
+    return [
+        ("dhcp6", six["config"], kea6, six["check_command"]),
+        ("radvd", six["radvd_config"], D.render_radvd(view, interfaces6), six["radvd_check_command"]),
+    ]
+
+
+def sync_dhcp(view, options, check_mode):
+    path = options["config"]
+    # refusals come before any write: no served interface, an IPv6 segment without one, a
+    # candidate config a daemon rejects
+    interfaces = dhcp_interfaces(view, options)
+    interfaces6 = ipv6_interfaces(view, options) if D.ipv6_segments(view) else {}
+    text = render_dhcp(view, dict(options, interfaces=interfaces))
+    root, name = os.path.split(path)
+    before = _read_text(path)
+    six = [
+        (what, file, after, _read_text(file), command)
+        for what, file, after, command in _ipv6_files(view, options, interfaces6)
+    ]
+    if before != text:
+        check_dhcp_config(text, options)
+    for _what, file, after, previous, command in six:
+        if after is not None and after != previous:
+            check_config(after, file, command)
     stale = remove_stale_configs(options, check_mode)
     result = {"written": [], "removed": stale, "before": before, "after": text, "interfaces": interfaces}
+    result["families"] = [f.version for f in FAM.FAMILIES if any(f.part(seg) for seg in view["segments"].values())]
+    result["ipv6"] = _sync_ipv6(six, options, interfaces6, check_mode)
     if before == text:
         return result
-    check_dhcp_config(text, options)
     result["written"] = [name]
     if options.get("server") == "kea":
         result["released"] = K.released(before, text)
@@ -254,6 +376,35 @@ def sync_dhcp(view, options, check_mode):
             except K.KeaError as exc:
                 raise SyncFailed("the new config is written but Kea did not take it: %s" % exc) from exc
             result["reloaded"] = True
+    return result
+
+
+def _sync_ipv6(files, options, interfaces6, check_mode):
+    """Write (or remove) the checked DHCPv6 and radvd configs; reload a running kea-dhcp6 through
+    its control socket and delete the leases of reserved addresses whose MAC went away."""
+    result = {"interfaces": interfaces6, "written": [], "removed": [], "dhcp6_changed": False, "radvd_changed": False}
+    for what, path, after, before, _command in files:
+        result[what] = after is not None  # whether the daemon has anything to serve
+        if after == before:
+            continue
+        if after is None:
+            removed = _remove_marked([path], D.HEADER.split(" for ", maxsplit=1)[0], check_mode)
+            result["removed"] += removed
+            result[what + "_changed"] = bool(removed)
+            continue
+        result["written"].append(path)
+        result[what + "_changed"] = True
+        if what == "dhcp6":
+            result["released"] = K.released(before, after)
+        if not check_mode:
+            T.write_file(os.path.dirname(path) or ".", os.path.basename(path), after.encode("utf-8"), 0o644)
+    socket_path = (options.get("ipv6") or {}).get("control_socket")
+    if result["dhcp6_changed"] and result["written"] and not check_mode and K.is_live(socket_path):
+        try:
+            result["deleted_leases"] = K.reload_and_release(socket_path, result.get("released") or [], version=6)
+        except K.KeaError as exc:
+            raise SyncFailed("the new DHCPv6 config is written but Kea did not take it: %s" % exc) from exc
+        result["reloaded"] = True
     return result
 
 
@@ -381,6 +532,9 @@ def _tftp_rendered(view, armed, memo):
 
     rendered = _Rendered(memo, view["systems"], render, inputs)
     rendered.files.update(B.default_files())
+    for seg_name, segment in D.ipv6_segments(view).items():  # iPXE's first script over IPv6
+        base = "http://%s" % FAM.url_host(segment["ipv6"]["next_server"])
+        rendered.files[D.ipxe6_script(seg_name)] = B.ipxe_segment_script(base)
     return rendered
 
 
@@ -485,4 +639,7 @@ def sync(component, view, options, check_mode=False):
     """Render and write one component; returns a result dict with changed, written, removed."""
     result = SYNC[component](view, options, check_mode)
     result["changed"] = bool(result["written"] or result["removed"])
+    if component == "dhcp":  # the IPv4 server's own change (its restart follows it), and both
+        result["dhcp4_changed"] = result["changed"]
+        result["changed"] = result["changed"] or bool(result["ipv6"]["written"] or result["ipv6"]["removed"])
     return result

@@ -26,9 +26,9 @@ import copy
 import fnmatch
 import ipaddress
 
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.family import FAMILIES
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._records.family import FAMILIES
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
 
 OUTCOMES = ("added", "known", "changed", "unmatched")

@@ -15,7 +15,7 @@ import os
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import KINDS
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import JOURNAL_NAME, rules_digest
 
-VIEW_VERSION = 2  # of the views: part of every fingerprint, so a new view format is never read as an old one
+VIEW_VERSION = 3  # of the views: part of every fingerprint, so a new view format is never read as an old one
 
 
 def store_fingerprint(root, extra=""):

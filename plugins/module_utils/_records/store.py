@@ -22,16 +22,16 @@ import ipaddress
 import os
 import sys
 
-from ansible_collections.baremetal.provision.plugins.module_utils._records import family as _family
-from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._records import schema as _schema
-from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._records.family import (
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import family as _family
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.family import (
     FAMILIES,
     IPV4,
     IPV6,
     families,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
+from ansible_collections.baremetal.provision.plugins.module_utils._records import schema as _schema
+from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._records.parse_cache import ParseCache
 from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import (
     FORMAT_BY_FAMILY,

@@ -39,6 +39,7 @@ SYSTEM_VARS = (
     "hardware_model",
     "mac",
     "ip",
+    "ipv6",
     "interfaces",
     "network",
     "boot_loader",
@@ -79,8 +80,8 @@ def _system_host(store, name):
     system = store.resolve_system(name)
     hostvars = {PREFIX + key: system[key] for key in SYSTEM_VARS}
     hostvars[PREFIX + "state"] = "active"
-    if system["ip"]:
-        hostvars["ansible_host"] = system["ip"]
+    if system["ip"] or system["ipv6"]:  # an IPv6-only system is reached at its IPv6 address
+        hostvars["ansible_host"] = system["ip"] or system["ipv6"]
     groups = [
         prefix + system[key]
         for prefix, key in (
@@ -124,7 +125,7 @@ def build_view(store):
         for group in system_groups:
             groups.add_host(group, name)
 
-    serves, discovers = {}, {}
+    serves, discovers, ipv6 = {}, {}, {}
     for seg_name in store.names("segments"):
         segment = store.data("segments", seg_name)
         if segment and segment.get("provisioner"):
@@ -132,12 +133,17 @@ def build_view(store):
             # where unknown machines boot the collector: the roles that serve it read this
             if segment.get("discovery"):
                 discovers.setdefault(segment["provisioner"], []).append(seg_name)
+            # where DHCPv6 (and router advertisements) serve: the dhcp role runs kea-dhcp6 there
+            if segment.get("ipv6"):
+                ipv6.setdefault(segment["provisioner"], []).append(seg_name)
     groups.groups[PROVISIONERS_GROUP] = {"hosts": [], "children": []}
     for prov, segments in sorted(serves.items()):
         hostvars = hosts.setdefault(prov, {})
         hostvars[PREFIX + "provisioner_segments"] = segments
         if prov in discovers:  # absent where discovery is off: such an inventory is as it was
             hostvars[PREFIX + "discovery_segments"] = discovers[prov]
+        if prov in ipv6:  # likewise absent where no segment has IPv6
+            hostvars[PREFIX + "ipv6_segments"] = ipv6[prov]
         groups.add_host(PROVISIONERS_GROUP, prov)
 
     groups.groups[SPARES_GROUP] = {"hosts": [], "children": []}

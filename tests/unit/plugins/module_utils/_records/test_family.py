@@ -6,14 +6,14 @@ same rules as IPv4's (inside the network, unique, outside the dynamic range, no 
 import pytest
 from support.store import FILES, write_store
 
-from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._records.family import (
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.family import (
     IPV4,
     IPV6,
     boot_family,
     families,
     url_host,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore, render_record
 
 V6 = """\

@@ -7,7 +7,7 @@ The address families of the records, IPv4 and IPv6, described once each: where a
 a family's fields (IPv4's at its top level, IPv6's under ``ipv6``), which interface field holds a
 host's address of it (``ip``, ``ipv6``), how its values parse, which addresses of a network no
 host may take. The store's rules, the views and the DHCP renders loop over ``FAMILIES`` instead
-of spelling a rule twice.
+of spelling a rule twice (the values themselves are parsed by ``_records.fields``).
 
 A segment has IPv4 (``network``), IPv6 (``ipv6.network``) or both. A system installs over one
 family: IPv4 when its interface has an ``ip`` in an IPv4 segment (firmware tries IPv4 first),
@@ -22,20 +22,16 @@ import functools
 import ipaddress
 import socket
 
-from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
-
 
 class Family(object):
     """One address family as the records hold it."""
 
-    def __init__(self, version, label, address_field, prefix, reserved, parse_address, parse_network):
+    def __init__(self, version, label, address_field, prefix, reserved):
         self.version = version
         self.label = label  # IPv4, IPv6
         self.address_field = address_field  # an interface's address of this family
         self.prefix = prefix  # where a segment keeps this family's fields
         self.reserved = reserved  # segment fields whose address no host may take
-        self.parse_address = parse_address
-        self.parse_network = parse_network
         self._inet = socket.AF_INET if version == 4 else socket.AF_INET6
 
     def __repr__(self):
@@ -79,8 +75,8 @@ def _network(version, text):
     return ipaddress.IPv4Network(text) if version == 4 else ipaddress.IPv6Network(text)
 
 
-IPV4 = Family(4, "IPv4", "ip", "", ("gateway", "next_server", "relay"), F.parse_ipv4, F.parse_network)
-IPV6 = Family(6, "IPv6", "ipv6", "ipv6.", ("next_server", "relay"), F.parse_ipv6, F.parse_network6)
+IPV4 = Family(4, "IPv4", "ip", "", ("gateway", "next_server", "relay"))
+IPV6 = Family(6, "IPv6", "ipv6", "ipv6.", ("next_server", "relay"))
 FAMILIES = (IPV4, IPV6)
 
 

@@ -25,7 +25,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath $(COLLECTIONS))
 export ANSIBLE_PYTHON_INTERPRETER := $(abspath $(BIN)/python)
 
 # Daemons the roles configure and the lab that boots real firmware (see ../shared/LAB.md).
-DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server tftpd-hpa tftp-hpa \
+DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server kea-dhcp6-server radvd tftpd-hpa tftp-hpa \
 	nginx-light pxelinux syslinux-common grub-efi-amd64-bin grub-efi-amd64-signed shim-signed \
 	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
 	dosfstools mtools git systemd-container mmdebstrap openssh-client

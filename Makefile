@@ -166,8 +166,11 @@ bench-mechanisms: deps venv collection
 HARDENING = tests/unit/plugins/module_utils/test_properties.py tests/unit/plugins/module_utils/test_render_properties.py \
 	tests/integration/test_crash_safety.py tests/integration/test_concurrency.py tests/integration/test_callback_hostile.py \
 	tests/integration/test_record_modules.py
+# Then the tests marked soak (@pytest.mark.soak, tests/conftest.py): heavy work that another test of
+# make test covers, left out of make test.
 soak: deps venv collection
 	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider $(HARDENING) $(PYTEST_ARGS)
+	BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/integration $(PYTEST_ARGS)
 	$(MAKE) e2e-installer
 
 demo: deps venv collection

@@ -12,6 +12,8 @@ import shutil
 import sys
 import tempfile
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 COLLECTIONS = os.path.join(REPO, ".build", "collections")
 LINK = os.path.join(COLLECTIONS, "ansible_collections", "baremetal", "provision")
@@ -34,6 +36,32 @@ sys.path.insert(0, os.path.join(REPO, "tests"))
 _OWN_CACHE = None
 if "BAREMETAL_CACHE_DIR" not in os.environ:
     _OWN_CACHE = os.environ["BAREMETAL_CACHE_DIR"] = tempfile.mkdtemp(prefix="bm-parse-cache-")
+
+
+# `make soak` sets BAREMETAL_SOAK=1. A test marked soak repeats heavy work that another test of
+# `make test` already covers (the mark's reason says which); it is deselected unless
+# BAREMETAL_SOAK is set. Tests that only scale with BAREMETAL_SOAK read it themselves.
+SOAK = bool(os.environ.get("BAREMETAL_SOAK"))
+
+
+def pytest_configure(config):
+    # no pytest.ini or pyproject.toml in the collection root (it would ship in the artifact):
+    # the marker is registered here
+    config.addinivalue_line(
+        "markers",
+        "soak(reason): heavy work another test of make test covers (the reason names it); "
+        "runs only with BAREMETAL_SOAK=1 (make soak)",
+    )
+
+
+def pytest_collection_modifyitems(config, items):
+    soak = [item for item in items if item.get_closest_marker("soak") is not None]
+    for item in soak:
+        if not item.get_closest_marker("soak").kwargs.get("reason"):
+            raise pytest.UsageError("%s: @pytest.mark.soak needs reason= naming what covers it" % item.nodeid)
+    if soak and not SOAK:
+        config.hook.pytest_deselected(items=soak)
+        items[:] = [item for item in items if item.get_closest_marker("soak") is None]
 
 
 def pytest_unconfigure(config):

@@ -44,13 +44,15 @@ BUILD_VERSION = "3"  # raise when the build steps below change
 
 
 def role_packages():
-    """Every package the roles install on the Debian family (both DHCP servers)."""
+    """Every package the roles install on the Debian family (both DHCP servers, DHCPv6 and radvd)."""
     names = []
     for role, key in (("dhcp", "_dhcp_by_family"), ("tftp", "_tftp_by_family"), ("kickstart", "_kickstart_by_family")):
         with open(os.path.join(REPO, "roles", role, "vars", "main.yml"), encoding="utf-8") as handle:
-            packages = yaml.safe_load(handle)[key]["Debian"]["packages"]
+            family = yaml.safe_load(handle)[key]["Debian"]
+        packages = family["packages"]
         if isinstance(packages, dict):
             packages = [name for server in sorted(packages) for name in packages[server]]
+        packages = packages + (family.get("ipv6") or {}).get("packages", [])
         names.extend(name for name in packages if name not in names)
     return names
 
@@ -205,9 +207,11 @@ def _tail(path, lines=40):
 
 
 @contextlib.contextmanager
-def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
+def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120, more_addresses=()):
     """Boot the provisioner in namespace ns, plugged into bridge, at address (CIDR); yield a Server.
-    binds: (host folder, path in the container) pairs, bound read-only."""
+    binds: (host folder, path in the container) pairs, bound read-only. more_addresses: further
+    addresses (CIDR) of its interface, IPv6 ones without duplicate address detection (the lab's
+    addresses are unique, and a tentative address cannot be bound by Kea, nginx or tftpd)."""
     root = build()
     tmp = str(tmp)
     name = name or "%s-prov" % lab.prefix
@@ -215,10 +219,15 @@ def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120):
     if not os.path.exists(key):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", key], check=True)
     network = os.path.join(tmp, "10-host0.network")
+    ipv6 = any(":" in a for a in (address, *more_addresses))
     with open(network, "w", encoding="utf-8") as handle:
+        # radvd and kea-dhcp6 speak from the link-local address: the interface needs one for IPv6
         handle.write(
-            "[Match]\nName=host0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n" % address
+            "[Match]\nName=host0\n\n[Network]\nAddress=%s\nLinkLocalAddressing=%s\nIPv6AcceptRA=no\n"
+            % (address, "ipv6" if ipv6 else "no")
         )
+        for extra in more_addresses:
+            handle.write("\n[Address]\nAddress=%s\nDuplicateAddressDetection=none\n" % extra)
     server = Server(name, ns, address.split("/")[0], key, tmp)
     log = os.path.join(tmp, "%s-console.log" % name)
     cmd = [

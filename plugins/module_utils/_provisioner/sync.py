@@ -322,6 +322,8 @@ def _ipv6_files(view, options, interfaces6):
     """[(what, path, text or None, checker)] of the DHCPv6 side: Kea's DHCPv6 config and radvd's.
     None: the provisioner serves no IPv6 segment (or none radvd advertises on), and a file this
     collection wrote there goes."""
+    if "ipv6" not in options and not D.ipv6_segments(view):
+        return []  # a caller that knows nothing of IPv6 (the module always passes its options)
     six = dict(DHCP6_DEFAULTS, **{k: v for k, v in (options.get("ipv6") or {}).items() if v is not None})
     kea6 = None
     if D.ipv6_segments(view):

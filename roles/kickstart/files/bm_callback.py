@@ -19,6 +19,7 @@ this file as the package bm_provisioner (atomic, netboot, render_boot, tree_sync
 """
 
 import argparse
+import ipaddress
 import http.server
 import json
 import logging
@@ -35,6 +36,14 @@ from bm_provisioner import tree_sync as T
 
 MAX_PATH = 512
 LOG = logging.getLogger("bm-callback")
+
+
+def same_address(left, right):
+    """Whether two address texts name the same address (an IPv6 one has many spellings)."""
+    try:
+        return ipaddress.ip_address(left) == ipaddress.ip_address(right)
+    except ValueError:
+        return left == right
 
 
 class Callback(object):
@@ -69,7 +78,7 @@ class Callback(object):
                 return 403, what
             system = what
             entry = index[system]
-            if self.check_ip and entry.get("ip") and client_ip != entry["ip"]:
+            if self.check_ip and entry.get("ip") and not same_address(client_ip, entry["ip"]):
                 return 403, "%s must call back from its own IP %s, not %s" % (system, entry["ip"], client_ip)
             # a pending roll-forward must come first, or it would undo the switch below
             self._recover()

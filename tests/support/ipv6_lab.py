@@ -16,6 +16,7 @@ Paths (``python -m support.ipv6_lab PATH [WORKDIR]`` from tests/, as root):
   relay-pxe like pxe, on the far segment
   unknown  an unreserved MAC: a pool address, and a script that installs nothing
   sb       Secure Boot firmware, HTTPv6 -> shim -> GRUB (over HTTP)
+  sb-pxe   Secure Boot firmware, PXEv6 -> shim -> GRUB -> signed kernel (over TFTP)
 Each returns a dict: seconds from power-on to the callback (None if it never came), the
 machine's serial console, the relevant daemon logs.
 """
@@ -23,6 +24,7 @@ machine's serial console, the relevant daemon logs.
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -48,6 +50,7 @@ MACHINES = {
     "relay-pxe": ("far", "00:00:5e:00:53:04", "2001:db8:20::53", "pxe", "6e6f6465-0000-4000-8000-000000000004"),
     "unknown": ("near", "00:00:5e:00:53:ee", None, "http", "6e6f6465-0000-4000-8000-0000000000ee"),
     "sb": ("near", "00:00:5e:00:53:05", "2001:db8:10::55", "sb", "6e6f6465-0000-4000-8000-000000000005"),
+    "sb-pxe": ("near", "00:00:5e:00:53:06", "2001:db8:10::56", "sb-pxe", "6e6f6465-0000-4000-8000-000000000006"),
 }
 # on the console: the path has failed (the firmware fell through to its shell, a panic, ...)
 FAILURES = ("EFI Internal Shell", "Kernel panic", "No bootable device", "no-lease6", "kickstart-refused")
@@ -101,17 +104,22 @@ def kea_config(run_dir, mac_sources=("ipv6-link-local", "duid")):
     far = [m for m in MACHINES.values() if m[0] == "far" and m[2]]
     # Secure Boot: shim over HTTP (a reservation-level override of the efi-http class's file)
     sb_url = [{"name": "bootfile-url", "data": URL + "/sb/shimx64.efi", "always-send": True}]
+    sb_tftp = [{"name": "bootfile-url", "data": "tftp://[%s]/sb/shimx64.efi" % PROV, "always-send": True}]
 
     def reservation(m):
         res = {"hw-address": m[1], "ip-addresses": [m[2]]}
         if m[3] == "sb":
             res["option-data"] = sb_url
+        if m[3] == "sb-pxe":
+            res["option-data"] = sb_tftp
         return res
 
     return {
         "Dhcp6": {
             "interfaces-config": {
-                "interfaces": ["br0"],
+                # "br0/ADDR": also the unicast socket on the global address, where a relay
+                # sends its Relay-forward (plain "br0" listens on link-local + ff02::1:2 only)
+                "interfaces": ["br0/%s" % PROV],
                 "service-sockets-max-retries": 600,
                 "service-sockets-retry-wait-time": 100,
             },
@@ -220,7 +228,7 @@ class V6Machine(L.Machine):
     def __init__(self, lab, ns, bridge, name, mac, workdir, firmware, uuid, boot_wait_ms=3000):
         super().__init__(lab, ns, bridge, name, mac, workdir, uefi=True)
         self.firmware, self.uuid, self.boot_wait_ms = firmware, uuid, boot_wait_ms
-        if firmware == "sb":
+        if firmware in ("sb", "sb-pxe"):
             shutil.copy(OVMF_SB_VARS, self.vars)
 
     def command(self):
@@ -238,7 +246,7 @@ class V6Machine(L.Machine):
             # it fails at once ("Could not retrieve NBP file size", no packet on the wire). A boot
             # menu wait gives DAD its second first.
             cmd += ["-boot", "menu=on,splash-time=%d" % self.boot_wait_ms]
-        if self.firmware == "sb":
+        if self.firmware in ("sb", "sb-pxe"):
             code = cmd.index("if=pflash,format=raw,readonly=on,file=" + L.OVMF_CODE)
             cmd[code] = "if=pflash,format=raw,readonly=on,file=" + OVMF_SB_CODE
             cmd[cmd.index("q35")] = "q35,smm=on"
@@ -468,7 +476,12 @@ def run_path(name, workdir=None, timeout=300, mac_sources=("ipv6-link-local", "d
         v6.close()
 
 
+def _terminate(signum, frame):
+    raise SystemExit("terminated by signal %d" % signum)  # so the lab is closed (finally)
+
+
 def main(argv):
+    signal.signal(signal.SIGTERM, _terminate)
     if not argv or argv[0] not in MACHINES:
         raise SystemExit(
             "usage: [BM6_MAC_SOURCES=duid,...] python -m support.ipv6_lab {%s} [WORKDIR]" % "|".join(MACHINES)

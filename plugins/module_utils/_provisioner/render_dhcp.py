@@ -434,9 +434,10 @@ def render_kea6(
     extra=None,
     hooks=(),
 ):
-    """Kea's DHCPv6 config for the served IPv6 segments. interfaces: {segment: interface} of the
-    segments on this host's own links (Kea picks a direct client's subnet by the interface its
-    request came in on; a relayed one's by the relay's address)."""
+    """Kea's DHCPv6 config for the served IPv6 segments. interfaces: {segment: interface}. Kea
+    picks a direct client's subnet by the interface its request came in on, a relayed one's by
+    the relay's address; a relay sends to the provisioner's global address (the segment's
+    next_server), which Kea listens on only when the interface is given as "<interface>/<address>"."""
     subnets, classes = [], []
     for number, (seg_name, segment) in enumerate(ipv6_segments(view).items(), start=1):
         part = segment["ipv6"]
@@ -490,10 +491,15 @@ def render_kea6(
                 reservation["option-data"] = [{"name": "bootfile-url", "data": _v6_url("tftp", segment, boot)}]
             subnet["reservations"].append(reservation)
         subnets.append(subnet)
+    unicast = {}
+    for seg_name, segment in ipv6_segments(view).items():
+        if segment["ipv6"].get("relay"):
+            unicast.setdefault(interfaces[seg_name], segment["ipv6"]["next_server"])
+    listen = sorted({"%s/%s" % (i, unicast[i]) if i in unicast else i for i in interfaces.values()})
     dhcp6 = {
         "comment": HEADER % view["provisioner"],
         "interfaces-config": {
-            "interfaces": sorted(set(interfaces.values())),
+            "interfaces": listen,
             # a just-added address is tentative (DAD) for a moment: Kea retries the bind
             "service-sockets-max-retries": 600,
             "service-sockets-retry-wait-time": 100,
@@ -526,7 +532,7 @@ def render_radvd(view, interfaces):
     for seg_name, segment in ipv6_segments(view).items():
         part = segment["ipv6"]
         if part.get("relay") or not part.get("advertise", True):
-            continue
+            continue  # a relayed segment's router advertises there
         lines = [
             "# segment %s" % seg_name,
             "interface %s {" % interfaces[seg_name],

@@ -167,46 +167,48 @@ def served_interfaces(view, addresses):
 
 
 def ipv6_interfaces(view, options, addresses=None):
-    """{segment: interface} of the IPv6 segments this provisioner serves on its own links (Kea
-    picks a direct client's subnet by its interface, radvd advertises on it): dhcp.ipv6.interfaces
-    when it names the segment, else the host's interface with an address in the segment's /64,
-    else the one interface dhcp.interfaces gives. Raises SyncFailed naming the segment."""
+    """{segment: interface} of every IPv6 segment this provisioner serves. A segment on this
+    host's own link: the interface Kea picks its clients' subnet by and radvd advertises on. A
+    relayed one: the interface whose address (the segment's ipv6.next_server) the relay sends to.
+    Each is dhcp.ipv6.interfaces' when it names the segment, else the host's interface with the
+    address (in the /64; the next_server itself), else a direct segment's that holds the
+    next_server, else the one interface dhcp.interfaces gives. Raises SyncFailed naming the segment."""
     given = (options.get("ipv6") or {}).get("interfaces") or {}
-    direct = {
-        name: ipaddress.IPv6Network(seg["ipv6"]["network"])
-        for name, seg in D.ipv6_segments(view).items()
-        if not seg["ipv6"].get("relay")
-    }
-    for name in sorted(set(given) - set(direct)):
+    segments = D.ipv6_segments(view)
+    for name in sorted(set(given) - set(segments)):
         raise SyncFailed(
-            "dhcp.ipv6.interfaces.%s: provisioner %s serves no IPv6 segment %s on its own link (served: %s)"
-            % (name, view["provisioner"], name, ", ".join(sorted(direct)) or "none")
+            "dhcp.ipv6.interfaces.%s: provisioner %s serves no IPv6 segment %s (served: %s)"
+            % (name, view["provisioner"], name, ", ".join(sorted(segments)) or "none")
         )
     explicit = [i for i in options.get("interfaces") or () if i != "*"]
+    direct = sorted(name for name, seg in segments.items() if not seg["ipv6"].get("relay"))
+    relayed = sorted(name for name, seg in segments.items() if seg["ipv6"].get("relay"))
     out = {}
-    for name, network in direct.items():
+    for name in direct + relayed:  # a relayed segment may take the interface of a direct one
+        part = segments[name]["ipv6"]
         if name in given:
             out[name] = given[name]
             continue
         if addresses is None:
             addresses = local_addresses(6)
-        found = [ifname for ifname, address in addresses if ipaddress.ip_interface(address).ip in network]
+        if part.get("relay"):
+            wanted = ipaddress.IPv6Address(part["next_server"])
+            found = [i for i, address in addresses if ipaddress.ip_interface(address).ip == wanted]
+            found += [out[d] for d in direct if wanted in ipaddress.IPv6Network(segments[d]["ipv6"]["network"])]
+            where = "the address %s (segment %s, ipv6.next_server, which its relay sends to)" % (wanted, name)
+        else:
+            network = ipaddress.IPv6Network(part["network"])
+            found = [i for i, address in addresses if ipaddress.ip_interface(address).ip in network]
+            where = "an address in %s (segment %s, ipv6.network)" % (network, name)
         if found:
             out[name] = found[0]
         elif len(explicit) == 1 and not options.get("derive_interfaces"):
             out[name] = explicit[0]
         else:
             raise SyncFailed(
-                "dhcp.ipv6.interfaces: no interface of provisioner %s has an address in %s (segment %s, "
-                "ipv6.network); its IPv6 addresses: %s. Give the interface in dhcp_ipv6_interfaces "
-                "({%s: <interface>})"
-                % (
-                    view["provisioner"],
-                    network,
-                    name,
-                    ", ".join("%s %s" % pair for pair in addresses) or "none",
-                    name,
-                )
+                "dhcp.ipv6.interfaces: no interface of provisioner %s has %s; its IPv6 addresses: %s. "
+                "Give the interface in dhcp_ipv6_interfaces ({%s: <interface>})"
+                % (view["provisioner"], where, ", ".join("%s %s" % pair for pair in addresses) or "none", name)
             )
     return out
 

@@ -43,7 +43,10 @@ def _files(**extra):
         'tier: far\nprofile: rocky9-sb\ninterfaces:\n  - {name: eth0, mac: "00:00:5e:00:53:02", ipv6: "2001:db8:20::52"}\n'
     )
     files.update(extra)
-    return files
+    return {relpath: text for relpath, text in files.items() if text is not None}
+
+
+DIRECT_ONLY = {"segments/far.yml": None, "tiers/far.yml": None, "systems/sb601.yml": None}
 
 
 def _view(tmp_path, **extra):
@@ -53,7 +56,7 @@ def _view(tmp_path, **extra):
 
 
 def _kea6(view, interfaces=None):
-    return json.loads(D.render_kea6(view, interfaces or {"dmz": "br0"}))["Dhcp6"]
+    return json.loads(D.render_kea6(view, interfaces or {"dmz": "br0", "far": "br0"}))["Dhcp6"]
 
 
 def test_the_subnets_classes_and_reservations(tmp_path):
@@ -65,7 +68,10 @@ def test_the_subnets_classes_and_reservations(tmp_path):
     assert dmz["pools"] == [{"pool": "2001:db8:10::1000 - 2001:db8:10::1fff"}]
     assert {"name": "dns-servers", "data": "2001:db8:10::53"} in dmz["option-data"]
     assert {"name": "domain-search", "data": "dmz.example.test"} in dmz["option-data"]
-    assert dhcp6["interfaces-config"]["interfaces"] == ["br0"]
+    # the relay sends to the provisioner's global address: Kea listens there too (unicast)
+    assert dhcp6["interfaces-config"]["interfaces"] == ["br0/2001:db8:10::1"]
+    direct = _kea6(_view(tmp_path / "direct", **DIRECT_ONLY), {"dmz": "br0"})
+    assert direct["interfaces-config"]["interfaces"] == ["br0"]
     # by MAC: firmware and iPXE send a DUID-UUID with no MAC in it
     assert dhcp6["host-reservation-identifiers"] == ["hw-address"]
     assert dmz["reservations"] == [
@@ -99,7 +105,7 @@ def test_the_subnets_classes_and_reservations(tmp_path):
 
 
 def test_radvd_advertises_only_on_the_provisioner_s_own_links(tmp_path):
-    text = D.render_radvd(_view(tmp_path), {"dmz": "br0"})
+    text = D.render_radvd(_view(tmp_path), {"dmz": "br0", "far": "br0"})
     assert "interface br0 {" in text and text.count("interface ") == 1  # far is relayed
     for line in ("AdvManagedFlag on;", "AdvOtherConfigFlag on;", "AdvAutonomous off;", "AdvDefaultLifetime 0;"):
         assert line in text
@@ -110,7 +116,9 @@ def test_radvd_advertises_only_on_the_provisioner_s_own_links(tmp_path):
 
 @pytest.mark.skipif(not shutil.which("kea-dhcp6") or not shutil.which("radvd"), reason="kea-dhcp6 or radvd missing")
 def test_the_daemons_accept_what_is_rendered(tmp_path):
-    view = _view(tmp_path)
+    # kea-dhcp6 -t opens the interfaces: the relay's unicast address (not on this host) is checked
+    # where the lab has it, in the end-to-end tests
+    view = _view(tmp_path, **DIRECT_ONLY)
     kea = tmp_path / "kea-dhcp6.conf"
     kea.write_text(D.render_kea6(view, {"dmz": "lo"}, lease_file=str(tmp_path / "leases6.csv")))
     proc = subprocess.run(["kea-dhcp6", "-t", str(kea)], capture_output=True, text=True, check=False)
@@ -125,10 +133,12 @@ def test_the_daemons_accept_what_is_rendered(tmp_path):
 
 def test_which_interface_serves_each_direct_segment(tmp_path):
     view = _view(tmp_path)
-    assert S.ipv6_interfaces(view, {"ipv6": {"interfaces": {"dmz": "prov0"}}}, addresses=[]) == {"dmz": "prov0"}
+    # far is relayed: its relay sends to far's next_server, an address of dmz's interface
+    given = {"ipv6": {"interfaces": {"dmz": "prov0"}}}
+    assert S.ipv6_interfaces(view, given, addresses=[]) == {"dmz": "prov0", "far": "prov0"}
     found = [("eth0", "192.0.2.1/24"), ("br7", "2001:db8:10::1/64")]
-    assert S.ipv6_interfaces(view, {}, addresses=found) == {"dmz": "br7"}
-    assert S.ipv6_interfaces(view, {"interfaces": ["br0"]}, addresses=[]) == {"dmz": "br0"}
+    assert S.ipv6_interfaces(view, {}, addresses=found) == {"dmz": "br7", "far": "br7"}
+    assert S.ipv6_interfaces(view, {"interfaces": ["br0"]}, addresses=[]) == {"dmz": "br0", "far": "br0"}
     with pytest.raises(S.SyncFailed) as refused:
         S.ipv6_interfaces(view, {"interfaces": ["br0", "br1"]}, addresses=[("br0", "2001:db8:99::1/64")])
     assert str(refused.value) == (
@@ -136,8 +146,25 @@ def test_which_interface_serves_each_direct_segment(tmp_path):
         "(segment dmz, ipv6.network); its IPv6 addresses: br0 2001:db8:99::1/64. Give the interface in "
         "dhcp_ipv6_interfaces ({dmz: <interface>})"
     )
-    with pytest.raises(S.SyncFailed, match=r"^dhcp.ipv6.interfaces.far: provisioner prov-dmz serves no IPv6 segment"):
-        S.ipv6_interfaces(view, {"ipv6": {"interfaces": {"far": "br1"}}}, addresses=[])
+    with pytest.raises(S.SyncFailed) as refused:
+        given = {"interfaces": ["br0", "br1"], "ipv6": {"interfaces": {"dmz": "br0"}}}
+        S.ipv6_interfaces(
+            _view(
+                tmp_path / "elsewhere",
+                **{
+                    "segments/far.yml": _files()["segments/far.yml"].replace(
+                        "next_server: 2001:db8:10::1", "next_server: 2001:db8:30::1"
+                    )
+                },
+            ),
+            given,
+            addresses=[],
+        )
+    assert "has the address 2001:db8:30::1 (segment far, ipv6.next_server, which its relay sends to)" in str(
+        refused.value
+    )
+    with pytest.raises(S.SyncFailed, match=r"^dhcp.ipv6.interfaces.nope: provisioner prov-dmz serves no IPv6 segment"):
+        S.ipv6_interfaces(view, {"ipv6": {"interfaces": {"nope": "br1"}}}, addresses=[])
 
 
 def _options(tmp_path, **six):

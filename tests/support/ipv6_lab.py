@@ -129,6 +129,11 @@ def kea_config(run_dir, mac_sources=("ipv6-link-local", "duid")):
                 "name": os.path.join(run_dir, "kea-leases6.csv"),
                 "lfc-interval": 0,
             },
+            # edk2 (DUID-UUID, SMBIOS byte order), iPXE (DUID-UUID, RFC 4122 order) and the
+            # installer (dhclient: DUID-LLT) are three clients to Kea. With "ipv6-link-local" all
+            # three match the hw-address reservation; iPXE never releases, so the installer then
+            # gets a pool address. mac-sources ["duid"] alone (BM6_MAC_SOURCES=duid) leaves the
+            # firmware and iPXE in the pool and gives the installer (DUID with the MAC) the address.
             "host-reservation-identifiers": ["hw-address", "duid"],
             "mac-sources": list(mac_sources),
             "preferred-lifetime": 3000,

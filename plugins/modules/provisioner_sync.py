@@ -155,6 +155,15 @@ options:
                 that has an address in its /64, else the one interface of O(dhcp.interfaces).
             type: dict
             default: {}
+          mac_sources:
+            description:
+              - Where Kea DHCPv6 takes a client's MAC from, to match it to a reservation (Kea's
+                C(mac-sources)). Defaults to C([duid]). The installer and the installed system
+                send a DUID that holds their MAC and get the reserved address. Firmware and iPXE
+                send a DUID-UUID and lease from the dynamic range. With C(ipv6-link-local), iPXE
+                would take the reserved address and never release it (see docs/provisioner.md).
+            type: list
+            elements: str
           extra:
             description: The operator's own top-level C(Dhcp6) keys, checked by kea-dhcp6 like the rest.
             type: dict
@@ -445,6 +454,7 @@ SPEC = dict(
                         check_command=dict(type="list", elements="str"),
                         hooks=dict(type="list", elements="path"),
                         interfaces=dict(type="dict", default={}),
+                        mac_sources=dict(type="list", elements="str"),
                         extra=dict(type="dict"),
                         radvd_config=dict(type="path", default="/etc/radvd.conf"),
                         radvd_check_command=dict(type="list", elements="str"),

@@ -381,24 +381,33 @@ def render_kea(
 # UEFI only: BIOS has no IPv6 netboot. The boot file is option 59 (bootfile-url, RFC 5970), a
 # whole URL; the client's architecture is option 61, iPXE names itself in the user class (15).
 #
-# - UEFI PXE (61 = 7) -> tftp://[next]/grub/grubx64.efi (Debian's GRUB configures its network
-#   from the firmware's DHCPv6 answer, as from a DHCPv4 one, and reads the same per-MAC configs);
+# - UEFI PXE (61 = 7) on a segment the provisioner is on -> tftp://[next]/grub/shimx64.efi: shim
+#   (signed for Secure Boot, and harmless without it) loads Debian's GRUB beside it, which takes
+#   its network from the firmware's DHCPv6 answer and reads the per-MAC configs. Always shim:
+#   the firmware's request cannot be tied to a MAC (below), so a Secure Boot profile could not
+#   get it by reservation as over IPv4;
+# - UEFI PXE through a relay -> tftp://[next]/ipxe/snponly.efi: GRUB takes no route from the
+#   router advertisement and cannot reach a TFTP server off its link; iPXE can (no Secure Boot
+#   there: the store refuses that combination);
 # - UEFI HTTP boot (61 = 16) -> http://[next]/ipxe/snponly.efi, with option 16 (vendor class,
 #   enterprise 343) "HTTPClient" back: edk2 takes an offer for an HTTP boot only then. Never
-#   "PXEClient": edk2 then waits for a boot server on port 4011 (research/ipv6.md);
+#   "PXEClient": edk2 then waits for a boot server on port 4011 (research/ipv6.md). Debian's
+#   GRUB, shim's included, finds no network after an HTTP boot: iPXE, unsigned, it is;
 # - iPXE (user class "iPXE") -> the segment's first script, ipxe/boot-<segment>.ipxe, which
 #   chains to the per-MAC script with the segment's address in it (iPXE's ${next-server} is
-#   IPv4's: over IPv6 it is empty);
-# - a reservation whose boot loader is fixed (Secure Boot's shim, boot_loader grub) names its
-#   file by TFTP in the reservation, whose options Kea puts before every class's.
+#   IPv4's: over IPv6 it is empty).
 #
-# Reservations are by MAC (``hw-address``): edk2 and iPXE send a DUID-UUID with no MAC in it, and
-# each boot stage may send another one. Kea takes the MAC from the client's link-local address
-# (EUI-64, also through a relay: the relay's peer address) or from a DUID that holds it. The
-# dynamic range is still needed: a stage whose MAC Kea cannot tell leases from it, and boots on.
+# Reservations are by MAC (``hw-address``), and the MAC is taken from the client's DUID only
+# (``mac-sources: [duid]``, the default): the installer's and the installed system's DHCPv6
+# clients (ISC dhclient, Debian's installer) send a DUID-LL or DUID-LLT, which holds it, and get
+# the reserved address, which the install config is served to. Firmware and iPXE send a
+# DUID-UUID with no MAC in it and lease from the dynamic range: tied to the MAC through their
+# link-local address instead (mac-source ipv6-link-local), iPXE would take the reserved address
+# and never release it, and the installer would get another one. Hence the dynamic range.
 PXE6_ARCH = 7
 HTTP6_VENDOR = "343, %04x%s" % (len(HTTP_CLIENT), HTTP_CLIENT.encode("ascii").hex())
 IPXE6_TEST = "substring(option[15].hex,2,4) == 'iPXE'"
+MAC_SOURCES6 = ("duid",)
 
 
 def ipxe6_script(seg_name):
@@ -433,6 +442,7 @@ def render_kea6(
     control_socket=None,
     extra=None,
     hooks=(),
+    mac_sources=MAC_SOURCES6,
 ):
     """Kea's DHCPv6 config for the served IPv6 segments. interfaces: {segment: interface}. Kea
     picks a direct client's subnet by the interface its request came in on, a relayed one's by
@@ -462,20 +472,32 @@ def render_kea6(
             {
                 "name": "bm6-ipxe-%s" % seg_name,
                 "test": IPXE6_TEST,
-                "option-data": [{"name": "bootfile-url", "data": _v6_url("http", segment, ipxe6_script(seg_name))}],
+                "option-data": [
+                    {
+                        "name": "bootfile-url",
+                        "data": _v6_url("http", segment, ipxe6_script(seg_name)),
+                        "always-send": True,
+                    }
+                ],
             },
             {
                 "name": "bm6-http-%s" % seg_name,
                 "test": "option[61].hex == 0x%04x and %s" % (HTTP_ARCH, not_ipxe),
                 "option-data": [
-                    {"name": "bootfile-url", "data": _v6_url("http", segment, IPXE_HTTP_LOADER)},
+                    {"name": "bootfile-url", "data": _v6_url("http", segment, IPXE_HTTP_LOADER), "always-send": True},
                     {"name": "vendor-class", "data": HTTP6_VENDOR, "always-send": True},
                 ],
             },
             {
                 "name": "bm6-pxe-%s" % seg_name,
                 "test": "option[61].hex == 0x%04x and %s" % (PXE6_ARCH, not_ipxe),
-                "option-data": [{"name": "bootfile-url", "data": _v6_url("tftp", segment, GRUB)}],
+                "option-data": [
+                    {
+                        "name": "bootfile-url",
+                        "data": _v6_url("tftp", segment, IPXE_HTTP_LOADER if part.get("relay") else SHIM),
+                        "always-send": True,
+                    }
+                ],
             },
         ]
         for klass in required:
@@ -486,9 +508,6 @@ def render_kea6(
             subnet["pools"].append({"pool": "%s - %s" % tuple(part["dynamic_range"])})
         for _host_id, system, iface in reservations6(view, seg_name):
             reservation = {"hw-address": iface["mac"], "ip-addresses": [iface["ipv6"]], "hostname": system["name"]}
-            boot = fixed_boot_file(system)
-            if boot and boot != PXELINUX:  # pxelinux is BIOS's: no IPv6 netboot, the classes answer
-                reservation["option-data"] = [{"name": "bootfile-url", "data": _v6_url("tftp", segment, boot)}]
             subnet["reservations"].append(reservation)
         subnets.append(subnet)
     unicast = {}
@@ -508,7 +527,7 @@ def render_kea6(
         "preferred-lifetime": lease_time,
         "valid-lifetime": lease_time * 2,
         "host-reservation-identifiers": ["hw-address"],
-        "mac-sources": ["ipv6-link-local", "client-link-addr-option", "duid"],
+        "mac-sources": list(mac_sources),
         "reservations-out-of-pool": True,
         "client-classes": classes,
         "subnet6": subnets,

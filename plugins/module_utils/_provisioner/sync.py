@@ -336,6 +336,7 @@ def _ipv6_files(view, options, interfaces6):
             control_socket=six.get("control_socket"),
             extra=six.get("extra"),
             hooks=six.get("hooks") or options.get("kea_hooks") or (),
+            mac_sources=six.get("mac_sources") or D.MAC_SOURCES6,
         )
     return [
         ("dhcp6", six["config"], kea6, six["check_command"]),

@@ -27,6 +27,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.f
     FAMILIES,
     IPV4,
     IPV6,
+    boot_family,
     families,
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
@@ -563,7 +564,8 @@ class RecordStore(object):
                 )
             primary_index = primaries[0] if primaries else 0
             primary = interfaces[primary_index]
-            seg_families = families(self.data("segments", primary.get("segment") or (tier or {}).get("segment")))
+            primary_segment = self.data("segments", primary.get("segment") or (tier or {}).get("segment"))
+            seg_families = families(primary_segment)
             if seg_families and not any(f.address_field in primary for f in seg_families):
                 add(
                     Problem(
@@ -572,6 +574,8 @@ class RecordStore(object):
                         "the primary interface needs an %s" % " or an ".join(f.address_field for f in seg_families),
                     )
                 )
+            if boot_family(primary_segment, primary) is IPV6:
+                self._check_ipv6_boot(add, path, system, primary_segment)
             names_seen = set()
             for index, iface in enumerate(interfaces):
                 if iface["name"] in names_seen:
@@ -603,6 +607,33 @@ class RecordStore(object):
                                 ),
                             )
                         )
+
+    def _check_ipv6_boot(self, add, path, system, segment):
+        """What a machine that boots over IPv6 can boot: UEFI only (pxelinux is BIOS's), and
+        Secure Boot only on the provisioner's own link (through a relay, GRUB finds no route to
+        the TFTP server, so iPXE, which is unsigned, boots there)."""
+        layers = [segment, self.data("tiers", system["tier"]) or {}, self.data("profiles", self.profile_name(system))]
+        layers = [layer or {} for layer in layers] + [system]
+        loader = next((layer["boot_loader"] for layer in reversed(layers) if "boot_loader" in layer), "auto")
+        if loader == "pxelinux":
+            add(
+                Problem(
+                    path,
+                    "boot_loader",
+                    "boot_loader pxelinux (inherited or set here) is BIOS's: this system boots over IPv6, "
+                    "which is UEFI only; use auto, grub or ipxe",
+                )
+            )
+        if layers[2].get("secure_boot") and segment["ipv6"].get("relay"):
+            add(
+                Problem(
+                    path,
+                    "profile",
+                    "profile %s has secure_boot, but this system boots over IPv6 through the relay %s: "
+                    "Debian's GRUB finds no route to the TFTP server there, and iPXE, which boots instead, "
+                    "is not signed" % (self.profile_name(system), segment["ipv6"]["relay"]),
+                )
+            )
 
     def _check_ip_in_segment(self, add, path, field, ip, seg_name, network, family=IPV4):
         # ip was validated: compared as integers (10,000 systems, two passes per edit)

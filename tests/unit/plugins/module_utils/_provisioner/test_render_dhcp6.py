@@ -24,7 +24,7 @@ V6 += "  dynamic_range: [2001:db8:10::1000, 2001:db8:10::1fff]\n"
 def _files(**extra):
     files = dict(FILES)
     # dmz is dual-stack; far is IPv6-only, behind a relay; web01 boots over IPv4 (it has an ip),
-    # v601 and sb601 over IPv6
+    # v601, sb601 (Secure Boot) and far01 over IPv6
     files["segments/dmz.yml"] = FILES["segments/dmz.yml"] + V6
     files["segments/far.yml"] = (
         "provisioner: prov-dmz\ndomain: far.example.test\nipv6:\n  network: 2001:db8:20::/64\n"
@@ -40,13 +40,16 @@ def _files(**extra):
         'tier: web\ninterfaces:\n  - {name: eth0, mac: "00:00:5e:00:53:01", ipv6: "2001:db8:10::51"}\n'
     )
     files["systems/sb601.yml"] = (
-        'tier: far\nprofile: rocky9-sb\ninterfaces:\n  - {name: eth0, mac: "00:00:5e:00:53:02", ipv6: "2001:db8:20::52"}\n'
+        'tier: web\nprofile: rocky9-sb\ninterfaces:\n  - {name: eth0, mac: "00:00:5e:00:53:02", ipv6: "2001:db8:10::52"}\n'
+    )
+    files["systems/far01.yml"] = (
+        'tier: far\ninterfaces:\n  - {name: eth0, mac: "00:00:5e:00:53:03", ipv6: "2001:db8:20::53"}\n'
     )
     files.update(extra)
     return {relpath: text for relpath, text in files.items() if text is not None}
 
 
-DIRECT_ONLY = {"segments/far.yml": None, "tiers/far.yml": None, "systems/sb601.yml": None}
+DIRECT_ONLY = {"segments/far.yml": None, "tiers/far.yml": None, "systems/far01.yml": None}
 
 
 def _view(tmp_path, **extra):
@@ -72,26 +75,25 @@ def test_the_subnets_classes_and_reservations(tmp_path):
     assert dhcp6["interfaces-config"]["interfaces"] == ["br0/2001:db8:10::1"]
     direct = _kea6(_view(tmp_path / "direct", **DIRECT_ONLY), {"dmz": "br0"})
     assert direct["interfaces-config"]["interfaces"] == ["br0"]
-    # by MAC: firmware and iPXE send a DUID-UUID with no MAC in it
-    assert dhcp6["host-reservation-identifiers"] == ["hw-address"]
+    # by MAC, taken from the DUID only: the installer's holds it; firmware's and iPXE's do not
+    # (they lease from the pool, and iPXE cannot keep the installer from its reserved address)
+    assert dhcp6["host-reservation-identifiers"] == ["hw-address"] and dhcp6["mac-sources"] == ["duid"]
     assert dmz["reservations"] == [
+        {"hw-address": "00:00:5e:00:53:02", "ip-addresses": ["2001:db8:10::52"], "hostname": "sb601"},
         {"hw-address": "00:00:5e:00:53:01", "ip-addresses": ["2001:db8:10::51"], "hostname": "v601"},
         {"hw-address": "52:54:00:12:34:56", "ip-addresses": ["2001:db8:10::50"], "hostname": "web01"},
     ]
-    # Secure Boot: the shim by TFTP, in the reservation (whose options come before any class's)
     assert far["reservations"] == [
-        {
-            "hw-address": "00:00:5e:00:53:02",
-            "ip-addresses": ["2001:db8:20::52"],
-            "hostname": "sb601",
-            "option-data": [{"name": "bootfile-url", "data": "tftp://[2001:db8:10::1]/grub/shimx64.efi"}],
-        }
+        {"hw-address": "00:00:5e:00:53:03", "ip-addresses": ["2001:db8:20::53"], "hostname": "far01"}
     ]
     classes = {c["name"]: c for c in dhcp6["client-classes"]}
     assert dmz["require-client-classes"] == ["bm6-ipxe-dmz", "bm6-http-dmz", "bm6-pxe-dmz"]
     assert all(c["only-if-required"] for c in classes.values())
     urls = {name: c["option-data"][0]["data"] for name, c in classes.items()}
-    assert urls["bm6-pxe-dmz"] == "tftp://[2001:db8:10::1]/grub/grubx64.efi"
+    # PXE: shim, for every machine (Secure Boot or not), then GRUB; through a relay iPXE, which
+    # takes its route from the router advertisement (GRUB does not)
+    assert urls["bm6-pxe-dmz"] == "tftp://[2001:db8:10::1]/grub/shimx64.efi"
+    assert urls["bm6-pxe-far"] == "tftp://[2001:db8:10::1]/ipxe/snponly.efi"
     assert urls["bm6-http-dmz"] == "http://[2001:db8:10::1]/ipxe/snponly.efi"
     assert urls["bm6-ipxe-far"] == "http://[2001:db8:10::1]/ipxe/boot-far.ipxe"
     # HTTP boot: vendor class 16, enterprise 343, "HTTPClient" (length 10) echoed; never PXEClient
@@ -214,6 +216,7 @@ def test_without_ipv6_segments_the_files_this_collection_wrote_go(tmp_path):
         "tiers/far.yml": None,
         "systems/sb601.yml": None,
         "systems/v601.yml": None,
+        "systems/far01.yml": None,
         "systems/web01.yml": FILES["systems/web01.yml"],
     }
     files = {k: v for k, v in _files(**v4_only).items() if v is not None}
@@ -241,8 +244,10 @@ def test_what_a_machine_booting_over_ipv6_is_served(tmp_path):
     # web01 is dual-stack: it boots and installs over IPv4, as before
     assert "inst.ks=http://192.0.2.1/ks/web01.cfg" in tftp["grub/grub.cfg-01-52:54:00:12:34:56"]
     assert "ip=dhcp6" not in tftp["grub/grub.cfg-01-52:54:00:12:34:56"]
+    view = _view(tmp_path / "cb", **{"templates/rocky9.ks.j2": "{{ install_url }} {{ callback_url }}\n"})
     files, owners, index = S.web_files(view, b"secret", {})
     # the install config is served to the machine's own address in the family it installs over
     assert owners["v601"] == "2001:db8:10::51" and owners["web01"] == "192.0.2.50"
-    assert index["sb601"]["ip"] == "2001:db8:20::52"
-    assert "http://[2001:db8:10::1]/bm/callback/" in files["ks/v601.cfg"] or "ks/v601.cfg" in files
+    assert index["far01"]["ip"] == "2001:db8:20::53"
+    assert files["ks/v601.cfg"].startswith("http://[2001:db8:10::1]/ks/v601.cfg http://[2001:db8:10::1]/bm/callback/")
+    assert files["ks/web01.cfg"].startswith("http://192.0.2.1/ks/web01.cfg http://192.0.2.1/bm/callback/")

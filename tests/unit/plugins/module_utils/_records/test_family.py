@@ -213,3 +213,28 @@ def test_url_host_brackets_ipv6():
     assert url_host("2001:db8:10::1") == "[2001:db8:10::1]"
     assert url_host("192.0.2.1") == "192.0.2.1"
     assert str(F.parse_network6("2001:DB8:10::/64")) == "2001:db8:10::/64"
+
+
+def test_what_a_machine_booting_over_ipv6_can_boot(tmp_path):
+    # rocky9-legacy says boot_loader: pxelinux (BIOS), which has no IPv6 netboot
+    legacy = WEB01_V6.replace("tier: web\n", "tier: web\nprofile: rocky9-legacy\n") % "2001:db8:10::50"
+    store = load(tmp_path, segments__dmz_yml=V6_ONLY, systems__web01_yml=legacy)
+    assert any(
+        m.startswith("systems/web01.yml: boot_loader: boot_loader pxelinux (inherited or set here) is BIOS's")
+        for m in messages(store)
+    ), messages(store)
+    # Secure Boot through a relay: GRUB finds no route there, iPXE is unsigned
+    relayed = V6_ONLY + "  relay: 2001:db8:10::fe\n  advertise: false\n"
+    secure = "distro: rocky9\ntemplate: rocky9.ks.j2\nsecure_boot: true\n"
+    sb = WEB01_V6.replace("tier: web\n", "tier: web\nprofile: sb\n") % "2001:db8:10::50"
+    store = load(tmp_path / "sb", segments__dmz_yml=relayed, profiles__sb_yml=secure, systems__web01_yml=sb)
+    assert any(
+        m.startswith(
+            "systems/web01.yml: profile: profile sb has secure_boot, but this system boots over IPv6 "
+            "through the relay 2001:db8:10::fe"
+        )
+        for m in messages(store)
+    ), messages(store)
+    # on the provisioner's own link, Secure Boot over IPv6 is fine
+    direct = load(tmp_path / "ok", segments__dmz_yml=V6_ONLY, systems__web01_yml=sb, profiles__sb_yml=secure)
+    assert messages(direct) == []

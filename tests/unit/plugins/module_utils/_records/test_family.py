@@ -238,3 +238,28 @@ def test_what_a_machine_booting_over_ipv6_can_boot(tmp_path):
     # on the provisioner's own link, Secure Boot over IPv6 is fine
     direct = load(tmp_path / "ok", segments__dmz_yml=V6_ONLY, systems__web01_yml=sb, profiles__sb_yml=secure)
     assert messages(direct) == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://[2001:db8:10::1]/repo/rocky9", "https://[2001:db8::1]:8443/x", "nfs://[2001:db8::5]/export/tree"],
+)
+def test_a_url_may_name_an_ipv6_host(url):
+    assert F.check_url(url, "install_tree") == url
+
+
+@pytest.mark.parametrize(
+    "url, reason",
+    [
+        ("http://[2001:db8::1:2:3:4:5:6:7]/repo", "is not an IPv6 address"),
+        ("http://[2001:db8::zz]/repo", "could inject"),
+        ("http://[2001:db8::1]/repo[1]", "could inject"),
+        ("http://host/[2001:db8::1]/repo", "could inject"),
+        ("http://[2001:db8::1]/repo\n", "line"),
+        ("http://[2001:db8::1%eth0]/repo", "could inject"),
+        ("gopher://[2001:db8::1]/repo", "could inject"),
+    ],
+)
+def test_a_bracket_anywhere_else_is_refused(url, reason):
+    with pytest.raises(ValueError, match=reason):
+        F.check_url(url, "install_tree")

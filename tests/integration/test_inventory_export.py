@@ -141,6 +141,7 @@ def test_export_is_plain_json_except_text_that_could_be_a_template(tmp_path):
         "name": "eth0",
         "mac": "52:54:00:12:34:56",
         "ip": "192.0.2.50",
+        "ipv6": None,
         "primary": True,
         "segment": "dmz",
     }

@@ -27,7 +27,9 @@ options:
     choices: [present, absent]
     default: present
   network:
-    description: The segment's IPv4 network in CIDR form. Required when creating.
+    description:
+      - The segment's IPv4 network in CIDR form. A new segment needs O(network), O(ipv6) or both
+        (an IPv6-only segment has no O(network)).
     type: str
   gateway:
     description: The default router handed out by DHCP; inside O(network).
@@ -75,6 +77,41 @@ options:
         relay. Both DHCP servers select the segment's subnet by that address; a relayed segment
         needs O(next_server), the provisioner's address its machines reach through the router.
     type: str
+  ipv6:
+    description:
+      - The segment's IPv6 part, replacing the current one. Its machines install over DHCPv6
+        (UEFI only). See the IPv6 section of docs/provisioner.md.
+    type: dict
+    suboptions:
+      network:
+        description: The segment's IPv6 /64.
+        type: str
+        required: true
+      next_server:
+        description:
+          - The provisioner's IPv6 address the segment's machines reach; the host of their boot
+            and install URLs (firmware has no DNS).
+        type: str
+        required: true
+      dns:
+        description: DNS servers handed out by DHCPv6 and the router advertisements.
+        type: list
+        elements: str
+      dynamic_range:
+        description:
+          - C([first, last]) addresses leased to unknown machines, and to firmware and iPXE,
+            whose requests carry no MAC a reservation can match.
+        type: list
+        elements: str
+      relay:
+        description: The address of the DHCPv6 relay on the segment, when the provisioner is not on it.
+        type: str
+      advertise:
+        description:
+          - Whether the provisioner sends the segment's router advertisements (managed and
+            other-config flags on, no SLAAC). The record's default is V(true) on the provisioner's
+            own link; set V(false) where the segment's router sends them.
+        type: bool
   boot_loader:
     description: Default boot loader of systems in the segment (inherited unless overridden).
     type: str
@@ -110,6 +147,18 @@ EXAMPLES = r"""
     provisioner: prov-dmz
     next_server: 192.0.2.1
     dynamic_range: [192.0.2.200, 192.0.2.250]
+  delegate_to: localhost
+
+- name: An IPv6-only provisioning segment
+  baremetal.provision.segment:
+    records_dir: /srv/records
+    name: dc2-prov
+    provisioner: prov-dc2
+    domain: dc2.example.test
+    ipv6:
+      network: 2001:db8:10::/64
+      next_server: 2001:db8:10::1
+      dynamic_range: [2001:db8:10::1000, 2001:db8:10::1fff]
   delegate_to: localhost
 
 - name: Send the DMZ's unknown machines to the discovery collector
@@ -163,6 +212,7 @@ FIELDS = (
     "dynamic_range",
     "discovery",
     "relay",
+    "ipv6",
     "boot_loader",
     "kernel_options",
     "installed_kernel_options",
@@ -183,6 +233,17 @@ SPEC = dict(
         dynamic_range=dict(type="list", elements="str"),
         discovery=dict(type="bool"),
         relay=dict(type="str"),
+        ipv6=dict(
+            type="dict",
+            options=dict(
+                network=dict(type="str", required=True),
+                next_server=dict(type="str", required=True),
+                dns=dict(type="list", elements="str"),
+                dynamic_range=dict(type="list", elements="str"),
+                relay=dict(type="str"),
+                advertise=dict(type="bool"),
+            ),
+        ),
         **inherited_argument_spec(),
         description=dict(type="str"),
     ),

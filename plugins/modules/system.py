@@ -55,7 +55,12 @@ options:
         type: str
         required: true
       ip:
-        description: Reserved IPv4 address; required on the primary interface.
+        description: Reserved IPv4 address. The primary interface needs O(interfaces[].ip) or O(interfaces[].ipv6).
+        type: str
+      ipv6:
+        description:
+          - Reserved IPv6 address, in the segment's C(ipv6.network). A system whose primary
+            interface has no O(interfaces[].ip) installs over IPv6.
         type: str
       primary:
         description: The interface that PXE-boots and carries C(ansible_host).
@@ -70,6 +75,9 @@ options:
     type: str
   ip:
     description: Shorthand for the primary interface's reserved IP.
+    type: str
+  ipv6:
+    description: Shorthand for the primary interface's reserved IPv6 address.
     type: str
   interface_name:
     description: Name of the primary interface when O(mac) creates it.
@@ -290,12 +298,14 @@ SPEC = dict(
                 name=dict(type="str", required=True),
                 mac=dict(type="str", required=True),
                 ip=dict(type="str"),
+                ipv6=dict(type="str"),
                 primary=dict(type="bool"),
                 segment=dict(type="str"),
             ),
         ),
         mac=dict(type="str"),
         ip=dict(type="str"),
+        ipv6=dict(type="str"),
         interface_name=dict(type="str", default="eth0"),
         from_pool=dict(type="str"),
         reinstall=dict(type="bool", default=False),
@@ -315,7 +325,13 @@ SPEC = dict(
         description=dict(type="str"),
         refresh_caches=dict(type="bool", default=False),
     ),
-    mutually_exclusive=[("interfaces", "mac"), ("interfaces", "ip"), ("mac", "from_pool"), ("interfaces", "from_pool")],
+    mutually_exclusive=[
+        ("interfaces", "mac"),
+        ("interfaces", "ip"),
+        ("interfaces", "ipv6"),
+        ("mac", "from_pool"),
+        ("interfaces", "from_pool"),
+    ],
     supports_check_mode=True,
 )
 

@@ -184,3 +184,44 @@ def test_validate_playbook_passes_a_good_store_and_lists_every_problem_of_a_bad_
     ):
         assert text in failed.stdout, failed.stdout
     assert tree_digest(bad) == before
+
+
+def test_an_ipv6_only_segment_and_system_through_the_modules(tmp_path):
+    """segment's ipv6 and system's ipv6 write what the store checks; a bad one changes nothing."""
+    records = write_store(str(tmp_path / "records"))
+    segment = run_module(
+        "segment",
+        {
+            "records_dir": records,
+            "name": "dc2",
+            "provisioner": "prov-dc2",
+            "ipv6": {
+                "network": "2001:db8:30::/64",
+                "next_server": "2001:DB8:30::1",
+                "dynamic_range": ["2001:db8:30::1000", "2001:db8:30::1fff"],
+            },
+        },
+    )
+    assert segment.get("changed") and not segment.get("failed"), segment
+    assert segment["record"]["ipv6"] == {
+        "network": "2001:db8:30::/64",
+        "next_server": "2001:db8:30::1",
+        "dynamic_range": ["2001:db8:30::1000", "2001:db8:30::1fff"],
+    }, segment["record"]
+    tier = run_module("tier", {"records_dir": records, "name": "dc2", "segment": "dc2", "profile": "rocky9-web"})
+    assert not tier.get("failed"), tier
+    system = run_module(
+        "system",
+        {"records_dir": records, "name": "v601", "tier": "dc2", "mac": "00:00:5e:00:53:01", "ipv6": "2001:db8:30::50"},
+    )
+    assert system.get("changed") and not system.get("failed"), system
+    assert system["record"]["interfaces"] == [
+        {"name": "eth0", "mac": "00:00:5e:00:53:01", "ipv6": "2001:db8:30::50", "primary": True}
+    ], system["record"]
+    before = tree_digest(records)
+    taken = run_module(
+        "system",
+        {"records_dir": records, "name": "v602", "tier": "dc2", "mac": "00:00:5e:00:53:02", "ipv6": "2001:db8:30::1"},
+    )
+    assert taken.get("failed") and "interfaces[0].ipv6: 2001:db8:30::1 is the ipv6.next_server" in taken["msg"], taken
+    assert tree_digest(records) == before

@@ -114,15 +114,16 @@ def edit_system(txn, name, params):
     old_primary = _primary(existing.get("interfaces") or []) if existing else None
     old_mac = _safe_mac(old_primary.get("mac")) if old_primary else None
 
-    if params.get("mac") is not None or params.get("ip") is not None or params.get("from_pool"):
+    addresses = [f for f in ("ip", "ipv6") if params.get(f) is not None]
+    if params.get("mac") is not None or addresses or params.get("from_pool"):
         primary = _primary(interfaces)
         if primary is None:
             primary = {"name": params.get("interface_name") or "eth0", "primary": True}
             interfaces.append(primary)
         if params.get("mac") is not None:
             primary["mac"] = _normalized_mac(path, "mac", params["mac"])
-        if params.get("ip") is not None:
-            primary["ip"] = params["ip"]
+        for field in addresses:
+            primary[field] = params[field]
 
     facts = {"created": existing is None, "replaced": None, "pool_spare": None}
     if params.get("from_pool"):

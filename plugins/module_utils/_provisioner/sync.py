@@ -388,10 +388,12 @@ def _sync_ipv6(files, options, interfaces6, check_mode):
     """Write (or remove) the checked DHCPv6 and radvd configs; reload a running kea-dhcp6 through
     its control socket and delete the leases of reserved addresses whose MAC went away."""
     result = {"interfaces": interfaces6, "written": [], "removed": [], "dhcp6_changed": False, "radvd_changed": False}
+    result["diffs"] = []  # (path, before, after) of each file changed: the module's diff, not its result
     for what, path, after, before, _command in files:
         result[what] = after is not None  # whether the daemon has anything to serve
         if after == before:
             continue
+        result["diffs"].append((path, before, after))
         if after is None:
             removed = _remove_marked([path], D.HEADER.split(" for ", maxsplit=1)[0], check_mode)
             result["removed"] += removed

@@ -22,18 +22,18 @@ from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.s
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
 
 
-def _diff(component, options, result, before, after):
+def _diffs(component, options, result, before, after):
     if component == "dhcp":
-        return {
-            "before": before or "",
-            "after": after,
-            "before_header": options["config"],
-            "after_header": options["config"],
-        }
+        files = [(options["config"], before, after)] if result["dhcp4_changed"] else []
+        files += result["ipv6"].pop("diffs", [])  # Kea DHCPv6's and radvd's configs
+        return [
+            {"before": old or "", "after": new or "", "before_header": path, "after_header": path}
+            for path, old, new in files
+        ]
     lines = ["+ %s: %s" % (component, p) for p in result["written"]] + [
         "- %s: %s" % (component, p) for p in result["removed"]
     ]
-    return {"prepared": "\n".join(lines) + "\n"}
+    return [{"prepared": "\n".join(lines) + "\n"}]
 
 
 def run_module_sync(module, view=None):
@@ -75,7 +75,9 @@ def _sync_components(module, view):
             module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
         before, after = result.pop("before", None), result.pop("after", None)
         if module._diff and result["changed"]:
-            diffs.append(_diff(component, options, result, before, after))
+            diffs.extend(_diffs(component, options, result, before, after))
+        if component == "dhcp":
+            result["ipv6"].pop("diffs", None)
         components[component] = result
     out = dict(changed=any(r["changed"] for r in components.values()), components=components)
     if diffs:

@@ -251,3 +251,29 @@ def test_what_a_machine_booting_over_ipv6_is_served(tmp_path):
     assert index["far01"]["ip"] == "2001:db8:20::53"
     assert files["ks/v601.cfg"].startswith("http://[2001:db8:10::1]/ks/v601.cfg http://[2001:db8:10::1]/bm/callback/")
     assert files["ks/web01.cfg"].startswith("http://192.0.2.1/ks/web01.cfg http://192.0.2.1/bm/callback/")
+
+
+class _DiffModule(object):
+    """What _sync_components reads of an AnsibleModule: its options, check and diff mode."""
+
+    def __init__(self, dhcp):
+        self.params = {"dhcp": dhcp, "tftp": None, "web": None}
+        self.check_mode = True
+        self._diff = True
+
+    def fail_json(self, **kwargs):
+        raise AssertionError(kwargs)
+
+
+def test_the_diff_shows_each_dhcp_file_that_changes(tmp_path):
+    from ansible_collections.baremetal.provision.plugins.module_utils._runner import provisioner as R
+
+    out = R._sync_components(_DiffModule(_options(tmp_path)), _view(tmp_path))
+    headers = [d["before_header"] for d in out["diff"]]
+    assert [os.path.basename(h) for h in headers] == ["dhcpd.conf", "kea-dhcp6.conf", "radvd.conf"], headers
+    radvd = next(d for d in out["diff"] if d["before_header"].endswith("radvd.conf"))
+    assert radvd["before"] == "" and "AdvManagedFlag on;" in radvd["after"]
+    # the texts go to the diff only, not into the module's result
+    assert "diffs" not in out["components"]["dhcp"]["ipv6"] and "AdvManagedFlag" not in json.dumps(out["components"])
+    # check mode: nothing written
+    assert not (tmp_path / "etc" / "radvd.conf").exists()

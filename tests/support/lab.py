@@ -39,6 +39,9 @@ MODULES = (
 )
 OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
 OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+# OVMF with Microsoft's keys enrolled: Secure Boot enforced once the pflash is marked secure
+OVMF_SB_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
+OVMF_SB_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
 MARK = "BM-STANDIN:"
 DISK_MARK = "BM-DISK: booted from local disk"
 
@@ -52,13 +55,16 @@ say() { echo "%(mark)s $*" > /dev/ttyS0; }
 say start
 ip link set lo up
 ks=$(sed -n 's/.*inst\.ks=\([^ ]*\).*/\1/p' /proc/cmdline)
-case "$(cat /proc/cmdline) $ks" in
-*bm.ipv6=1*|*'['*)
+# IPv6 when the install config's URL names an IPv6 host (another URL on the line, inst.repo's,
+# may name one while the machine installs over IPv4), or when bm.ipv6=1 says so
+case "$ks $(grep -o 'bm.ipv6=1' /proc/cmdline)" in
+*'://['*|*bm.ipv6=1*)
   # IPv6: no DAD (the lab's addresses are unique), ISC dhclient -6 (busybox has no udhcpc6)
   echo 0 > /proc/sys/net/ipv6/conf/eth0/accept_dad
   ip link set eth0 up
   i=0; while [ $i -lt 50 ] && ! ip -6 -o addr show dev eth0 scope link | grep -q fe80; do sleep 0.2; i=$((i+1)); done
-  /sbin/dhclient -6 -1 -v -cf /etc/dhclient6.conf -sf /dhclient6.sh -lf /tmp/dhclient6.leases -pf /tmp/dhclient6.pid eth0 > /dev/ttyS0 2>&1 || { say no-lease6; poweroff -f; }
+  files="-cf /etc/dhclient6.conf -sf /dhclient6.sh -lf /tmp/dhclient6.leases -pf /tmp/dhclient6.pid"
+  /sbin/dhclient -6 -1 -v $files eth0 > /dev/ttyS0 2>&1 || { say no-lease6; poweroff -f; }
   say lease6 $(ip -6 -o addr show eth0 scope global | awk '{print $4}')
   ;;
 *)
@@ -360,6 +366,52 @@ class Machine(object):
                 raise AssertionError("%s powered off before %r:\n%s" % (self.name, marker, self.console()[-3000:]))
             time.sleep(0.2)
         raise AssertionError("%s: no %r within %d s:\n%s" % (self.name, marker, timeout, self.console()[-3000:]))
+
+
+class V6Machine(Machine):
+    """A UEFI machine set up to netboot over IPv6 (OVMF's fw_cfg knobs): PXE over IPv4 off
+    ("pxe"); for HTTP boot ("http") PXE and IPv4 off altogether; "sb-pxe" is "pxe" with Secure
+    Boot enforced. A fixed SMBIOS UUID: the firmware's and iPXE's DUID-UUID come from it."""
+
+    def __init__(self, lab, ns, bridge, name, mac, workdir, firmware, uuid, boot_wait_ms=3000):
+        super().__init__(lab, ns, bridge, name, mac, workdir, uefi=True)
+        self.firmware, self.uuid, self.boot_wait_ms = firmware, uuid, boot_wait_ms
+        if firmware == "sb-pxe":
+            shutil.copy(OVMF_SB_VARS, self.vars)
+
+    def command(self):
+        cmd = super().command()
+        cmd += ["-uuid", self.uuid, "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]
+        if self.firmware == "http":
+            cmd += [
+                "-fw_cfg",
+                "name=opt/org.tianocore/IPv6PXESupport,string=n",
+                "-fw_cfg",
+                "name=opt/org.tianocore/IPv4Support,string=n",
+            ]
+            # HTTPv6 in this OVMF (edk2-stable202211) starts DHCPv6 once, with no retry, while the
+            # NIC's link-local address is still tentative (PXEv6 retries): under a quick TCG boot
+            # it fails at once ("Could not retrieve NBP file size"). A boot menu wait gives the
+            # address time to settle.
+            cmd += ["-boot", "menu=on,splash-time=%d" % self.boot_wait_ms]
+        if self.firmware == "sb-pxe":
+            code = cmd.index("if=pflash,format=raw,readonly=on,file=" + OVMF_CODE)
+            cmd[code] = "if=pflash,format=raw,readonly=on,file=" + OVMF_SB_CODE
+            cmd[cmd.index("q35")] = "q35,smm=on"
+            cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
+        return cmd
+
+
+def add_address6(ns, cidr, dev):
+    """An IPv6 address without duplicate address detection (the lab's addresses are unique, and a
+    tentative address cannot be bound)."""
+    sh("ip", "-n", ns, "-6", "addr", "add", cidr, "dev", dev, "nodad")
+
+
+def no_dad(ns):
+    """Interfaces made later in ns (bridges, veths, taps) skip duplicate address detection."""
+    for key in ("all", "default"):
+        sh("sysctl", "-q", "-w", "net.ipv6.conf.%s.accept_dad=0" % key, ns=ns)
 
 
 def main(argv):

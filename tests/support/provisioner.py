@@ -207,11 +207,12 @@ def _tail(path, lines=40):
 
 
 @contextlib.contextmanager
-def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120, more_addresses=()):
+def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120, more_addresses=(), routes=()):
     """Boot the provisioner in namespace ns, plugged into bridge, at address (CIDR); yield a Server.
     binds: (host folder, path in the container) pairs, bound read-only. more_addresses: further
     addresses (CIDR) of its interface, IPv6 ones without duplicate address detection (the lab's
-    addresses are unique, and a tentative address cannot be bound by Kea, nginx or tftpd)."""
+    addresses are unique, and a tentative address cannot be bound by Kea, nginx or tftpd).
+    routes: (destination, gateway) pairs, to segments behind a lab router."""
     root = build()
     tmp = str(tmp)
     name = name or "%s-prov" % lab.prefix
@@ -228,6 +229,8 @@ def booted(lab, ns, bridge, address, tmp, name=None, binds=(), timeout=120, more
         )
         for extra in more_addresses:
             handle.write("\n[Address]\nAddress=%s\nDuplicateAddressDetection=none\n" % extra)
+        for destination, gateway in routes:
+            handle.write("\n[Route]\nDestination=%s\nGateway=%s\n" % (destination, gateway))
     server = Server(name, ns, address.split("/")[0], key, tmp)
     log = os.path.join(tmp, "%s-console.log" % name)
     cmd = [

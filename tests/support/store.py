@@ -4,6 +4,7 @@
 
 import hashlib
 import os
+import subprocess
 
 FILES = {
     "segments/dmz.yml": """\
@@ -135,6 +136,16 @@ def write_store(root, files=None, extra=None):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text)
+    return str(root)
+
+
+def commit_store(root):
+    """Make the store at root a git repository with its files committed (the record modules and
+    the playbooks that change records commit there)."""
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    git = ["git", "-C", str(root), "-c", "user.name=lab", "-c", "user.email=lab@example.test"]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "lab records"], check=True)
     return str(root)
 
 

@@ -25,7 +25,7 @@ from support.ansible_cli import ansible_env, playbook_recap, run
 from support.bmc import RedfishStandIn
 from support.discovery_story import run_discovery_chapter
 from support.netns import Lab, http_answers, read_log, udhcpc, wait_for
-from support.store import KICKSTART, write_store
+from support.store import KICKSTART, commit_store, write_store
 
 MAC_A = "52:54:00:0e:00:01"  # web01's original hardware (BIOS)
 MAC_B = "52:54:00:0e:00:02"  # the spare in pool spares-dmz (BIOS)
@@ -149,13 +149,9 @@ class Story(object):
             "port: %d, username: admin, password_var: lab_bmc_password}}\n"
             % (MAC_B, bmc("machine-b"), MAC_V, self.ipmi.port),
         }
-        write_store(self.paths["records"], files=files)
-        subprocess.run(["git", "init", "-q", self.paths["records"]], check=True)
-        git = ["git", "-C", self.paths["records"], "-c", "user.name=lab", "-c", "user.email=lab@example.test"]
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-qm", "lab records"], check=True)
+        commit_store(write_store(self.paths["records"], files=files))
 
-    def write_inventory(self):
+    def write_inventory(self, provisioner="prov-lab", **more_vars):
         inv = self.paths["inventory"]
         with open(os.path.join(inv, "lab.baremetal.yml"), "w", encoding="utf-8") as handle:
             handle.write("plugin: baremetal.provision.records\nrecords_dir: %s\n" % self.paths["records"])
@@ -165,8 +161,9 @@ class Story(object):
             self.server.inventory_vars(proxy=True),
             dhcp_server="kea",
             kickstart_secrets={"root_password_hash": "$6$labsalt$" + "x" * 86},
+            **more_vars,
         )
-        with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
+        with open(os.path.join(inv, "host_vars", "%s.yml" % provisioner), "w", encoding="utf-8") as handle:
             json.dump(host_vars, handle, indent=1)
         # the machines' BMC password, as a vaulted variable would be in production
         os.makedirs(os.path.join(inv, "group_vars"), exist_ok=True)

@@ -229,3 +229,17 @@ def test_uefi_http_boot_kea(lab):
     except BaseException:
         P.record("UEFI HTTP boot", "FAILED", took, "%s; Kea: FAILED" % detail)
         raise
+
+
+def test_secure_boot_kea(lab):
+    """Secure Boot enforced with Kea answering: shim by the reservation, then signed GRUB and kernel."""
+    assert lab.server == "kea", "runs after test_relay_kea, on its Kea"
+    start = time.monotonic()
+    try:
+        took, console = _installs(lab, "sb03", "192.0.2.82")
+        assert P.SB_ENABLED in console, console[-3000:]
+        assert "NBP filename is grub/shimx64.efi" in console, console[-3000:]
+        P.record("Secure Boot under Kea", "passed", took, "sb03: shim -> signed GRUB -> signed kernel")
+    except BaseException:
+        P.record("Secure Boot under Kea", "FAILED", time.monotonic() - start)
+        raise

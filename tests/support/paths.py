@@ -47,14 +47,16 @@ SYSTEMS = {
     "sb01": ("near", "52:54:00:16:00:07", "192.0.2.80", "secure-boot", "standin-sb"),
     # Secure Boot firmware, but a profile without secure_boot: it is handed GRUB without shim
     "sb02": ("near", "52:54:00:16:00:08", "192.0.2.81", "secure-boot", "standin-uefi"),
+    # Secure Boot again, with Kea answering (its reservation's boot-file-name is the shim)
+    "sb03": ("near", "52:54:00:16:00:0b", "192.0.2.82", "secure-boot", "standin-sb"),
 }
 UNKNOWN_FAR = "52:54:00:16:00:f1"
 # Secure Boot firmware handed an unsigned loader (iPXE's, no signature at all) by a host block of
 # the lab's own (dhcp_extra, ISC phase): no record, so the collection never serves it this file
 UNSIGNED = ("unsigned", "52:54:00:16:00:09", "192.0.2.90", "ipxe/snponly.efi")
 
-OVMF_SB_CODE = "/usr/share/OVMF/OVMF_CODE_4M.ms.fd"
-OVMF_SB_VARS = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd"
+OVMF_SB_CODE = L.OVMF_SB_CODE
+OVMF_SB_VARS = L.OVMF_SB_VARS
 SB_ENABLED = "Secure boot enabled"
 SB_DENIED = "Access Denied"
 
@@ -68,10 +70,10 @@ def record(path, result, seconds, detail=""):
 
 def summary_lines():
     lines = []
-    for path in ("relay", "UEFI HTTP boot", "Secure Boot"):
+    for path in ("relay", "UEFI HTTP boot", "Secure Boot", "Secure Boot under Kea"):
         seconds, result, detail = RESULTS.get(path, (None, "not run", ""))
         shown = "%6.1f s" % seconds if seconds is not None else "      -"
-        lines.append("%-15s %s  %-7s %s" % (path, shown, result, detail))
+        lines.append("%-21s %s  %-7s %s" % (path, shown, result, detail))
     return lines
 
 

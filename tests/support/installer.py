@@ -18,10 +18,18 @@ net-retriever read are the text the InRelease signs and its signatures detached,
 
 The installer's syslog reaches a UDP receiver in the lab (``log_host=`` on its kernel line); its
 serial console is a file. Tests follow both and stop on the installer's own messages.
+
+With ``ipv6=True`` the segment is IPv6-only (2001:db8:10::/64, no IPv4 address anywhere in the
+lab): the machine is UEFI with PXE over IPv4 off (OVMF's PXEv6 -> shim -> GRUB -> d-i over
+TFTPv6), its MAC universally administered (00:00:5e:00:53:71, as a real NIC's) and its SMBIOS
+UUID fixed; Kea DHCPv6 and radvd run in the namespace on the files the dhcp role rendered, and the
+preseed, the mirror and the syslog receiver are on the provisioner's IPv6 address.
 """
 
+import csv
 import glob
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -33,7 +41,7 @@ import time
 
 from support import lab as L
 from support.inventory import local_provisioner_vars, tree_vars
-from support.netns import Lab, read_log, wait_for
+from support.netns import Lab, read_log, sh, wait_for
 from support.services import start_boot_services
 from support.store import write_store
 from support.story import Story
@@ -52,6 +60,59 @@ DOMAIN = "lab.example.test"
 PROVISIONER_IP = "192.0.2.1"
 SYSLOG_PORT = 514
 INSTALLED_OPTIONS = "console=ttyS0,115200n8"
+# the IPv6-only variant (documentation MAC, RFC 7042: universally administered, so that Kea finds
+# it in the installer's DUID-LLT)
+MAC6 = "00:00:5e:00:53:71"
+IP6 = "2001:db8:10::70"
+PROVISIONER_IP6 = "2001:db8:10::1"
+NETWORK6 = "2001:db8:10::/64"
+RANGE6 = ("2001:db8:10::1000", "2001:db8:10::1fff")
+UUID6 = "6e6f6465-0000-4000-8000-000000000071"
+ROUTER_IP6 = "2001:db8:10::fe"
+ROUTER_RADVD = """interface eth0 {
+    AdvSendAdvert on;
+    MinRtrAdvInterval 3;
+    MaxRtrAdvInterval 10;
+    AdvDefaultLifetime 1800;
+    AdvManagedFlag on;
+    AdvOtherConfigFlag on;
+    prefix %s {
+        AdvOnLink on;
+        AdvAutonomous off;
+    };
+};
+"""
+
+
+def link_local(mac):
+    """The EUI-64 link-local address of a MAC (the universal/local bit flipped, ff:fe inserted)."""
+    octets = [int(part, 16) for part in mac.split(":")]
+    octets[0] ^= 0x02
+    words = [octets[0] << 8 | octets[1], octets[2] << 8 | 0xFF, 0xFE00 | octets[3], octets[4] << 8 | octets[5]]
+    return str(ipaddress.IPv6Address("fe80::%x:%x:%x:%x" % tuple(words)))
+
+
+# The example preseed's netcfg answers with the record's IPv6 address instead of its IPv4 one (a
+# lab template: the example renders "None" for an IPv6-only system's address, netmask and gateway).
+PRESEED6_NETCFG = """\
+d-i netcfg/get_ipaddress string {{ ipv6 }}/{{ network.ipv6.prefix }}
+d-i netcfg/get_gateway string {{ vars.gateway6 | default('') }}
+d-i netcfg/get_nameservers string {{ network.ipv6.dns | join(' ') }}
+"""
+
+
+def ipv6_preseed():
+    """The collection's example preseed with PRESEED6_NETCFG for its IPv4 netcfg answers."""
+    with open(os.path.join(REPO, "examples", "templates", "debian12.preseed.j2"), encoding="utf-8") as handle:
+        text = handle.read()
+    ipv4 = re.compile(
+        r"^d-i netcfg/get_ipaddress .*\n^d-i netcfg/get_netmask .*\n^d-i netcfg/get_gateway .*\n"
+        r"^d-i netcfg/get_nameservers .*\n",
+        re.M,
+    )
+    if not ipv4.search(text):
+        raise RuntimeError("the example preseed no longer has the four netcfg lines this lab replaces")
+    return ipv4.sub(PRESEED6_NETCFG, text)
 
 
 def netboot_images(cache=CACHE):
@@ -224,7 +285,7 @@ def local_mirror(root, suite=SUITE, component="main", arch="amd64"):
 
 def syslog_receiver(address, port, path):
     """Append every syslog datagram to path, one line each (run inside the lab namespace)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind((address, int(port)))
     with open(path, "ab", buffering=0) as out:
         while True:
@@ -242,12 +303,31 @@ vars: {suite: %(suite)s}
 """
 
 
-class InstallerLab(Story):
-    """The story's provisioner with one system installing the real Debian installer."""
+class PXE6Machine(L.Machine):
+    """lab.Machine (UEFI) with OVMF's PXE over IPv4 off, so that it boots by PXEv6 at once, and a
+    fixed SMBIOS UUID (the firmware's DUID-UUID comes from it)."""
 
-    def __init__(self, workdir, narrate=None, uefi=False):
+    def command(self):
+        return [*super().command(), "-uuid", UUID6, "-fw_cfg", "name=opt/org.tianocore/IPv4PXESupport,string=n"]
+
+
+class InstallerLab(Story):
+    """The story's provisioner with one system installing the real Debian installer; over IPv6
+    only with ipv6=True (UEFI)."""
+
+    def __init__(
+        self, workdir, narrate=None, uefi=False, ipv6=False, router=False, link_local_preseed=False, preseed=None
+    ):
+        """router (IPv6): the segment also has a router (its own namespace on br0) whose radvd
+        advertises a default route; link_local_preseed (IPv6): a lab addition (not the
+        collection's) serves the install config to the machine's EUI-64 link-local address too;
+        preseed: the profile's template text (default: the collection's example preseed)."""
         super().__init__(workdir, narrate)
-        self.uefi = uefi
+        self.router, self.link_local_preseed, self.preseed = router, link_local_preseed, preseed
+        self.uefi = uefi or ipv6
+        self.ipv6 = ipv6
+        self.mac = MAC6 if ipv6 else MAC
+        self.address = PROVISIONER_IP6 if ipv6 else PROVISIONER_IP
         self.paths["mirror"] = os.path.join(self.work, "mirror")
         self.syslog = os.path.join(self.paths["run"], "installer-syslog.log")
 
@@ -255,15 +335,22 @@ class InstallerLab(Story):
         with self.step("Build the lab: Debian's netboot installer, a local mirror, a 1 GiB machine with an 8 GiB disk"):
             self.linux, self.initrd = netboot_images()
             local_mirror(self.paths["mirror"])
-            self.lab = Lab("bmi")
+            self.lab = Lab("bmi6" if self.ipv6 else "bmi")
             self.ns = self.lab.namespace("prov")
-            self.lab.bridge(self.ns, "br0", PROVISIONER_IP + "/24")
-            self.machine = L.Machine(
+            if self.ipv6:
+                # the lab's addresses are unique: the bridge and the taps made later skip duplicate
+                # address detection (a tentative address cannot be bound by Kea or nginx)
+                for key in ("all", "default"):
+                    sh("sysctl", "-q", "-w", "net.ipv6.conf.%s.accept_dad=0" % key, ns=self.ns)
+                self.lab.bridge(self.ns, "br0", PROVISIONER_IP6 + "/64")
+            else:
+                self.lab.bridge(self.ns, "br0", PROVISIONER_IP + "/24")
+            self.machine = (PXE6Machine if self.ipv6 else L.Machine)(
                 self.lab,
                 self.ns,
                 "br0",
                 "installer",
-                MAC,
+                self.mac,
                 self.paths["vm"],
                 uefi=self.uefi,
                 memory_mib=1024,
@@ -271,12 +358,18 @@ class InstallerLab(Story):
             )
             self.machines["installer"] = self.machine
             env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(L.__file__)))
-            self.lab.start(
-                self.ns, [sys.executable, L.__file__, "ra", "br0"], os.path.join(self.paths["run"], "ra.log"), env=env
-            )
+            if self.router:
+                self.segment_router()
+            if not self.ipv6:  # over IPv6, radvd of the dhcp role's render advertises (start_daemons)
+                self.lab.start(
+                    self.ns,
+                    [sys.executable, L.__file__, "ra", "br0"],
+                    os.path.join(self.paths["run"], "ra.log"),
+                    env=env,
+                )
             self.lab.start(
                 self.ns,
-                [sys.executable, __file__, "syslog", PROVISIONER_IP, SYSLOG_PORT, self.syslog],
+                [sys.executable, __file__, "syslog", self.address, SYSLOG_PORT, self.syslog],
                 os.path.join(self.paths["run"], "syslog-receiver.log"),
                 env=env,
             )
@@ -284,8 +377,14 @@ class InstallerLab(Story):
             self.write_inventory()
 
     def write_records(self):
-        with open(os.path.join(REPO, "examples", "templates", "debian12.preseed.j2"), encoding="utf-8") as handle:
-            preseed = handle.read()
+        preseed = self.preseed
+        if preseed is None:
+            with open(os.path.join(REPO, "examples", "templates", "debian12.preseed.j2"), encoding="utf-8") as handle:
+                preseed = handle.read()
+        if self.ipv6:
+            files = self.records6(preseed)
+            write_store(self.paths["records"], files=files)
+            return
         files = {
             "segments/lab.yml": "network: 192.0.2.0/24\ngateway: %s\ndns: [%s]\ndomain: %s\nprovisioner: prov-lab\n"
             "next_server: %s\n" % (PROVISIONER_IP, PROVISIONER_IP, DOMAIN, PROVISIONER_IP),
@@ -304,6 +403,43 @@ class InstallerLab(Story):
             % (MAC, IP),
         }
         write_store(self.paths["records"], files=files)
+
+    def segment_router(self):
+        """The segment's router (a namespace on br0, 2001:db8:10::fe): its radvd advertises itself
+        as the default router (the provisioner's own advertisements say router lifetime 0), with
+        the managed and other-config flags and the /64 on-link without SLAAC, as the role's do."""
+        rtr = self.lab.client(self.ns, "br0", "02:00:00:00:60:fe", name="rtr")
+        sh("ip", "-n", rtr, "-6", "addr", "add", ROUTER_IP6 + "/64", "dev", "eth0", "nodad")
+        sh("sysctl", "-q", "-w", "net.ipv6.conf.all.forwarding=1", ns=rtr)
+        conf = os.path.join(self.paths["run"], "radvd-router.conf")
+        with open(conf, "w", encoding="ascii") as handle:
+            handle.write(ROUTER_RADVD % NETWORK6)
+        pidfile = os.path.join(self.paths["run"], "radvd-router.pid")
+        log = os.path.join(self.paths["run"], "radvd-router.log")
+        self.lab.start(rtr, ["radvd", "-n", "-C", conf, "-p", pidfile, "-m", "stderr"], log)
+
+    def records6(self, preseed):
+        """The records of the IPv6-only variant: the segment has only ipv6, the system's interface
+        only an ipv6 address; the install tree and the syslog host are the provisioner's IPv6
+        address (log_host bare: d-i's S10syslog hands busybox syslogd ``-R HOST``, which takes an
+        unbracketed IPv6 literal without a port as the host)."""
+        return {
+            "segments/lab.yml": "domain: %s\nprovisioner: prov-lab\nipv6:\n  network: %s\n  next_server: %s\n"
+            "  dns: [%s]\n  dynamic_range: [%s, %s]\n" % (DOMAIN, NETWORK6, PROVISIONER_IP6, PROVISIONER_IP6, *RANGE6),
+            "distros/debian12.yml": "family: debian\narch: x86_64\nkernel: %s\ninitrd: %s\n"
+            "install_tree: http://[%s]/mirror/debian\n" % (self.linux, self.initrd, PROVISIONER_IP6),
+            "profiles/debian12.yml": PRESEED_PROFILE
+            % {
+                "boot_loader": "grub",
+                "provisioner": '"%s"' % PROVISIONER_IP6,
+                "suite": SUITE + (', gateway6: "%s"' % ROUTER_IP6 if self.router else ""),
+                "installed": INSTALLED_OPTIONS,
+            },
+            "tiers/lab.yml": "segment: lab\nprofile: debian12\n",
+            "templates/debian12.preseed.j2": preseed,
+            "systems/%s.yml" % NAME: 'tier: lab\ninterfaces:\n  - {name: eth0, mac: "%s", ipv6: "%s", primary: true}\n'
+            % (MAC6, IP6),
+        }
 
     # The installer lab's provisioner is the controller itself, its daemons started here in the lab
     # namespace (service manager "none"): d-i's minutes under TCG leave no room for the systemd
@@ -325,15 +461,52 @@ class InstallerLab(Story):
             **tree_vars(self.paths),
             "kickstart_mirror_root": self.paths["mirror"],
             # the lab namespace's address: the controller's own (its facts) are not in the namespace
-            "kickstart_listen_addresses": [PROVISIONER_IP],
+            "kickstart_listen_addresses": [self.address],
             "kickstart_secrets": {"root_password_hash": "$6$labsalt$" + "x" * 86},
         }
+        if self.link_local_preseed:
+            # the kickstart role includes the *.conf of this folder in its server block; an exact
+            # location wins over the role's regular expression one for /ks/
+            include = os.path.join(self.paths["run"], "nginx.d")
+            os.makedirs(include, exist_ok=True)
+            with open(os.path.join(include, "link-local-preseed.conf"), "w", encoding="ascii") as handle:
+                handle.write(
+                    "# the installer lab's diagnostic addition, not the collection's\n"
+                    "location = /ks/%s.cfg {\n    allow %s;\n    allow %s;\n    deny all;\n"
+                    "    default_type text/plain;\n}\n" % (NAME, link_local(self.mac), IP6)
+                )
+            host_vars["kickstart_nginx_include_dir"] = include
+        if self.ipv6:
+            run = self.paths["run"]
+            host_vars.update(
+                {
+                    "dhcp_ipv6_config": os.path.join(run, "kea-dhcp6.conf"),
+                    "dhcp_ipv6_lease_file": os.path.join(run, "kea-leases6.csv"),
+                    "dhcp_ipv6_control_socket": os.path.join(run, "kea6.sock"),
+                    "dhcp_ipv6_check_command": ["ip", "netns", "exec", self.ns, "kea-dhcp6", "-t"],
+                    "dhcp_radvd_config": os.path.join(run, "radvd.conf"),
+                    "dhcp_radvd_check_command": ["ip", "netns", "exec", self.ns, "radvd", "--configtest", "-C"],
+                    "dhcp_ipv6_interfaces": {"lab": "br0"},
+                    # Kea keeps its server DUID in /var/lib/kea, which the kea-dhcp6-server package
+                    # makes and this controller lacks: a DUID of this run only
+                    "dhcp_ipv6_extra": {"server-id": {"type": "LLT", "persist": False}},
+                }
+            )
         with open(os.path.join(inv, "host_vars", "prov-lab.yml"), "w", encoding="utf-8") as handle:
             json.dump(host_vars, handle, indent=1)
 
     def start_daemons(self):
         run_dir = self.paths["run"]
         env = dict(os.environ, KEA_PIDFILE_DIR=run_dir, KEA_LOCKFILE_DIR=run_dir)
+        if self.ipv6:
+            log = os.path.join(run_dir, "kea6.log")
+            self.lab.start(self.ns, ["kea-dhcp6", "-c", os.path.join(run_dir, "kea-dhcp6.conf")], log, env=env)
+            wait_for(lambda: "DHCP6_STARTED" in read_log(log), what="kea-dhcp6")
+            self.radvd_log = os.path.join(run_dir, "radvd.log")
+            radvd = ["radvd", "-n", "-C", os.path.join(run_dir, "radvd.conf"), "-p", os.path.join(run_dir, "radvd.pid")]
+            self.lab.start(self.ns, [*radvd, "-m", "stderr"], self.radvd_log)
+            start_boot_services(self.lab, self.ns, self.paths, run_dir, "[%s]" % PROVISIONER_IP6)
+            return
         log = os.path.join(run_dir, "kea.log")
         self.lab.start(self.ns, ["kea-dhcp4", "-c", os.path.join(run_dir, "kea-dhcp4.conf")], log, env=env)
         wait_for(lambda: "DHCP4_STARTED" in read_log(log), what="kea-dhcp4")
@@ -370,6 +543,11 @@ class InstallerLab(Story):
 
     def access_log(self):
         return read_log(os.path.join(self.paths["run"], "access.log"))
+
+    def leases6(self):
+        """Kea DHCPv6's leases, one dict per line of its memfile (address, duid, hwaddr, ...)."""
+        with open(os.path.join(self.paths["run"], "kea-leases6.csv"), encoding="utf-8", errors="replace") as handle:
+            return list(csv.DictReader(handle))
 
 
 def _printable(text):

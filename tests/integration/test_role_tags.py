@@ -33,6 +33,7 @@ ALWAYS = {
 }
 PACKAGES = {
     ("dhcp", "Install the DHCP server"),
+    ("dhcp", "Install Kea DHCPv6 and radvd (the provisioner serves segments with IPv6)"),
     ("tftp", "Install the TFTP server and the boot loaders"),
     ("kickstart", "Install nginx and the Python libraries the render needs"),
     ("discovery", "Install Python for the discovery service"),
@@ -60,6 +61,8 @@ SERVICE = {
     ("dhcp", "Let the DHCP server restart as often as record changes come"),
     ("dhcp", "Stop and disable the DHCP server this host no longer uses"),
     ("dhcp", "Keep the DHCP server running"),
+    ("dhcp", "Keep Kea DHCPv6 and radvd running"),
+    ("dhcp", "Stop Kea DHCPv6 and radvd where no segment needs them any more"),
     ("tftp", "Keep the TFTP server running"),
     ("kickstart", "Keep nginx and the callback service running"),
     ("discovery", "Look for the discovery unit"),

@@ -139,6 +139,29 @@ def write_store(root, files=None, extra=None):
     return str(root)
 
 
+def load_store(tmp_path, changes=None, **kwargs):
+    """The sample store with some files replaced (value None removes the file), loaded.
+
+    Keyword form: systems__web01_yml=... stands for systems/web01.yml.
+    """
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
+
+    files = dict(FILES)
+    changes = dict(changes or {})
+    changes.update((k.replace("__", "/").replace("_yml", ".yml"), v) for k, v in kwargs.items())
+    for relpath, text in changes.items():
+        if text is None:
+            files.pop(relpath)
+        else:
+            files[relpath] = text
+    return RecordStore.load(write_store(tmp_path, files))
+
+
+def messages(store):
+    """Every problem of a loaded store, as "path: field: message"."""
+    return [str(p) for p in store.problems()]
+
+
 def commit_store(root):
     """Make the store at root a git repository with its files committed (the record modules and
     the playbooks that change records commit there)."""

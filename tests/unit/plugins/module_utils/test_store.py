@@ -5,30 +5,12 @@
 import os
 
 import pytest
-from support.store import FILES, write_store
+from support.store import FILES, load_store, messages, write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore
 
-
-def load(tmp_path, changes=None, **kwargs):
-    """The sample store with some files replaced (value None removes the file).
-
-    Keyword form: systems__web01_yml=... stands for systems/web01.yml.
-    """
-    files = dict(FILES)
-    changes = dict(changes or {})
-    changes.update((k.replace("__", "/").replace("_yml", ".yml"), v) for k, v in kwargs.items())
-    for relpath, text in changes.items():
-        if text is None:
-            files.pop(relpath)
-        else:
-            files[relpath] = text
-    return RecordStore.load(write_store(tmp_path, files))
-
-
-def messages(store):
-    return [str(p) for p in store.problems()]
+load = load_store
 
 
 def test_sample_store_is_valid(tmp_path):

@@ -4,7 +4,7 @@
 same rules as IPv4's (inside the network, unique, outside the dynamic range, no reserved address)."""
 
 import pytest
-from support.store import FILES, write_store
+from support.store import FILES, load_store, messages
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.family import (
     IPV4,
@@ -14,7 +14,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.f
     url_host,
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._records import fields as F
-from ansible_collections.baremetal.provision.plugins.module_utils._records.store import RecordStore, render_record
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import render_record
 
 V6 = """\
 ipv6:
@@ -30,20 +30,9 @@ WEB01_V6 = 'tier: web\ninterfaces:\n  - {name: eth0, mac: "52:54:00:12:34:56", i
 def load(tmp_path, **changes):
     """The sample store with files replaced; app01 (an interface in dmz with an IPv4 address) goes
     with an IPv6-only dmz unless it is given."""
-    files = dict(FILES)
     if "network:" not in changes.get("segments__dmz_yml", "network:").split("ipv6:")[0]:
         changes.setdefault("systems__app01_yml", None)
-    for key, text in changes.items():
-        relpath = key.replace("__", "/").replace("_yml", ".yml")
-        if text is None:
-            files.pop(relpath)
-        else:
-            files[relpath] = text
-    return RecordStore.load(write_store(tmp_path, files))
-
-
-def messages(store):
-    return [str(p) for p in store.problems()]
+    return load_store(tmp_path, **changes)
 
 
 def test_an_ipv6_only_segment_and_its_system(tmp_path):

@@ -175,10 +175,11 @@ def ipv6_interfaces(view, options, addresses=None):
     next_server, else the one interface dhcp.interfaces gives. Raises SyncFailed naming the segment."""
     given = (options.get("ipv6") or {}).get("interfaces") or {}
     segments = D.ipv6_segments(view)
-    for name in sorted(set(given) - set(segments)):
+    unknown = sorted(set(given) - set(segments))
+    if unknown:
         raise SyncFailed(
             "dhcp.ipv6.interfaces.%s: provisioner %s serves no IPv6 segment %s (served: %s)"
-            % (name, view["provisioner"], name, ", ".join(sorted(segments)) or "none")
+            % (unknown[0], view["provisioner"], unknown[0], ", ".join(sorted(segments)) or "none")
         )
     explicit = [i for i in options.get("interfaces") or () if i != "*"]
     direct = sorted(name for name, seg in segments.items() if not seg["ipv6"].get("relay"))
@@ -286,8 +287,7 @@ def check_config(text, path, command):
     """Run a daemon's checker (command, the candidate's path appended) on text, beside path."""
     if not command:
         return
-    options = {"config": path}
-    directory = os.path.dirname(options["config"]) or "."
+    directory = os.path.dirname(path) or "."
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=".bm-check-")
     try:
@@ -297,7 +297,7 @@ def check_config(text, path, command):
     finally:
         os.unlink(tmp)
     if proc.returncode != 0:
-        output = proc.stdout.decode("utf-8", "replace").replace(tmp, options["config"]).strip()
+        output = proc.stdout.decode("utf-8", "replace").replace(tmp, path).strip()
         raise SyncFailed(
             "%s rejected the new config; the live one was left as it was:\n%s" % (" ".join(command), output[-4000:])
         )

@@ -143,12 +143,13 @@ def ipv4_segments(view):
     return {name: seg for name, seg in sorted(view["segments"].items()) if IPV4.part(seg)}
 
 
-def reservations(view, segment_name):
-    """(host id, system, interface) for every interface in one segment, sorted by system."""
+def reservations(view, segment_name, family=IPV4):
+    """(host id, system, interface) for every interface with an address of family in one
+    segment, sorted by system."""
     out = []
     for system in view["systems"]:
         for index, iface in enumerate(system["interfaces"]):
-            if iface["segment"] == segment_name and iface.get("ip"):
+            if iface["segment"] == segment_name and iface.get(family.address_field):
                 out.append((_host_id(system, iface, index), system, iface))
     return out
 
@@ -350,12 +351,8 @@ def render_kea(
         subnets.append(subnet)
     dhcp4 = {
         "comment": HEADER % view["provisioner"],
-        "interfaces-config": {
-            "interfaces": list(interfaces),
-            "service-sockets-max-retries": 600,
-            "service-sockets-retry-wait-time": 100,
-        },
-        "lease-database": {"type": "memfile", "persist": True, "name": lease_file, "lfc-interval": 3600},
+        "interfaces-config": _kea_interfaces(interfaces),
+        "lease-database": _kea_leases(lease_file),
         "valid-lifetime": lease_time,
         "authoritative": True,
         "host-reservation-identifiers": ["hw-address"],
@@ -368,13 +365,31 @@ def render_kea(
         "subnet4": subnets,
         "loggers": [{"name": "kea-dhcp4", "output_options": [{"output": "stdout"}], "severity": "INFO"}],
     }
-    if control_socket:
-        dhcp4["control-socket"] = {"socket-type": "unix", "socket-name": control_socket}
-    if hooks:
-        dhcp4["hooks-libraries"] = [{"library": library} for library in hooks]
     # dhcp_extra: the operator's own top-level Dhcp4 keys (checked by kea-dhcp4 like the rest).
-    dhcp4.update(extra or {})
-    return json.dumps({"Dhcp4": dhcp4}, indent=1, sort_keys=False) + "\n"
+    return _kea_text("Dhcp4", dhcp4, control_socket, hooks, extra)
+
+
+def _kea_interfaces(interfaces):
+    """interfaces-config: a just-added address is tentative (DAD) for a moment, Kea retries the bind."""
+    return {
+        "interfaces": list(interfaces),
+        "service-sockets-max-retries": 600,
+        "service-sockets-retry-wait-time": 100,
+    }
+
+
+def _kea_leases(lease_file):
+    return {"type": "memfile", "persist": True, "name": lease_file, "lfc-interval": 3600}
+
+
+def _kea_text(top, config, control_socket, hooks, extra):
+    """The config's text: its control socket and hooks, then the operator's own top-level keys."""
+    if control_socket:
+        config["control-socket"] = {"socket-type": "unix", "socket-name": control_socket}
+    if hooks:
+        config["hooks-libraries"] = [{"library": library} for library in hooks]
+    config.update(extra or {})
+    return json.dumps({top: config}, indent=1, sort_keys=False) + "\n"
 
 
 # ------------------------------------------------------------------ DHCPv6 (Kea only) and RAs
@@ -424,16 +439,6 @@ def _v6_url(scheme, segment, path):
     return "%s://%s/%s" % (scheme, url_host(segment["ipv6"]["next_server"]), path)
 
 
-def reservations6(view, segment_name):
-    """(host id, system, interface) for every interface with an IPv6 address in one segment."""
-    out = []
-    for system in view["systems"]:
-        for index, iface in enumerate(system["interfaces"]):
-            if iface["segment"] == segment_name and iface.get("ipv6"):
-                out.append((_host_id(system, iface, index), system, iface))
-    return out
-
-
 def render_kea6(
     view,
     interfaces,
@@ -448,7 +453,7 @@ def render_kea6(
     picks a direct client's subnet by the interface its request came in on, a relayed one's by
     the relay's address; a relay sends to the provisioner's global address (the segment's
     next_server), which Kea listens on only when the interface is given as "<interface>/<address>"."""
-    subnets, classes = [], []
+    subnets, classes, unicast = [], [], {}
     for number, (seg_name, segment) in enumerate(ipv6_segments(view).items(), start=1):
         part = segment["ipv6"]
         subnet = {
@@ -461,6 +466,7 @@ def render_kea6(
         }
         if part.get("relay"):
             subnet["relay"] = {"ip-addresses": [part["relay"]]}
+            unicast.setdefault(interfaces[seg_name], part["next_server"])
         else:
             subnet["interface"] = interfaces[seg_name]
         if part.get("dns"):
@@ -506,24 +512,15 @@ def render_kea6(
         subnet["require-client-classes"] = [c["name"] for c in required]
         if part.get("dynamic_range"):
             subnet["pools"].append({"pool": "%s - %s" % tuple(part["dynamic_range"])})
-        for _host_id, system, iface in reservations6(view, seg_name):
+        for _host_id, system, iface in reservations(view, seg_name, IPV6):
             reservation = {"hw-address": iface["mac"], "ip-addresses": [iface["ipv6"]], "hostname": system["name"]}
             subnet["reservations"].append(reservation)
         subnets.append(subnet)
-    unicast = {}
-    for seg_name, segment in ipv6_segments(view).items():
-        if segment["ipv6"].get("relay"):
-            unicast.setdefault(interfaces[seg_name], segment["ipv6"]["next_server"])
     listen = sorted({"%s/%s" % (i, unicast[i]) if i in unicast else i for i in interfaces.values()})
     dhcp6 = {
         "comment": HEADER % view["provisioner"],
-        "interfaces-config": {
-            "interfaces": listen,
-            # a just-added address is tentative (DAD) for a moment: Kea retries the bind
-            "service-sockets-max-retries": 600,
-            "service-sockets-retry-wait-time": 100,
-        },
-        "lease-database": {"type": "memfile", "persist": True, "name": lease_file, "lfc-interval": 3600},
+        "interfaces-config": _kea_interfaces(listen),
+        "lease-database": _kea_leases(lease_file),
         "preferred-lifetime": lease_time,
         "valid-lifetime": lease_time * 2,
         "host-reservation-identifiers": ["hw-address"],
@@ -533,12 +530,7 @@ def render_kea6(
         "subnet6": subnets,
         "loggers": [{"name": "kea-dhcp6", "output_options": [{"output": "stdout"}], "severity": "INFO"}],
     }
-    if control_socket:
-        dhcp6["control-socket"] = {"socket-type": "unix", "socket-name": control_socket}
-    if hooks:
-        dhcp6["hooks-libraries"] = [{"library": library} for library in hooks]
-    dhcp6.update(extra or {})
-    return json.dumps({"Dhcp6": dhcp6}, indent=1, sort_keys=False) + "\n"
+    return _kea_text("Dhcp6", dhcp6, control_socket, hooks, extra)
 
 
 def render_radvd(view, interfaces):

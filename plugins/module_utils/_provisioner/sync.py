@@ -143,12 +143,9 @@ def served_interfaces(view, addresses):
     """The interfaces DHCP listens on when none are set: those with an address inside a segment
     this provisioner serves on its own link (a relayed segment's requests come in through one of
     them). Raises SyncFailed, naming the segments and the variable to set, when there is none."""
-    direct = {
-        name: ipaddress.ip_network(seg["network"])
-        for name, seg in D.ipv4_segments(view).items()
-        if not seg.get("relay")
-    }
-    if not D.ipv4_segments(view):
+    segments = D.ipv4_segments(view)
+    direct = {name: ipaddress.ip_network(seg["network"]) for name, seg in segments.items() if not seg.get("relay")}
+    if not segments:
         return []  # an IPv6-only provisioner: its DHCPv4 server has nothing to serve
     found = []
     for ifname, address in addresses:
@@ -226,7 +223,11 @@ def remove_stale_configs(options, check_mode):
     them (their first lines carry its header); returns the paths removed."""
     config = os.path.abspath(options["config"])
     paths = [p for p in options.get("stale_configs") or () if os.path.abspath(p) != config]
-    return _remove_marked(paths, D.HEADER.split(" for ", maxsplit=1)[0], check_mode)
+    return _remove_marked(paths, _MARKER, check_mode)
+
+
+# The first words of the header of every DHCP and radvd config this collection writes.
+_MARKER = D.HEADER.split(" for ", maxsplit=1)[0]
 
 
 def _remove_marked(paths, marker, check_mode):
@@ -393,22 +394,24 @@ def _sync_ipv6(files, options, interfaces6, check_mode):
         result[what] = after is not None  # whether the daemon has anything to serve
         if after == before:
             continue
-        result["diffs"].append((path, before, after))
         if after is None:
-            removed = _remove_marked([path], D.HEADER.split(" for ", maxsplit=1)[0], check_mode)
+            # only a file this collection wrote goes (an operator's own radvd.conf stays)
+            removed = _remove_marked([path], _MARKER, check_mode)
             result["removed"] += removed
             result[what + "_changed"] = bool(removed)
-            continue
-        result["written"].append(path)
-        result[what + "_changed"] = True
-        if what == "dhcp6":
-            result["released"] = K.released(before, after)
-        if not check_mode:
-            T.write_file(os.path.dirname(path) or ".", os.path.basename(path), after.encode("utf-8"), 0o644)
+        else:
+            result["written"].append(path)
+            result[what + "_changed"] = True
+            if what == "dhcp6":
+                result["released"] = K.released(before, after)
+            if not check_mode:
+                T.write_file(os.path.dirname(path) or ".", os.path.basename(path), after.encode("utf-8"), 0o644)
+        if result[what + "_changed"]:
+            result["diffs"].append((path, before, after))
     socket_path = (options.get("ipv6") or {}).get("control_socket")
-    if result["dhcp6_changed"] and result["written"] and not check_mode and K.is_live(socket_path):
+    if "released" in result and not check_mode and K.is_live(socket_path):
         try:
-            result["deleted_leases"] = K.reload_and_release(socket_path, result.get("released") or [], version=6)
+            result["deleted_leases"] = K.reload_and_release(socket_path, result["released"], version=6)
         except K.KeaError as exc:
             raise SyncFailed("the new DHCPv6 config is written but Kea did not take it: %s" % exc) from exc
         result["reloaded"] = True

@@ -277,3 +277,30 @@ def test_the_diff_shows_each_dhcp_file_that_changes(tmp_path):
     assert "diffs" not in out["components"]["dhcp"]["ipv6"] and "AdvManagedFlag" not in json.dumps(out["components"])
     # check mode: nothing written
     assert not (tmp_path / "etc" / "radvd.conf").exists()
+
+
+def test_the_diff_shows_only_what_changes_on_disk(tmp_path):
+    from ansible_collections.baremetal.provision.plugins.module_utils._runner import provisioner as R
+
+    # an IPv4-only store, an operator's own radvd.conf (kept) and this collection's kea-dhcp6.conf (removed)
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "radvd.conf").write_text("interface eth9 { AdvSendAdvert on; };\n")
+    S.sync(
+        "dhcp",
+        _view(tmp_path / "v6"),
+        dict(_options(tmp_path), ipv6=dict(_options(tmp_path)["ipv6"], radvd_config=str(tmp_path / "mine.conf"))),
+    )
+    files = _files()
+    for relpath in ("segments/far.yml", "tiers/far.yml", "systems/far01.yml", "systems/sb601.yml", "systems/v601.yml"):
+        files.pop(relpath)
+    files["segments/dmz.yml"] = FILES["segments/dmz.yml"]
+    files["systems/web01.yml"] = FILES["systems/web01.yml"]
+    view = build_view(RecordStore.load(write_store(tmp_path / "v4", files)), "prov-dmz")
+    module = _DiffModule(_options(tmp_path))
+    module.check_mode = False
+    out = R._sync_components(module, view)
+    headers = [os.path.basename(d["before_header"]) for d in out["diff"]]
+    assert headers == ["kea-dhcp6.conf"], headers
+    assert out["components"]["dhcp"]["ipv6"]["removed"] == [str(etc / "kea-dhcp6.conf")]
+    assert (etc / "radvd.conf").read_text() == "interface eth9 { AdvSendAdvert on; };\n"

@@ -22,10 +22,10 @@ from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.s
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
 
 
-def _diffs(component, options, result, before, after):
+def _diffs(component, options, result, before, after, more):
+    """The diff of one component; more: (path, before, after) of further files (DHCPv6, radvd)."""
     if component == "dhcp":
-        files = [(options["config"], before, after)] if result["dhcp4_changed"] else []
-        files += result["ipv6"].pop("diffs", [])  # Kea DHCPv6's and radvd's configs
+        files = ([(options["config"], before, after)] if result["dhcp4_changed"] else []) + more
         return [
             {"before": old or "", "after": new or "", "before_header": path, "after_header": path}
             for path, old, new in files
@@ -74,10 +74,9 @@ def _sync_components(module, view):
             # the components before this one are done; say which failed and what they changed
             module.fail_json(msg="%s: %s" % (component, exc), component=component, components=components)
         before, after = result.pop("before", None), result.pop("after", None)
+        more = result["ipv6"].pop("diffs") if component == "dhcp" else []  # the texts: diff only
         if module._diff and result["changed"]:
-            diffs.extend(_diffs(component, options, result, before, after))
-        if component == "dhcp":
-            result["ipv6"].pop("diffs", None)
+            diffs.extend(_diffs(component, options, result, before, after, more))
         components[component] = result
     out = dict(changed=any(r["changed"] for r in components.values()), components=components)
     if diffs:

@@ -64,10 +64,10 @@ def reservations(config_text):
     for top, subnets in (("Dhcp4", "subnet4"), ("Dhcp6", "subnet6")):
         for subnet in (config.get(top) or {}).get(subnets) or []:
             for res in subnet.get("reservations") or []:
+                if not res.get("hw-address"):
+                    continue
                 addresses = res.get("ip-addresses") or ([res["ip-address"]] if res.get("ip-address") else [])
-                for address in addresses:
-                    if res.get("hw-address"):
-                        out[address] = res["hw-address"].lower()
+                out.update(dict.fromkeys(addresses, res["hw-address"].lower()))
     return out
 
 

@@ -467,8 +467,10 @@ class RecordStore(object):
                 where = family.field(field)
                 if not int(net.network_address) <= value <= int(net.broadcast_address):
                     add(Problem(path, where, "%s is outside the segment's network %s" % (part[field], net)))
-                elif family.host_problem(net, value):
-                    add(Problem(path, where, "%s is %s" % (part[field], family.host_problem(net, value))))
+                    continue
+                reason = family.host_problem(net, value)
+                if reason:
+                    add(Problem(path, where, "%s is %s" % (part[field], reason)))
         if family.version == 4 and "relay" in part and "next_server" not in part:
             # the relay forwards DHCP only: TFTP, HTTP and the callback need the provisioner's
             # address, which nothing else in the records gives for a segment it is not on
@@ -612,10 +614,8 @@ class RecordStore(object):
         """What a machine that boots over IPv6 can boot: UEFI only (pxelinux is BIOS's), and
         Secure Boot only on the provisioner's own link (through a relay, GRUB finds no route to
         the TFTP server, so iPXE, which is unsigned, boots there)."""
-        layers = [segment, self.data("tiers", system["tier"]) or {}, self.data("profiles", self.profile_name(system))]
-        layers = [layer or {} for layer in layers] + [system]
-        loader = next((layer["boot_loader"] for layer in reversed(layers) if "boot_loader" in layer), "auto")
-        if loader == "pxelinux":
+        profile = self.data("profiles", self.profile_name(system)) or {}
+        if _boot_loader((segment, self.data("tiers", system["tier"]) or {}, profile, system)) == "pxelinux":
             add(
                 Problem(
                     path,
@@ -624,7 +624,7 @@ class RecordStore(object):
                     "which is UEFI only; use auto, grub or ipxe",
                 )
             )
-        if layers[2].get("secure_boot") and segment["ipv6"].get("relay"):
+        if profile.get("secure_boot") and segment["ipv6"].get("relay"):
             add(
                 Problem(
                     path,
@@ -740,9 +740,7 @@ class RecordStore(object):
         merged_vars = {}
         for layer in layers:
             merged_vars.update(layer.get("vars") or {})
-        boot_loader = "auto"
-        for layer in layers:
-            boot_loader = layer.get("boot_loader", boot_loader)
+        boot_loader = _boot_loader(layers)
         domain = segment.get("domain")
         return {
             "name": name,
@@ -801,6 +799,14 @@ class RecordStore(object):
             "build_generation": (system.get("build") or {}).get("generation", 1),
             "bmc": dict(system["bmc"]) if system.get("bmc") else None,
         }
+
+
+def _boot_loader(layers):
+    """The boot loader of a system's layers (segment, tier, profile, system): the nearest says."""
+    boot_loader = "auto"
+    for layer in layers:
+        boot_loader = layer.get("boot_loader", boot_loader)
+    return boot_loader
 
 
 @functools.lru_cache(maxsize=256)

@@ -80,8 +80,9 @@ def _system_host(store, name):
     system = store.resolve_system(name)
     hostvars = {PREFIX + key: system[key] for key in SYSTEM_VARS}
     hostvars[PREFIX + "state"] = "active"
-    if system["ip"] or system["ipv6"]:  # an IPv6-only system is reached at its IPv6 address
-        hostvars["ansible_host"] = system["ip"] or system["ipv6"]
+    host = system["ip"] or system["ipv6"]  # an IPv6-only system is reached at its IPv6 address
+    if host:
+        hostvars["ansible_host"] = host
     groups = [
         prefix + system[key]
         for prefix, key in (

@@ -307,17 +307,15 @@ def check_url(value, what="URL"):
     """An http(s), ftp or nfs URL made only of config-safe characters; its host may be an IPv6
     literal in brackets (RFC 3986), the only place a bracket is allowed."""
     literal = _URL_IPV6_HOST.fullmatch(value) if isinstance(value, str) else None
+    checked = value
     if literal:
         try:
             ipaddress.IPv6Address(literal.group(2))
         except ValueError:
             raise ValueError("%s %r: [%s] is not an IPv6 address" % (what, value, literal.group(2))) from None
-        check_safe_text(literal.group(1) + "ipv6-host" + literal.group(3), what)
-        if not _URL.fullmatch(literal.group(1) + "ipv6-host" + literal.group(3)):
-            raise ValueError("%s %r is not an http://, https://, ftp:// or nfs:// URL" % (what, value))
-        return value
-    check_safe_text(value, what)
-    if not _URL.fullmatch(value):
+        checked = literal.group(1) + "ipv6-host" + literal.group(3)  # the rest, by the rules of any URL
+    check_safe_text(checked, what)
+    if not _URL.fullmatch(checked):
         raise ValueError("%s %r is not an http://, https://, ftp:// or nfs:// URL" % (what, value))
     return value
 

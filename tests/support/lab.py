@@ -273,8 +273,22 @@ class RouterAdvertiser(object):
 class Machine(object):
     """A QEMU machine on a tap of the lab bridge, with SeaBIOS+iPXE or OVMF, and a disk."""
 
-    def __init__(self, lab, ns, bridge, name, mac, workdir, uefi=False, memory_mib=512, disk_mib=8, smbios=None):
+    def __init__(
+        self,
+        lab,
+        ns,
+        bridge,
+        name,
+        mac,
+        workdir,
+        uefi=False,
+        memory_mib=512,
+        disk_mib=8,
+        smbios=None,
+        secure_boot=False,
+    ):
         self.lab, self.ns, self.bridge, self.name, self.mac, self.uefi = lab, ns, bridge, name, mac, uefi
+        self.secure_boot = secure_boot  # UEFI with Microsoft's keys enrolled, Secure Boot enforced
         # SMBIOS type 1 (the DMI system: manufacturer, product, serial, uuid) as a server sets it
         self.smbios = dict(smbios or {})
         self.workdir, self.memory_mib = workdir, memory_mib
@@ -286,7 +300,7 @@ class Machine(object):
         with open(self.disk, "wb") as handle:
             handle.truncate(disk_mib * 1024 * 1024)  # sparse
         if uefi:
-            shutil.copy(OVMF_VARS, self.vars)
+            shutil.copy(OVMF_SB_VARS if secure_boot else OVMF_VARS, self.vars)
         sh("ip", "tuntap", "add", self.tap, "mode", "tap", ns=ns)
         sh("ip", "link", "set", self.tap, "master", bridge, ns=ns)
         sh("ip", "link", "set", self.tap, "up", ns=ns)
@@ -318,13 +332,16 @@ class Machine(object):
                 "-machine",
                 "q35",
                 "-drive",
-                "if=pflash,format=raw,readonly=on,file=" + OVMF_CODE,
+                "if=pflash,format=raw,readonly=on,file=" + (OVMF_SB_CODE if self.secure_boot else OVMF_CODE),
                 "-drive",
                 "if=pflash,format=raw,file=" + self.vars,
                 # no option ROM: OVMF's own PXE client, as on real UEFI hardware
                 "-device",
                 "virtio-net-pci,netdev=n0,mac=%s,romfile=,bootindex=1" % self.mac,
             ]
+            if self.secure_boot:  # SMM and a secure pflash: the firmware's variables hold the keys
+                cmd[cmd.index("q35")] = "q35,smm=on"
+                cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
         else:
             cmd += ["-device", "virtio-net-pci,netdev=n0,mac=%s,bootindex=1" % self.mac, "-boot", "order=nc"]
         return cmd
@@ -374,10 +391,8 @@ class V6Machine(Machine):
     Boot enforced. A fixed SMBIOS UUID: the firmware's and iPXE's DUID-UUID come from it."""
 
     def __init__(self, lab, ns, bridge, name, mac, workdir, firmware, uuid, boot_wait_ms=3000):
-        super().__init__(lab, ns, bridge, name, mac, workdir, uefi=True)
+        super().__init__(lab, ns, bridge, name, mac, workdir, uefi=True, secure_boot=firmware == "sb-pxe")
         self.firmware, self.uuid, self.boot_wait_ms = firmware, uuid, boot_wait_ms
-        if firmware == "sb-pxe":
-            shutil.copy(OVMF_SB_VARS, self.vars)
 
     def command(self):
         cmd = super().command()
@@ -394,11 +409,6 @@ class V6Machine(Machine):
             # it fails at once ("Could not retrieve NBP file size"). A boot menu wait gives the
             # address time to settle.
             cmd += ["-boot", "menu=on,splash-time=%d" % self.boot_wait_ms]
-        if self.firmware == "sb-pxe":
-            code = cmd.index("if=pflash,format=raw,readonly=on,file=" + OVMF_CODE)
-            cmd[code] = "if=pflash,format=raw,readonly=on,file=" + OVMF_SB_CODE
-            cmd[cmd.index("q35")] = "q35,smm=on"
-            cmd += ["-global", "driver=cfi.pflash01,property=secure,value=on"]
         return cmd
 
 

@@ -18,7 +18,6 @@ enforced (shim -> Debian's signed GRUB -> Debian's signed kernel).
 
 import json
 import os
-import shutil
 import sys
 import time
 
@@ -55,8 +54,6 @@ UNKNOWN_FAR = "52:54:00:16:00:f1"
 # the lab's own (dhcp_extra, ISC phase): no record, so the collection never serves it this file
 UNSIGNED = ("unsigned", "52:54:00:16:00:09", "192.0.2.90", "ipxe/snponly.efi")
 
-OVMF_SB_CODE = L.OVMF_SB_CODE
-OVMF_SB_VARS = L.OVMF_SB_VARS
 SB_ENABLED = "Secure boot enabled"
 SB_DENIED = "Access Denied"
 
@@ -81,10 +78,9 @@ class PathMachine(L.Machine):
     """lab.Machine with the firmware of a boot path: bios, uefi (PXE), uefi-http, secure-boot."""
 
     def __init__(self, lab, ns, bridge, name, mac, workdir, firmware):
-        super().__init__(lab, ns, bridge, name, mac, workdir, uefi=firmware != "bios")
+        secure = firmware == "secure-boot"
+        super().__init__(lab, ns, bridge, name, mac, workdir, uefi=firmware != "bios", secure_boot=secure)
         self.firmware = firmware
-        if firmware == "secure-boot":
-            shutil.copy(OVMF_SB_VARS, self.vars)
 
     def command(self):
         cmd = super().command()
@@ -97,15 +93,7 @@ class PathMachine(L.Machine):
                 "name=opt/org.tianocore/IPv6Support,string=no",
             ]
         if self.firmware == "secure-boot":
-            code = cmd.index("if=pflash,format=raw,readonly=on,file=" + L.OVMF_CODE)
-            cmd[code] = "if=pflash,format=raw,readonly=on,file=" + OVMF_SB_CODE
-            cmd[cmd.index("q35")] = "q35,smm=on"
-            cmd += [
-                "-global",
-                "driver=cfi.pflash01,property=secure,value=on",
-                "-fw_cfg",
-                "name=opt/org.tianocore/IPv6Support,string=no",
-            ]
+            cmd += ["-fw_cfg", "name=opt/org.tianocore/IPv6Support,string=no"]
         return cmd
 
 

@@ -104,3 +104,73 @@ def test_render_entry_points_give_one_render_every_part(tmp_path):
     assert "Validating arguments against arg spec 'render'" in proc.stdout
     assert "parts=dhcp,tftp,web server=kea tftp=/srv/boot web=/srv/www" in proc.stdout, proc.stdout
     assert "refused=components: radius: not a component provisioner_sync renders (dhcp, tftp, web)" in proc.stdout
+
+
+INSTALL = """\
+- name: Each role's parts of site's one-pass install and render
+  hosts: prov
+  gather_facts: false
+  tasks:
+    - name: DHCP's part
+      ansible.builtin.import_role: {name: baremetal.provision.dhcp, tasks_from: install}
+    - name: TFTP's part
+      ansible.builtin.import_role: {name: baremetal.provision.tftp, tasks_from: install}
+    - name: Install configs' part
+      ansible.builtin.import_role: {name: baremetal.provision.kickstart, tasks_from: install}
+    - name: Discovery's part
+      ansible.builtin.import_role: {name: baremetal.provision.discovery, tasks_from: install}
+    - name: Show the parts
+      ansible.builtin.debug:
+        msg: "packages={{ provisioner_packages | join(',') }} parts={{ provisioner_render.keys() | sort | join(',') }}
+          loaders={{ provisioner_render.tftp.copies | list | sort | join(',') }}
+          callback={{ provisioner_render.web.callback_files | list | sort | first }}"
+"""
+
+
+@pytest.mark.parametrize(
+    "variables, packages",
+    [
+        # the DHCP server's, the TFTP server's and boot loaders', nginx's; python3 once
+        (
+            {"dhcp_server": "kea", "bm_discovery_segments": ["dmz"], "discovery_collector_dir": "/"},
+            "kea-dhcp4-server,tftpd-hpa,pxelinux,syslinux-common,grub-efi-amd64-signed,shim-signed,ipxe,"
+            "nginx-light,python3,python3-jinja2",
+        ),
+        # IPv6 segments add Kea DHCPv6 and radvd; a role told not to install adds none
+        (
+            {"bm_ipv6_segments": ["dmz"], "tftp_install_packages": False},
+            "isc-dhcp-server,kea-dhcp6-server,radvd,nginx-light,python3,python3-jinja2",
+        ),
+    ],
+)
+def test_install_entry_points_give_one_install_and_one_render(tmp_path, variables, packages):
+    (tmp_path / "vmlinuz").write_text("stand-in\n")
+    (tmp_path / "initrd.img").write_text("stand-in\n")
+    if "discovery_collector_dir" in variables:
+        variables = dict(variables, discovery_collector_dir=str(tmp_path))
+    playbook = tmp_path / "install.yml"
+    playbook.write_text(INSTALL)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("prov ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    args = ["-i", str(inventory), str(playbook), "-e", json.dumps(variables)]
+    proc = run("ansible-playbook", args, env=ansible_env(tmp=tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Validating arguments against arg spec 'install'" in proc.stdout
+    # main's whole render: the boot loaders copied, the callback service's files written
+    assert (
+        "packages=%s parts=dhcp,tftp,web loaders=grub/grubx64.efi,grub/shimx64.efi,ipxe.efi,ipxe/snponly.efi,"
+        "ldlinux.c32,libutil.c32,lpxelinux.0,menu.c32,pxelinux.0,undionly.kpxe callback=bm_callback.py" % packages
+    ) in proc.stdout, proc.stdout
+
+
+def test_install_entry_point_refuses_bad_variables_before_any_task(tmp_path):
+    playbook = tmp_path / "install.yml"
+    playbook.write_text(INSTALL)
+    inventory = tmp_path / "hosts.ini"
+    inventory.write_text("prov ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    args = ["-i", str(inventory), str(playbook), "-e", json.dumps({"dhcp_server": "dhcpd"})]
+    proc = run("ansible-playbook", args, env=ansible_env(tmp=tmp_path))
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert "Validating arguments against arg spec 'install'" in proc.stdout
+    assert "value of dhcp_server must be one of: isc, kea, got: dhcpd" in proc.stdout + proc.stderr
+    assert "Check the provisioner's OS family" not in proc.stdout

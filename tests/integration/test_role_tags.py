@@ -13,38 +13,51 @@ import pytest
 from support.ansible_cli import playbook_recap, run
 from support.inventory import local_provisioner_lab
 
-# What every selection keeps: the inventory check, each role's argument check and its OS-family check
-# (and discovery's checks of its collector, which run only where discovery is on).
+# What every selection keeps: the inventory check, each role's argument check, its OS-family check
+# and its part of the one install and render (facts, on the controller), and discovery's checks of
+# its collector (which run only where discovery is on). site imports each role's "install" entry
+# point, then installs every package in one task and renders every part in one, then imports each
+# role's "serve" entry point (the rest of its main, the arguments not checked again).
 ALWAYS = {
-    ("localhost", "Fail when there is no provisioner to configure"),
-    ("dhcp", "Validating arguments against arg spec 'main' - DHCP for the segments a provisioner serves"),
+    ("site", "Fail when there is no provisioner to configure"),
+    (
+        "dhcp",
+        "Validating arguments against arg spec 'install' - The dhcp role's part of a one-pass install and render, "
+        "and its handlers",
+    ),
     ("dhcp", "Check the provisioner's OS family is one the role knows"),
-    ("tftp", "Validating arguments against arg spec 'main' - The TFTP boot tree of a provisioner"),
+    ("dhcp", "Add the DHCP server's packages and render options to the one-pass install and render"),
+    (
+        "tftp",
+        "Validating arguments against arg spec 'install' - The tftp role's part of a one-pass install and render, "
+        "and its handlers",
+    ),
     ("tftp", "Check the provisioner's OS family is one the role knows"),
+    ("tftp", "Add the TFTP server's packages and render options to the one-pass install and render"),
     (
         "kickstart",
-        "Validating arguments against arg spec 'main' - Install configs over HTTP and the netboot-once callback",
+        "Validating arguments against arg spec 'install' - The kickstart role's part of a one-pass install and "
+        "render, and its handlers",
     ),
     ("kickstart", "Check the provisioner's OS family is one the role knows"),
-    ("discovery", "Validating arguments against arg spec 'main' - Discovery of unknown machines on a provisioner"),
+    ("kickstart", "Add nginx's packages and the install configs' render options to the one-pass install and render"),
+    (
+        "discovery",
+        "Validating arguments against arg spec 'install' - The discovery role's part of a one-pass install, and its "
+        "handlers",
+    ),
     ("discovery", "Check the provisioner's OS family is one the role knows"),
     ("discovery", "Check the collector's kernel and initrd are on the controller"),
     ("discovery", "Check the collector's kernel options hold nothing iPXE would read as a command"),
+    ("discovery", "Add the discovery service's packages to the one-pass install"),
 }
-PACKAGES = {
-    ("dhcp", "Install the DHCP server"),
-    ("dhcp", "Install Kea DHCPv6 and radvd (the provisioner serves segments with IPv6)"),
-    ("tftp", "Install the TFTP server and the boot loaders"),
-    ("kickstart", "Install nginx and the Python libraries the render needs"),
-    ("discovery", "Install Python for the discovery service"),
-}
+# one install of every role's packages, one render of every role's files
+PACKAGES = {("site", "Install every package the provisioner needs")}
 CONFIG = {
-    ("dhcp", "Render the DHCP config of every served segment, checked by the daemon before it goes live"),
+    ("site", "Render DHCP, TFTP and install configs from the records in one pass"),
     ("dhcp", "Serve IPv4 only, on the provisioning interfaces (ISC dhcpd on Debian)"),
-    ("tftp", "Render the per-MAC boot configs (installer while a build is armed, else local boot), copy the loaders"),
     ("tftp", "Fetch kernels and initrds given by URL (once; verified by checksum)"),
     ("tftp", "Configure tftpd-hpa"),
-    ("kickstart", "Render install configs, the access map and the netboot index, install the callback service"),
     ("kickstart", "Install the nginx server block"),
     ("kickstart", "Install the callback unit"),
     ("discovery", "Make the user the discovery service runs as"),
@@ -69,6 +82,34 @@ SERVICE = {
     ("discovery", "Stop and disable the discovery service"),
     ("discovery", "Keep the discovery service running"),
 }
+# The roles alone (their main): the same tasks, but each role checks its own arguments and installs
+# and renders its own part, and adds nothing to the one-pass facts.
+MAIN_ALWAYS = {
+    ("dhcp", "Validating arguments against arg spec 'main' - DHCP for the segments a provisioner serves"),
+    ("dhcp", "Check the provisioner's OS family is one the role knows"),
+    ("tftp", "Validating arguments against arg spec 'main' - The TFTP boot tree of a provisioner"),
+    ("tftp", "Check the provisioner's OS family is one the role knows"),
+    (
+        "kickstart",
+        "Validating arguments against arg spec 'main' - Install configs over HTTP and the netboot-once callback",
+    ),
+    ("kickstart", "Check the provisioner's OS family is one the role knows"),
+    ("discovery", "Validating arguments against arg spec 'main' - Discovery of unknown machines on a provisioner"),
+    ("discovery", "Check the provisioner's OS family is one the role knows"),
+    ("discovery", "Check the collector's kernel and initrd are on the controller"),
+    ("discovery", "Check the collector's kernel options hold nothing iPXE would read as a command"),
+}
+MAIN_PACKAGES = {
+    ("dhcp", "Install the DHCP server (Kea DHCPv6 and radvd too where the provisioner serves IPv6)"),
+    ("tftp", "Install the TFTP server and the boot loaders"),
+    ("kickstart", "Install nginx and the Python libraries the render needs"),
+    ("discovery", "Install Python for the discovery service"),
+}
+MAIN_RENDER = {
+    ("dhcp", "Render the DHCP config of every served segment, checked by the daemon before it goes live"),
+    ("tftp", "Render the per-MAC boot configs (installer while a build is armed, else local boot), copy the loaders"),
+    ("kickstart", "Render install configs, the access map and the netboot index, install the callback service"),
+}
 # flushes the restart that config tasks and the service switch notify: both select it
 FLUSH = {("dhcp", "Apply the DHCP config")}
 
@@ -88,7 +129,7 @@ def _site(lab, *args):
 
 
 def _listed(stdout):
-    """The (role or play host, task name) pairs of ansible-playbook --list-tasks."""
+    """The (role, task name) pairs of ansible-playbook --list-tasks; ("site", name) for a play's own task."""
     tasks = set()
     for line in stdout.splitlines():
         text = line.strip()
@@ -96,7 +137,7 @@ def _listed(stdout):
             continue
         name = text.split("\tTAGS: ")[0]
         role, sep, task = name.partition(" : ")
-        tasks.add((role.rpartition(".")[2], task) if sep else ("localhost", name))
+        tasks.add((role.rpartition(".")[2], task) if sep else ("site", name))
     return tasks
 
 
@@ -121,14 +162,43 @@ def test_each_tag_selects_its_tasks_and_the_checks(lab, args, expected):
     assert _listed(proc.stdout) == expected
 
 
-def test_every_role_task_has_one_of_the_tags(lab):
-    """A task added without a tag would run under none of --tags packages, config or service."""
-    proc = _site(lab, "--list-tasks")
+def _roles_alone(lab, *args):
+    """The roles as a user's play lists them (each role's main), on prov-dmz."""
+    play = lab["tmp"] / "roles-alone.yml"
+    play.write_text(
+        "- name: The roles alone\n  hosts: prov-dmz\n  roles:\n"
+        + "".join("    - baremetal.provision.%s\n" % role for role in ("dhcp", "tftp", "kickstart", "discovery"))
+    )
+    return run("ansible-playbook", ["-i", lab["inventory"], str(play), *args], env=lab["env"])
+
+
+# the roles' own tasks of CONFIG (site's one render is each role's own render in main)
+ROLE_CONFIG = {task for task in CONFIG if task[0] != "site"}
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], MAIN_ALWAYS | MAIN_PACKAGES | MAIN_RENDER | ROLE_CONFIG | FLUSH | SERVICE),
+        (["--tags", "packages"], MAIN_ALWAYS | MAIN_PACKAGES),
+        (["--tags", "config"], MAIN_ALWAYS | MAIN_RENDER | ROLE_CONFIG | FLUSH),
+        (["--tags", "service"], MAIN_ALWAYS | SERVICE | FLUSH),
+    ],
+)
+def test_the_roles_alone_run_the_same_tasks_from_their_main(lab, args, expected):
+    proc = _roles_alone(lab, "--list-tasks", *args)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    untagged = [
-        line.strip() for line in proc.stdout.splitlines() if " : " in line and line.rstrip().endswith("TAGS: []")
-    ]
-    assert untagged == []
+    assert _listed(proc.stdout) == expected
+
+
+@pytest.mark.parametrize("play", [_site, _roles_alone])
+def test_every_task_has_one_of_the_tags(lab, play):
+    """A task added without a tag would run under none of --tags packages, config or service."""
+    proc = play(lab, "--list-tasks")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    tasks = [line.strip() for line in proc.stdout.splitlines() if "\tTAGS: " in line and "play #" not in line]
+    assert len(tasks) > 20, proc.stdout
+    assert [task for task in tasks if task.endswith("TAGS: []")] == []
 
 
 def test_service_writes_nothing_config_renders_everything(lab):

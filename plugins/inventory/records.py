@@ -55,6 +55,26 @@ options:
     type: str
     choices: [error, warn]
     default: error
+  host_vars:
+    description:
+      - Which variables each host gets.
+      - V(full) gives every system its merged record in C(bm_) variables (about 1 KB of JSON per
+        system).
+      - >-
+        V(lean) keeps only what Ansible needs to reach and group a host and what the collection's
+        playbooks and roles read from the inventory. A system has C(ansible_host), C(bm_name),
+        C(bm_state), C(bm_tier), C(bm_segment) and C(bm_provisioner); a spare has C(bm_mac),
+        C(bm_state), C(bm_segment) and C(bm_pool); a provisioner keeps C(bm_provisioner_segments),
+        C(bm_discovery_segments) and C(bm_ipv6_segments). The groups are those of V(full).
+      - With V(lean) the merged record of a system comes from M(baremetal.provision.system_info),
+        which returns the same merged data that V(full) puts in the C(bm_) variables.
+      - With V(lean), O(compose), O(groups) and O(keyed_groups) see only the lean variables.
+      - For AWX inventory syncs of large fleets (C(ansible-inventory --list --export) at 100,000
+        systems prints some 220 MB of JSON with V(full), a tenth of that with V(lean)).
+    type: str
+    choices: [full, lean]
+    default: full
+    version_added: 0.2.0
 notes:
   - >-
     The plugin keeps the inventory it built in its own cache (one file beside the record parse
@@ -89,6 +109,12 @@ groups:
   uefi: bm_boot_loader == 'grub'
 compose:
   ansible_user: bm_vars.admin_user | default('root')
+
+# For an AWX inventory source of a large fleet: hosts and groups, the merged records on demand
+# (baremetal.provision.system_info):
+#   plugin: baremetal.provision.records
+#   records_dir: ../records
+#   host_vars: lean
 """
 
 import os
@@ -98,11 +124,16 @@ from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructa
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import cache_dir, write_cached
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import store_fingerprint
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused, settle_long_lived
+from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as _view_cache
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import inventory_path, inventory_view
-from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import build_view
+from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import (
+    build_view,
+    lean_view,
+    view_host_vars,
+)
 from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_inventory_data
 from ansible_collections.baremetal.provision.plugins.plugin_utils._populate import add_hosts
 
@@ -124,11 +155,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("%s: records_dir: %s is not a directory" % (path, root))
 
         on_invalid = self.get_option("on_invalid")
-        fingerprint = store_fingerprint(root, on_invalid)
-        memo_key = (os.path.abspath(path), root)
+        host_vars = self.get_option("host_vars")
+        # One scan, two fingerprints: the full view's (what a record module leaves behind, see
+        # _views.cache.warm) and, for host_vars=lean, the lean view's, which differs from it, so
+        # that neither view is ever taken for the other.
+        scan = StoreScan(root)
+        full = scan.fingerprint(on_invalid)
+        fingerprint = scan.fingerprint(on_invalid + LEAN_FINGERPRINT) if host_vars == "lean" else full
+        memo_key = (os.path.abspath(path), root, host_vars)
         with gc_paused():  # a view and its hosts are a few hundred thousand objects, all kept: see _bulk
-            view, how = self._view(root, path, memo_key, fingerprint, cache)
-            self.display.vvv("%s: %d hosts of the record store %s, %s" % (path, len(view["hosts"]), root, how))
+            view, how = self._view(root, path, memo_key, fingerprint, cache, host_vars, full)
+            self.display.vvv(
+                "%s: %d hosts of the record store %s (host_vars=%s), %s"
+                % (path, len(view["hosts"]), root, host_vars, how)
+            )
             _MEMO[memo_key] = (fingerprint, view)
             self._populate(view)
             for warning in view.get("warnings") or []:
@@ -137,8 +177,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.inventory.set_variable("all", "bm_records_dir", as_inventory_data(root))
             settle_long_lived()
 
-    def _view(self, root, path, memo_key, fingerprint, cache):
-        """The view of the store under ``fingerprint``, and where it came from."""
+    def _view(self, root, path, memo_key, fingerprint, cache, host_vars="full", full=None):
+        """The view of the store under ``fingerprint`` in the form ``host_vars`` asks for, and
+        where it came from. full: the full view's fingerprint (the same as ``fingerprint`` for
+        host_vars=full)."""
         # Every cache below is used only while the fingerprint matches, so it is safe even when
         # Ansible asks for a fresh read (cache=False: meta refresh_inventory).
         held = _MEMO.get(memo_key)
@@ -152,19 +194,40 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 except KeyError:
                     cached = None
                 if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
-                    return cached.get("view"), "from the inventory cache plugin"
-            view = self._load_view(root)
+                    view = cached.get("view")
+                    if isinstance(view, dict) and view_host_vars(view) == host_vars:
+                        return view, "from the inventory cache plugin"
+            view = self._load_view(root, host_vars)
             self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
             return view, "built"
+        if host_vars == "lean":
+            return self._lean_view(root, fingerprint, full)
         # a record edit run by this playbook (meta: refresh_inventory) left the new view behind
         view = inventory_view(root, fingerprint)
-        if view is not None:
+        if view is not None and view_host_vars(view) == "full":
             return view, "from the cache folder " + cache_dir()
         view = self._load_view(root)
         write_cached(inventory_path(root), fingerprint, view)
         return view, "built"
 
-    def _load_view(self, root):
+    def _lean_view(self, root, fingerprint, full):
+        """The lean view from its own cache file (under its own fingerprint), else made from the
+        full view a record module left behind (under the full fingerprint), else built; the lean
+        view is then kept in its file. The full view's file is left as it is."""
+        path = lean_inventory_path(root)
+        view = _view_cache.read_cached(path, fingerprint)  # through the module: benchmarks switch it off
+        if isinstance(view, dict) and view_host_vars(view) == "lean":
+            return view, "from the cache folder " + cache_dir()
+        whole = inventory_view(root, full)
+        if whole is not None and view_host_vars(whole) == "full":
+            view, how = lean_view(whole), "made from the full view in the cache folder " + cache_dir()
+        else:
+            view, how = self._load_view(root, "lean"), "built"
+        del whole
+        write_cached(path, fingerprint, view)
+        return view, how
+
+    def _load_view(self, root, host_vars="full"):
         try:
             store = load_snapshot(root)  # a crashed edit's journal is seen whole, never half
         except StoreError as exc:
@@ -180,7 +243,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             self.display.warning(
                 error.message + "\n(on_invalid=warn: records that are invalid on their own are left out)"
             )
-        return build_view(store)
+        view = build_view(store)
+        return lean_view(view) if host_vars == "lean" else view
 
     def _populate(self, view):
         inventory = self.inventory
@@ -220,5 +284,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
 
 # One ansible-playbook process reads the inventory at start and again at each refresh_inventory;
-# the view built from an unchanged store is kept here ({(config, records_dir): (fingerprint, view)}).
+# the view built from an unchanged store is kept here ({(config, records_dir, host_vars): (fingerprint, view)}).
 _MEMO = {}
+
+# Added to on_invalid in the lean view's fingerprint (the full view's is on_invalid alone, as
+# _views.cache.INVENTORY_FINGERPRINT_EXTRA is for on_invalid=error).
+LEAN_FINGERPRINT = "|host_vars=lean"
+
+
+def lean_inventory_path(root):
+    """The lean view's cache file: beside the full view's, named after it (``inventory-<key>-lean.view``),
+    so that the full view a record module leaves behind and the lean one never replace each other."""
+    base, ext = os.path.splitext(inventory_path(root))
+    return base + "-lean" + ext

@@ -51,6 +51,29 @@ SYSTEM_VARS = (
     "bmc",
 )
 
+# host_vars=lean (the inventory plugin's option): what a host keeps. Ansible's own needs (the
+# address to connect to; the groups are the view's and stay whole), the record's identity and
+# place (name, state, tier, segment, provisioner, a spare's pool and MAC), and every variable the
+# collection's playbooks and roles read from the inventory rather than from a module: the
+# provisioners' segments (site, enlist and the discovery and dhcp roles). The playbooks take a
+# system's merged record from the record modules or system_info, never from its host variables.
+HOST_VARS = ("full", "lean")
+LEAN_VARS = frozenset(
+    (
+        "ansible_host",
+        PREFIX + "name",
+        PREFIX + "state",
+        PREFIX + "tier",
+        PREFIX + "segment",
+        PREFIX + "provisioner",
+        PREFIX + "pool",
+        PREFIX + "provisioner_segments",
+        PREFIX + "discovery_segments",
+        PREFIX + "ipv6_segments",
+    )
+)
+LEAN_SPARE_VARS = LEAN_VARS | {PREFIX + "mac"}  # a spare machine is known by its MAC alone
+
 SYSTEMS_GROUP = "systems"
 SPARES_GROUP = "spares"
 PROVISIONERS_GROUP = "provisioners"
@@ -112,9 +135,34 @@ def _spare_hosts(pool_name, pool):
     return hosts
 
 
-def build_view(store):
+def build_view(store, host_vars="full"):
     """The inventory view of a loaded store. Invalid records are left out (the caller decides
-    whether that is an error or a warning); nothing here raises on bad data."""
+    whether that is an error or a warning); nothing here raises on bad data. host_vars="lean":
+    see lean_view."""
+    view = _full_view(store)
+    return lean_view(view) if host_vars == "lean" else view
+
+
+def lean_view(view):
+    """The lean form of a full view: the same hosts, groups and warnings, each host with only
+    the variables of LEAN_VARS (a spare: LEAN_SPARE_VARS). Marked ``"host_vars": "lean"`` (a full
+    view has no such key), so that a reader can tell one from the other beside the fingerprint."""
+    hosts = {}
+    for name, hostvars in view["hosts"].items():
+        keep = LEAN_SPARE_VARS if hostvars.get(PREFIX + "state") == "spare" else LEAN_VARS
+        hosts[name] = {key: value for key, value in hostvars.items() if key in keep}
+    lean = dict(view)
+    lean["hosts"] = hosts
+    lean["host_vars"] = "lean"
+    return lean
+
+
+def view_host_vars(view):
+    """Which host variables a view holds: "full" or "lean"."""
+    return view.get("host_vars", "full")
+
+
+def _full_view(store):
     hosts = {}
     groups = _Groups()
     groups.groups[SYSTEMS_GROUP] = {"hosts": [], "children": []}

@@ -1,12 +1,22 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The roles' vars entry point (tasks_from: vars) checks the role's variables, as main does."""
+"""The roles' entry points: vars and render check the role's variables, as main does; install and
+serve make site's one install and one render, which a no-op site over SSH shows by the modules it
+sends the provisioner."""
 
+import collections
 import json
+import os
+import re
+import shutil
+import subprocess
 import sys
 
 import pytest
-from support.ansible_cli import ansible_env, run
+from support import provisioner as P
+from support.ansible_cli import ansible_env, playbook_recap, run
+from support.netns import Lab, have_root
+from support.store import FILES, served_by_lab_provisioner, write_store
 
 PLAY = """\
 - name: The role's variables only
@@ -174,3 +184,62 @@ def test_install_entry_point_refuses_bad_variables_before_any_task(tmp_path):
     assert "Validating arguments against arg spec 'install'" in proc.stdout
     assert "value of dhcp_server must be one of: isc, kea, got: dhcpd" in proc.stdout + proc.stderr
     assert "Check the provisioner's OS family" not in proc.stdout
+
+
+PROV_IP = "192.0.2.10"
+# the install template of the records asks for one (a stand-in hash)
+SECRETS = {
+    "root_password_hash": "$6$saltsalt$0123456789abcdefghijklmnopqrstuvwxyz"
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ./0123456789abcdefghijklmn"
+}
+# -vvv of the ssh connection: "PUT <local file> TO <remote tmp>/AnsiballZ_<module>.py", one a module run
+PAYLOAD = re.compile(r"\bTO \S*/AnsiballZ_(\w+)\.py\b")
+
+
+@pytest.mark.skipif(
+    not have_root() or shutil.which("mmdebstrap") is None or shutil.which("systemd-nspawn") is None,
+    reason="needs root, mmdebstrap and systemd-nspawn (make deps)",
+)
+def test_a_no_op_site_sends_one_install_and_one_render_over_ssh(tmp_path):
+    """Every module sent over SSH is a round trip and a payload: a no-op site sends the provisioner
+    one apt and one provisioner_sync for all its roles, and a role alone (its main) its own one."""
+    files = served_by_lab_provisioner(PROV_IP)
+    files["systems/web01.yml"] = FILES["systems/web01.yml"]
+    records = write_store(tmp_path / "records", files)
+    images = tmp_path / "images"
+    images.mkdir()
+    for name in ("vmlinuz", "initrd.img"):
+        (images / name).write_text("stand-in %s\n" % name)
+    inventory = tmp_path / "inventory"
+    inventory.mkdir()
+    (inventory / "fleet.baremetal.yml").write_text("plugin: baremetal.provision.records\nrecords_dir: %s\n" % records)
+    alone = tmp_path / "dhcp-alone.yml"
+    alone.write_text("- name: The dhcp role alone\n  hosts: provisioners\n  roles: [baremetal.provision.dhcp]\n")
+    env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp_path)
+    lab = Lab("bme")
+    try:
+        ns = lab.namespace("lab")
+        lab.bridge(ns, "br0", "192.0.2.1/24")
+        with P.booted(lab, ns, "br0", PROV_IP + "/24", tmp_path, binds=[(str(images), "/srv/images")]) as server:
+            host = dict(server.inventory_vars(), kickstart_secrets=SECRETS)
+            (inventory / "hosts.yml").write_text(json.dumps({"all": {"hosts": {"prov-lab": host}}}))
+
+            def play(*args):
+                cmd = ["ip", "netns", "exec", ns, os.path.join(os.path.dirname(sys.executable), "ansible-playbook")]
+                proc = subprocess.run(
+                    [*cmd, "-i", str(inventory), *args], env=env, capture_output=True, text=True, check=False
+                )
+                assert proc.returncode == 0, proc.stdout[-8000:] + proc.stderr[-3000:]
+                return playbook_recap(proc.stdout)["prov-lab"], collections.Counter(PAYLOAD.findall(proc.stdout))
+
+            first, sent = play("baremetal.provision.site", "-vvv")
+            assert first["changed"] > 0 and sent["apt"] == 1 and sent["provisioner_sync"] == 1, (first, sent)
+            again, sent = play("baremetal.provision.site", "-vvv")
+            assert again["changed"] == 0, again
+            assert sent["apt"] == 1 and sent["provisioner_sync"] == 1, sent
+            alone_recap, sent = play(str(alone), "-vvv")
+            assert alone_recap["changed"] == 0, alone_recap
+            assert sent["apt"] == 1 and sent["provisioner_sync"] == 1, sent
+            assert server.ssh("systemctl --failed --no-legend --plain").stdout == ""
+    finally:
+        lab.close()

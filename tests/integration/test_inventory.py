@@ -86,3 +86,53 @@ def test_invalid_store_fails_the_command_with_every_problem(tmp_path):
     proc = run("ansible-inventory", ["-i", config, "--list"], env=env)
     assert proc.returncode != 0
     assert "systems/%s: interfaces[0].primary" % first in proc.stderr
+
+
+LEAN_PLAY = """\
+- name: The web servers of a lean inventory, their merged records from system_info
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: Read the merged records of the web tier
+      baremetal.provision.system_info:
+        tier: web
+        records_dir: "{{ bm_records_dir }}"
+      register: info
+
+    - name: Write what the lean inventory and system_info say of each web server
+      ansible.builtin.copy:
+        dest: "{{ out }}/web.json"
+        content: >-
+          {{ {'hosts': dict(groups['tier_web'] | zip(groups['tier_web'] | map('extract', hostvars, 'ansible_host'))),
+              'segments': dict(groups['tier_web'] | zip(groups['tier_web'] | map('extract', hostvars, 'bm_segment'))),
+              'merged': info.systems} | to_json }}
+        mode: "0644"
+"""
+
+
+def test_lean_inventory_reaches_the_same_hosts_and_system_info_gives_the_full_record(tmp_path):
+    from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import SYSTEM_VARS
+
+    full_config = _fleet(tmp_path)
+    lean_config = write_config(tmp_path, name="lean.baremetal.yml", records_dir="records", host_vars="lean")
+    out = tmp_path / "out"
+    out.mkdir()
+    playbook = tmp_path / "lean.yml"
+    playbook.write_text(LEAN_PLAY)
+    env = ansible_env(tmp=tmp_path)
+    proc = run("ansible-playbook", ["-i", lean_config, str(playbook), "-e", "out=%s" % out], env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    seen = json.loads((out / "web.json").read_text())
+    full = inventory_list(full_config, env=env)
+    web = sorted(full["tier_web"]["hosts"])
+    assert web and sorted(seen["hosts"]) == web and sorted(m["name"] for m in seen["merged"]) == web
+    hostvars = full["_meta"]["hostvars"]
+    for host in web:
+        assert seen["hosts"][host] == hostvars[host]["ansible_host"]
+        assert seen["segments"][host] == hostvars[host]["bm_segment"]
+    for merged in seen["merged"]:
+        # what host_vars=full puts in bm_* is system_info's merged record, key for key
+        full_vars = hostvars[merged["name"]]
+        assert {key: merged[key] for key in SYSTEM_VARS} == {key: full_vars["bm_" + key] for key in SYSTEM_VARS}
+    assert "bm_vars" in hostvars[web[0]]  # and the lean export leaves it out (test_inventory_export.py)

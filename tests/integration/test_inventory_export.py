@@ -239,3 +239,36 @@ def test_a_job_reads_the_exported_values_as_their_literal_text(tmp_path):
         assert seen["vars"]["nested"] == {"deep": payload, "list": ["plain text", ARITHMETIC, 7, True, None]}
         assert (out / "deep.txt").read_text() == payload
         assert literal in proc.stdout and EVALUATED not in proc.stdout + json.dumps(seen), source
+
+
+def test_lean_export_has_the_full_exports_hosts_and_groups_less_the_dropped_variables(tmp_path):
+    from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import (
+        LEAN_SPARE_VARS,
+        LEAN_VARS,
+    )
+
+    _store(tmp_path / "records", tmp_path / "a-command-ran")
+    full = _export(tmp_path, write_config(tmp_path, name="full.baremetal.yml", records_dir="records"))
+    lean = _export(tmp_path, write_config(tmp_path, name="lean.baremetal.yml", records_dir="records", host_vars="lean"))
+
+    # every group, with the same hosts, children and group variables (all: bm_records_dir)
+    assert {k: v for k, v in lean.items() if k != "_meta"} == {k: v for k, v in full.items() if k != "_meta"}
+    full_vars, lean_vars = full["_meta"]["hostvars"], lean["_meta"]["hostvars"]
+    assert sorted(lean_vars) == sorted(full_vars)
+    dropped = set()
+    for host, whole in full_vars.items():
+        keep = LEAN_SPARE_VARS if whole.get("bm_state") == "spare" else LEAN_VARS
+        assert lean_vars[host] == {k: v for k, v in whole.items() if k in keep}, host
+        dropped |= set(whole) - keep
+    assert {"bm_vars", "bm_interfaces", "bm_network", "bm_mac", "bm_bmc"} <= dropped
+    assert lean_vars["web01"] == {
+        "ansible_host": "192.0.2.50",
+        "bm_name": "web01",
+        "bm_provisioner": "prov-dmz",
+        "bm_segment": "dmz",
+        "bm_state": "active",
+        "bm_tier": "web",
+    }
+    # the free text that could be a template lived in bm_vars: the lean export is plain JSON throughout
+    assert all(kind == "plain" for _path, kind, _value in _walk(lean))
+    assert len(json.dumps(lean)) < len(json.dumps(full))

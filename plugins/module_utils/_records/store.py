@@ -122,6 +122,20 @@ def rules_digest():
 LEAF_KINDS = ("systems", "pools")  # no record refers to these
 
 
+def _own(owners, record, remove=False):
+    """Add (or remove) a leaf record's values to (from) owners (see RecordStore.owners)."""
+    if record is None or record.data is None:
+        return
+    for what, value, field in _addresses(record):
+        places = owners.setdefault((what, value), [])
+        if remove:
+            places.remove((record.path, field))
+            if not places:
+                del owners[(what, value)]
+        else:
+            places.append((record.path, field))
+
+
 def _addresses(record):
     """(what, value, field) of each MAC and IP a valid system or pool record holds."""
     if record.kind == "pools":
@@ -156,6 +170,7 @@ class RecordStore(object):
         self.stats = {}  # (kind, name) -> (size, mtime_ns, inode) of the file each record was read from
         self.seen = {}  # kind -> {file name: (size, mtime_ns, inode)} of every entry the load found
         self._problems = None  # (templates, problems) of the last problems(); any record change drops it
+        self._owners = None  # {(what, value): [(path, field)]} of the leaf records, once asked for (see owners)
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -233,7 +248,18 @@ class RecordStore(object):
         except RecordSyntaxError as exc:
             self._broken(kind, name, str(exc))
             return
-        self.records[kind][name] = Record(kind, name, raw)
+        self.set_record(kind, name, Record(kind, name, raw))
+
+    def set_record(self, kind, name, record):
+        """Put a record (None: remove it); every change of a record goes through here."""
+        owners = self._owners
+        if owners is not None and kind in LEAF_KINDS:
+            _own(owners, self.records[kind].get(name), remove=True)
+            _own(owners, record)
+        if record is None:
+            self.records[kind].pop(name, None)
+        else:
+            self.records[kind][name] = record
         self._problems = None
 
     def _add_known(self, kind, name, stat, cache):
@@ -248,8 +274,7 @@ class RecordStore(object):
         raw = cache.parsed(key) if data is not None else None
         if raw is None:
             return False
-        self.records[kind][name] = Record.checked(kind, name, raw, data)
-        self._problems = None
+        self.set_record(kind, name, Record.checked(kind, name, raw, data))
         return True
 
     def _add_checked(self, kind, name, raw_bytes, cache, stat):
@@ -266,12 +291,12 @@ class RecordStore(object):
         except (UnicodeDecodeError, RecordSyntaxError):
             return False
         if data is not None:
-            self.records[kind][name] = Record.checked(kind, name, raw, data)
+            self.set_record(kind, name, Record.checked(kind, name, raw, data))
         else:
-            record = self.records[kind][name] = Record(kind, name, raw)
+            record = Record(kind, name, raw)
+            self.set_record(kind, name, record)
             if rules and record.data is not None and not record.problems:
                 cache.remember_checked(key, label, record.data)
-        self._problems = None
         return True
 
     def _broken(self, kind, name, message):
@@ -279,20 +304,17 @@ class RecordStore(object):
         record.kind, record.name, record.path = kind, name, record_path(kind, name)
         record.raw, record.data = None, None
         record.problems = [Problem(record.path, None, message)]
-        self.records[kind][name] = record
-        self._problems = None
+        self.set_record(kind, name, record)
 
     # ------------------------------------------------------------------ editing in memory
     def put(self, kind, name, data):
         """Set a record's data (as a module would write it); returns the Record."""
         record = Record(kind, name, data)
-        self.records[kind][name] = record
-        self._problems = None
+        self.set_record(kind, name, record)
         return record
 
     def remove(self, kind, name):
-        self.records[kind].pop(name, None)
-        self._problems = None
+        self.set_record(kind, name, None)
 
     # ------------------------------------------------------------------ access
     def names(self, kind):
@@ -319,6 +341,11 @@ class RecordStore(object):
     def problems(self):
         """Every problem in the store, sorted: per-record rules and rules between records."""
         return self._remembered(lambda: self._rules({kind: list(self.records[kind].values()) for kind in KINDS}))
+
+    def remember(self, problems):
+        """Take ``problems`` as the whole store's (known from the index or an edit's checks) until
+        a record or the set of templates changes."""
+        self._problems = (frozenset(self.templates), tuple(sorted(problems)))
 
     def check(self):
         problems = self.problems()
@@ -392,10 +419,12 @@ class RecordStore(object):
                     )
                 )
 
-    def _check_pools(self, add, missing, records):
+    def _check_pools(self, add, missing, records, enlist=True):
         for record in records:
             if record.data is not None:
                 missing("segments", record.data["segment"], record.path, "segment", "segment")
+        if not enlist:
+            return
         # two pools of one segment with the same enlist rule: which pool a machine goes to would
         # depend on the pools' names
         rules = {}
@@ -655,23 +684,59 @@ class RecordStore(object):
             if family.to_int(low) <= value <= family.to_int(high):
                 add(Problem(path, field, "%s is inside the dynamic range %s - %s of %s" % (ip, low, high, seg_path)))
 
-    def _check_unique(self, add):
+    def owners(self):
+        """{(what, value): [(path, field)]}: who holds each MAC, IP, serial and UUID among the leaf
+        records (firmware placeholders aside). Built on first use, then kept up to date by every
+        change of a record, so that the checks of an edit look up its own values only."""
+        if self._owners is None:
+            owners = {}
+            for kind in LEAF_KINDS:
+                for record in self.records[kind].values():
+                    _own(owners, record)
+            self._owners = owners
+        return self._owners
+
+    def leaf_values(self, kind, name):
+        """The (what, value) pairs the leaf record kind/name holds now (none if missing or invalid)."""
+        record = self.records[kind].get(name)
+        if record is None or record.data is None:
+            return set()
+        return {(what, value) for what, value, _field in _addresses(record)}
+
+    def _check_unique(self, add, values=None):
         """MACs across systems and pools; IPs across interfaces; serials and UUIDs across spares
-        (firmware placeholders aside). Both sides are reported."""
-        owners = {"MAC": {}, "IP": {}, "serial": {}, "uuid": {}}
-        for kind in LEAF_KINDS:
-            for record in self.records[kind].values():
-                if record.data is None:
-                    continue
-                for what, value, field in _addresses(record):
-                    owners[what].setdefault(value, []).append((record.path, field))
-        for what, by_value in owners.items():
-            for value, places in by_value.items():
-                if len(places) < 2:
-                    continue
-                for path, field in places:
-                    others = ", ".join("%s (%s)" % place for place in places if place != (path, field))
-                    add(Problem(path, field, "%s %s is also used by %s" % (what, value, others)))
+        (firmware placeholders aside). Both sides are reported, the others in order. values: only
+        these (what, value) pairs (the checks of an edit), else every value."""
+        owners = self.owners()
+        for key in owners if values is None else values:
+            places = owners.get(key) or ()
+            if len(places) < 2:
+                continue
+            what, value = key
+            for path, field in places:
+                others = ", ".join("%s (%s)" % place for place in sorted(places) if place != (path, field))
+                add(Problem(path, field, "%s %s is also used by %s" % (what, value, others)))
+
+    def local_problems(self, touched, values):
+        """The problems an edit of the leaf records ``touched`` ({(kind, name)}: systems and pools,
+        which no record refers to) can add or take away: the touched records' own, those of their
+        references and addresses, the uniqueness of ``values`` on every record holding one (pass
+        the values the touched records hold before the edit and after it), and, when a pool is
+        touched, the pools' enlist rules. The store's other problems are those it had before."""
+        records = {kind: [] for kind in LEAF_KINDS}
+        problems = []
+        for kind, name in sorted(touched):
+            record = self.records[kind].get(name)
+            if record is not None:
+                records[kind].append(record)
+                problems.extend(record.problems)
+        add = problems.append
+        missing = self._missing(add)
+        networks = self._check_segments(lambda problem: None)  # the segments' own problems are not the edit's
+        self._check_pools(add, missing, records["pools"], enlist=any(kind == "pools" for kind, _name in touched))
+        self._check_systems(add, missing, networks, records["systems"])
+        self._check_unique(add, values)
+        return problems
 
     # ------------------------------------------------------------------ references
     def referrers(self, kind, name):

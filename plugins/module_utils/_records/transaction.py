@@ -15,6 +15,9 @@ Safe writes to the record store.
   never seen with the spare in both places or in neither.
 * Nothing is written unless the store after the change has no problem that it did not have
   before: a refusal lists the new problems and leaves every file byte-identical.
+* The store's problems before the change come from its index (``index``) when the store is as
+  the last run left it; an edit of systems and pools alone is then checked on what it touches
+  (``RecordStore.local_problems``), and the index keeps the store's problems after it.
 """
 
 from __future__ import annotations
@@ -31,9 +34,14 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.error
     Problem,
     StoreError,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._records.index import (
+    remember_problems,
+    remembered_problems,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import (
     JOURNAL_NAME,
+    LEAF_KINDS,
     TEMPLATES,
     RecordStore,
     record_path,
@@ -193,17 +201,20 @@ class Transaction(object):
         diff = txn.commit(check_mode=False)
     """
 
-    def __init__(self, root, timeout=120.0, create=False, scan=False, before_load=None):
+    def __init__(self, root, timeout=120.0, create=False, before_load=None):
         self.root = root
         self.before_load = before_load  # called under the lock, before the store is read (git catch-up)
         self.timeout = timeout
         self.create = create
         self.lock = None
         self.store = None
-        self.scan_before = None  # with scan: the StoreScan of the files under the lock, before the load
-        self.scan = scan
+        self.scan_before = None  # the StoreScan of the files under the lock, before the load
+        self.scan_after = None  # after a commit that wrote: that scan updated by the files written
         self.before_problems = frozenset()
+        self.after_problems = None  # after a commit that wrote: the whole store's problems
         self.changes = {}  # relpath -> [before text or None, after text or None]
+        self.before_records = {}  # (kind, name) -> its Record before the first change staged (None: absent)
+        self.before_values = set()  # the (what, value) pairs the touched systems and pools held before
 
     def __enter__(self):
         if not os.path.isdir(self.root):
@@ -221,10 +232,15 @@ class Transaction(object):
             _remove_stale_temps(self.root)
             if self.before_load is not None:
                 self.before_load()
-            if self.scan:
-                self.scan_before = StoreScan(self.root)
+            self.scan_before = StoreScan(self.root)
             self.store = RecordStore.load(self.root)
-            self.before_problems = frozenset(self.store.problems())
+            known = remembered_problems(self.root, self.scan_before) if self._incremental() else None
+            if known is None:  # changed outside the modules (or never indexed): every rule, once
+                known = frozenset(self.store.problems())
+                remember_problems(self.root, self.scan_before, known)
+            else:
+                self.store.remember(known)
+            self.before_problems = known
         except BaseException:
             self.lock.__exit__(None, None, None)
             raise
@@ -242,14 +258,23 @@ class Transaction(object):
         else:
             self.changes[relpath] = [before, after]
 
+    def _touch(self, kind, name):
+        """Remember what a record was before the first change staged for it."""
+        if (kind, name) not in self.before_records:
+            self.before_records[(kind, name)] = self.store.records[kind].get(name) if kind in LEAF_KINDS else None
+            if kind in LEAF_KINDS:
+                self.before_values |= self.store.leaf_values(kind, name)
+
     def put(self, kind, name, data):
         """Stage a record's new content (normalised and written in canonical form)."""
+        self._touch(kind, name)
         record = self.store.put(kind, name, data)
         text = render_record(kind, record.data if record.data is not None else data)
         self._stage(record_path(kind, name), self.store.text(kind, name), text)
         return record
 
     def delete(self, kind, name):
+        self._touch(kind, name)
         self._stage(record_path(kind, name), self.store.text(kind, name), None)
         self.store.remove(kind, name)
 
@@ -260,6 +285,7 @@ class Transaction(object):
                 before = handle.read()
         except FileNotFoundError:
             before = None
+        self._touch(TEMPLATES, name)
         self._stage("%s/%s" % (TEMPLATES, name), before, text)
         self.store.templates.add(name)
 
@@ -268,8 +294,39 @@ class Transaction(object):
         """Staged changes that really change a file: {relpath: (before, after)}."""
         return {p: tuple(ba) for p, ba in sorted(self.changes.items()) if ba[0] != ba[1]}
 
+    def _incremental(self):
+        """Whether only systems and pools were touched, so the edit is checked on what it touches."""
+        return all(kind in LEAF_KINDS for kind, _name in self.before_records)
+
+    def _local(self):
+        """The problems of the store that the staged edit can change: the touched records and the
+        values they hold before or after (see RecordStore.local_problems)."""
+        touched = set(self.before_records)
+        values = set(self.before_values)
+        for kind, name in touched:
+            values |= self.store.leaf_values(kind, name)
+        return self.store.local_problems(touched, values)
+
     def new_problems(self):
-        return sorted(set(self.store.problems()) - self.before_problems)
+        """The problems the staged edit adds to the store."""
+        after = self._local() if self._incremental() else self.store.problems()
+        return sorted(set(after) - self.before_problems)
+
+    def _problems_after(self):
+        """The whole store's problems with the staged edit: those it had, less those the edit's
+        records had before it, plus those they have now."""
+        if not self._incremental():
+            return frozenset(self.store.problems())
+        after = set(self._local())
+        now = {key: self.store.records[key[0]].get(key[1]) for key in self.before_records}
+        for (kind, name), record in self.before_records.items():
+            self.store.set_record(kind, name, record)
+        try:
+            before = set(self._local())
+        finally:
+            for (kind, name), record in now.items():
+                self.store.set_record(kind, name, record)
+        return frozenset((self.before_problems - before) | after)
 
     def diff(self):
         return [
@@ -290,7 +347,13 @@ class Transaction(object):
         pending = self.pending()
         if check_mode or not pending:
             return pending
-        _write_files(self.root, {relpath: after for relpath, (before, after) in pending.items()})
+        problems = self._problems_after()
+        _write_files(self.root, {relpath: text for relpath, (_before, text) in pending.items()})
+        self.store.remember(problems)
+        self.after_problems = problems
+        if self.scan_before is not None:
+            self.scan_after = self.scan_before.updated(pending) or StoreScan(self.root)
+            remember_problems(self.root, self.scan_after, problems)
         return pending
 
     def rollback(self):

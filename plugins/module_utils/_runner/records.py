@@ -96,7 +96,6 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None, br
                 root,
                 timeout=module.params["lock_timeout"],
                 create=not module.check_mode,
-                scan=refresh_caches,
                 before_load=attempt.before_load,
             )
             try:
@@ -112,7 +111,7 @@ def run_edit(module, edit, summary, refresh_caches=False, explain_retry=None, br
                     git = attempt.record(txn, sorted(pending), message)
                     warmed = None
                     if refresh_caches and pending:
-                        warmed = warm(root, txn.store, pending, txn.scan_before)
+                        warmed = warm(root, txn)
                     diff = txn.diff()
                     old_problems = sorted(txn.before_problems)
             except PushRejected:

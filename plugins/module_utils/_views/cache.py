@@ -11,7 +11,8 @@ inode, and the journal of an interrupted edit), so a stale entry is never used.
 
 ``warm`` lets a record module that has just validated a store under its lock leave these views
 behind for the steps that follow it in a playbook (refresh_inventory, the render steps), so
-that none of them has to read and validate a 10,000-system store again.
+that none of them has to read and validate a 10,000-system store again; it patches the views of
+the store before the edit where it can, so an edit of one system costs one system's work.
 """
 
 from __future__ import annotations
@@ -24,13 +25,19 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.cache
     read_cached,
     write_cached,
 )
-from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import StoreScan, store_fingerprint
-from ansible_collections.baremetal.provision.plugins.module_utils._records.store import split_record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records.scan import store_fingerprint
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import LEAF_KINDS
 from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import (
     build_view as build_inventory_view,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory_patch import (
+    patch_view as patch_inventory_view,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import (
     build_view as build_provisioner_view,
+)
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import (
+    patch_view as patch_provisioner_view,
 )
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
@@ -60,16 +67,18 @@ def cached_provisioner_view(root, provisioner, load):
     return view
 
 
-def _touched_provisioners(store, changed_paths):
-    """The provisioners serving a system or pool that the change wrote."""
+def _provisioners(store, records):
+    """The provisioners serving the systems and pools of ``records`` (Records, any of them None)."""
     provisioners = set()
-    for relpath in changed_paths:
-        kind, name = split_record_path(relpath)
-        if kind == "systems" and store.data("systems", name) is not None:
-            # resolved interfaces all carry their segment (the tier's unless they name one)
-            segments = {i["segment"] for i in store.resolve_system(name)["interfaces"]}
-        elif kind == "pools" and store.data("pools", name) is not None:
-            segments = {store.data("pools", name).get("segment")}
+    for record in records:
+        if record is None or record.data is None:
+            continue
+        if record.kind == "systems":
+            tier = store.data("tiers", record.data["tier"]) or {}
+            # an interface is in the tier's segment unless it names one
+            segments = {i.get("segment", tier.get("segment")) for i in record.data["interfaces"]}
+        elif record.kind == "pools":
+            segments = {record.data.get("segment")}
         else:
             continue
         for segment in segments:
@@ -79,30 +88,40 @@ def _touched_provisioners(store, changed_paths):
     return sorted(provisioners)
 
 
-def warm(root, store, changed_paths, before=None):
-    """After a commit, still under the store lock: build the inventory view and the views of the
-    provisioners the change touched from ``store`` (which now equals the files) and cache them
-    under the store's new fingerprint. Returns {"inventory": "built", "provisioners": [...]}, or
-    None for a store with problems (nothing is cached for it).
+def warm(root, txn):
+    """After a commit that wrote, still under the store lock: leave the inventory view and the
+    views of the provisioners the change touched (before it or after it) cached under the store's
+    new fingerprint (``txn.scan_after``: the scan before the change updated by a stat of the files
+    written; a file someone else changed meanwhile is in neither, so what is cached here is never
+    used). Returns {"inventory": "patched" or "built", "provisioners": [...]}, or None for a store
+    with problems (nothing is cached for it).
 
-    before: the StoreScan taken under the lock before the store was loaded. The new fingerprints
-    are then its own updated by a stat of the changed files, not a scan of the whole store again;
-    a file someone else changed meanwhile is in neither, so what is cached here is never used.
+    A view cached under the store's fingerprint before the change is patched for the systems and
+    pools the change touched (``inventory_patch``, ``provisioner.patch_view``); any other change,
+    or no such view, builds it from ``txn.store``, which now equals the files.
     """
-    if store.problems():
+    store = txn.store
+    if txn.after_problems is None or txn.after_problems:
         return None
-    provisioners = _touched_provisioners(store, changed_paths)
-    scan = before.updated(changed_paths) if before is not None else None
-    if scan is None:
-        scan = StoreScan(root)
-    write_cached(inventory_path(root), scan.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
+    touched = sorted(txn.before_records)
+    patchable = all(kind in LEAF_KINDS for kind, _name in touched)
+    records = [store.records[kind].get(name) for kind, name in touched if kind in LEAF_KINDS]
+    provisioners = _provisioners(store, records + list(txn.before_records.values()))
+    before, after = txn.scan_before, txn.scan_after
+
+    old = read_cached(inventory_path(root), before.fingerprint(INVENTORY_FINGERPRINT_EXTRA)) if patchable else None
+    view = patch_inventory_view(old, store, touched) if isinstance(old, dict) else None
+    how = "patched" if view is not None else "built"
+    write_cached(
+        inventory_path(root), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA), view or build_inventory_view(store)
+    )
+    systems = [name for kind, name in touched if kind == "systems"]
     for provisioner in provisioners:
-        write_cached(
-            provisioner_path(root, provisioner),
-            scan.fingerprint(provisioner),
-            build_provisioner_view(store, provisioner),
-        )
-    return {"inventory": "built", "provisioners": provisioners}
+        path = provisioner_path(root, provisioner)
+        old = read_cached(path, before.fingerprint(provisioner)) if patchable else None
+        view = patch_provisioner_view(old, store, systems) if isinstance(old, dict) else None
+        write_cached(path, after.fingerprint(provisioner), view or build_provisioner_view(store, provisioner))
+    return {"inventory": how, "provisioners": provisioners}
 
 
 def inventory_view(root, fingerprint):

@@ -446,7 +446,8 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
     with Transaction(root) as txn:
         E.edit_system(txn, "web01", {"from_pool": "spares-dmz"})
         pending = txn.commit()
-        assert C.warm(root, txn.store, pending) == {"inventory": "built", "provisioners": ["prov-dmz"]}
+        assert pending
+        assert C.warm(root, txn) == {"inventory": "built", "provisioners": ["prov-dmz"]}
     fresh = RecordStore.load(root)
     inventory = read_cached(C.inventory_path(root), store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
     assert inventory == json.loads(json.dumps(V.build_view(fresh)))
@@ -457,8 +458,10 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
     # a store with problems leaves nothing behind
     with open(os.path.join(root, "systems", "web09.yml"), "w", encoding="utf-8") as handle:
         handle.write("tier: nope\n")
-    broken = RecordStore.load(root)
-    assert broken.problems() and C.warm(root, broken, ["systems/web09.yml"]) is None
+    with Transaction(root) as txn:
+        E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:98"})
+        txn.commit()
+        assert txn.after_problems and C.warm(root, txn) is None
 
 
 def _system(fmt, **extra):
@@ -569,13 +572,14 @@ def test_views_warmed_after_an_edit_are_keyed_by_the_files_as_loaded(tmp_path, m
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records")
-    with Transaction(root, scan=True) as txn:
+    with Transaction(root) as txn:
         edit(E, txn)
         pending = txn.commit()
         assert txn.scan_before is not None
         # the scan of the files before the edit, plus a stat of the changed files: a whole scan's
         assert txn.scan_before.updated(pending).fingerprint("x") == StoreScan(root).fingerprint("x")
-        assert C.warm(root, txn.store, pending, txn.scan_before)["inventory"] == "built"
+        assert txn.scan_after.fingerprint("x") == StoreScan(root).fingerprint("x")
+        assert C.warm(root, txn)["inventory"] == "built"
     fingerprint = store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)
     assert read_cached(C.inventory_path(root), fingerprint) is not None, "the warmed view is used"
 
@@ -587,7 +591,7 @@ def test_views_warmed_after_an_edit_are_never_used_when_someone_else_changed_a_f
 
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
     root = write_store(tmp_path / "records")
-    with Transaction(root, scan=True) as txn:
+    with Transaction(root) as txn:
         E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:99"})
         # a git pull that does not take the store's lock, after the store was loaded
         path = os.path.join(root, "systems", "app01.yml")
@@ -596,7 +600,7 @@ def test_views_warmed_after_an_edit_are_never_used_when_someone_else_changed_a_f
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text.replace("vars: {role: app}", "vars: {role: app, rack: r9}"))
         pending = txn.commit()
-        C.warm(root, txn.store, pending, txn.scan_before)
+        C.warm(root, txn)
     assert C.inventory_view(root, store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)) is None
     loads = []
     view = C.cached_provisioner_view(root, "prov-dmz", lambda path: loads.append(path) or RecordStore.load(path))

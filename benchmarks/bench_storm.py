@@ -855,6 +855,7 @@ def main(argv=None):
     room = Room()
     # Ctrl-C or a TERM: end what was started, remove the namespaces (the finally below)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     tmp = tempfile.mkdtemp(prefix="bm-bench-storm-")
     try:
         os.chmod(tmp, 0o755)  # tftpd and nginx's workers read the trees

@@ -99,6 +99,21 @@ def render_memo():
     _replace(sync, "_memo", lambda state_dir, component: memo.Memo())
 
 
+def store_index():
+    """The store's index of problems and an edit's checks of what it touches: every edit checks
+    every rule on the whole store, before the change and after it."""
+    transaction = _module("module_utils._records.transaction")
+    _replace(transaction, "remembered_problems", lambda root, scan: None)
+    _replace(transaction.Transaction, "_incremental", lambda self: False)
+
+
+def view_patch():
+    """The views cached before an edit are never patched: a record module builds them from the store."""
+    cache = _module("module_utils._views.cache")
+    _replace(cache, "patch_inventory_view", lambda view, store, touched: None)
+    _replace(cache, "patch_provisioner_view", lambda view, store, systems: None)
+
+
 def bulk_hosts():
     """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
     _replace(_module("plugin_utils._populate"), "bulk_ready", lambda data: False)
@@ -141,6 +156,8 @@ SWITCHES = {
         inventory_view,
         provisioner_view,
         render_memo,
+        store_index,
+        view_patch,
         bulk_hosts,
         gc_pause,
         in_process,

@@ -72,10 +72,31 @@ CODE = {
         ),
         ("plugins/inventory/records.py", ["InventoryModule._view"]),
     ],
+    "store_index": [
+        ("plugins/module_utils/_records/index.py", ["*"]),
+        (
+            "plugins/module_utils/_records/store.py",
+            [
+                "_own",
+                "RecordStore.owners",
+                "RecordStore.leaf_values",
+                "RecordStore.local_problems",
+                "RecordStore.remember",
+            ],
+        ),
+        (
+            "plugins/module_utils/_records/transaction.py",
+            ["Transaction._touch", "Transaction._incremental", "Transaction._local", "Transaction._problems_after"],
+        ),
+    ],
+    "view_patch": [
+        ("plugins/module_utils/_views/inventory_patch.py", ["*"]),
+        ("plugins/module_utils/_views/provisioner.py", ["patch_view"]),
+    ],
     "provisioner_view": [
         (
             "plugins/module_utils/_views/cache.py",
-            ["provisioner_path", "cached_provisioner_view", "_touched_provisioners"],
+            ["provisioner_path", "cached_provisioner_view", "_provisioners"],
         ),
     ],
     "render_memo": [

@@ -74,6 +74,8 @@ options:
     type: str
     choices: [full, lean]
     default: full
+    env:
+      - name: BAREMETAL_INVENTORY_HOST_VARS
     version_added: 0.2.0
 notes:
   - >-
@@ -166,8 +168,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         with gc_paused():  # a view and its hosts are a few hundred thousand objects, all kept: see _bulk
             view, how = self._view(root, path, memo_key, fingerprint, cache, host_vars, full)
             self.display.vvv(
-                "%s: %d hosts of the record store %s (host_vars=%s), %s"
-                % (path, len(view["hosts"]), root, host_vars, how)
+                "%s: %d hosts of the record store %s, %s (host_vars=%s)"
+                % (path, len(view["hosts"]), root, how, host_vars)
             )
             _MEMO[memo_key] = (fingerprint, view)
             self._populate(view)
@@ -220,7 +222,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             return view, "from the cache folder " + cache_dir()
         whole = inventory_view(root, full)
         if whole is not None and view_host_vars(whole) == "full":
-            view, how = lean_view(whole), "made from the full view in the cache folder " + cache_dir()
+            view, how = lean_view(whole), "from the cache folder %s (made from the full view)" % cache_dir()
         else:
             view, how = self._load_view(root, "lean"), "built"
         del whole

@@ -136,3 +136,23 @@ def test_lean_inventory_reaches_the_same_hosts_and_system_info_gives_the_full_re
         full_vars = hostvars[merged["name"]]
         assert {key: merged[key] for key in SYSTEM_VARS} == {key: full_vars["bm_" + key] for key in SYSTEM_VARS}
     assert "bm_vars" in hostvars[web[0]]  # and the lean export leaves it out (test_inventory_export.py)
+
+
+def test_site_and_replace_run_on_a_lean_inventory(tmp_path):
+    from support.inventory import local_provisioner_lab
+
+    lab = local_provisioner_lab(tmp_path)
+    write_config(lab["inventory"], records_dir=lab["records"], host_vars="lean")  # replaces the full config
+    inventory = ["-i", lab["inventory"]]
+    site = run("ansible-playbook", [*inventory, "baremetal.provision.site", "--limit", "prov-dmz"], env=lab["env"])
+    assert site.returncode == 0, site.stdout + site.stderr
+    args = ["baremetal.provision.replace", "-e", "system=web01", "-e", "mac=52:54:00:12:34:99", "-vvv"]
+    proc = run("ansible-playbook", [*inventory, *args], env=lab["env"])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "(host_vars=lean)" in proc.stdout and "(host_vars=full)" not in proc.stdout
+    tftp = os.path.join(lab["out"], "tftp", "pxelinux.cfg")
+    assert os.path.exists(os.path.join(tftp, "01-52-54-00-12-34-99"))
+    assert not os.path.exists(os.path.join(tftp, "01-52-54-00-12-34-56"))
+    with open(os.path.join(lab["out"], "dhcpd.conf"), encoding="utf-8") as handle:
+        dhcp = handle.read()
+    assert "52:54:00:12:34:99" in dhcp and "52:54:00:12:34:56" not in dhcp

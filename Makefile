@@ -31,7 +31,7 @@ DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server 
 	dosfstools mtools git systemd-container mmdebstrap openssh-client
 
 .PHONY: help deps venv collection provisioner unit integration compat e2e e2e-installer sanity lint ruff yamllint \
-	ansible-lint docs build ee changelog-lint test bench bench-mechanisms soak demo clean collector
+	ansible-lint docs build ee changelog-lint test test-lanes bench bench-mechanisms soak demo clean collector
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
@@ -143,7 +143,48 @@ ee: build
 changelog-lint: venv
 	$(BIN)/antsibull-changelog lint
 
-test: deps venv lint changelog-lint sanity docs ee unit integration compat e2e
+# make test runs its stages in two lanes at once, then e2e alone:
+#   checks:       lint changelog-lint sanity docs ee unit compat, one after the other. None of them
+#                 uses a network namespace, nspawn, QEMU, a benchmark's fixed 127.64.x addresses or
+#                 a fixed port (their servers bind port 0), so they cannot meet the other lane; each
+#                 is mostly one process on one core. A test that needs any of those belongs in
+#                 tests/integration or tests/e2e, not in tests/unit or compat's subset.
+#   integration:  tests/integration (namespaces, the nspawn provisioner, QEMU), on the other core.
+# e2e follows alone (QEMU boots one machine at a time, its firmware waits are the slowest part).
+# Each stage writes to $(TEST_LOGS)/STAGE.log, printed whole, in the order above, when the lanes
+# end; a line says when each stage ends. Every stage of the lanes runs; any failure fails make
+# test, and e2e then does not run (as before: make test stopped at the first failing stage).
+TEST_LOGS := $(BUILD)/test-logs
+TEST_CHECKS := lint changelog-lint sanity docs ee unit compat
+
+test: deps venv collection provisioner
+	@$(MAKE) --no-print-directory test-lanes
+	@$(MAKE) --no-print-directory e2e 2>&1 | tee $(TEST_LOGS)/e2e.log
+
+# The two lanes of make test (above), without e2e.
+test-lanes: deps venv collection provisioner
+	@rm -rf $(TEST_LOGS) && mkdir -p $(TEST_LOGS)
+	@lane() { \
+	  local failed=0 stage start result; \
+	  for stage in "$$@"; do \
+	    start=$$SECONDS; \
+	    if $(MAKE) --no-print-directory $$stage >$(TEST_LOGS)/$$stage.log 2>&1; then result=passed; else result=FAILED; failed=1; fi; \
+	    echo "$$result in $$((SECONDS - start)) s" >$(TEST_LOGS)/$$stage.status; \
+	    echo "== $$stage: $$result in $$((SECONDS - start)) s ($(TEST_LOGS)/$$stage.log)"; \
+	  done; \
+	  return $$failed; \
+	}; \
+	start=$$SECONDS; \
+	lane $(TEST_CHECKS) & checks=$$!; \
+	lane integration & integration=$$!; \
+	failed=0; wait $$checks || failed=1; wait $$integration || failed=1; \
+	for stage in $(TEST_CHECKS) integration; do \
+	  echo; echo "======== $$stage: $$(cat $(TEST_LOGS)/$$stage.status 2>/dev/null || echo 'did not end')"; \
+	  cat $(TEST_LOGS)/$$stage.log 2>/dev/null || true; \
+	done; \
+	echo; echo "== lanes: $$((SECONDS - start)) s"; \
+	for stage in $(TEST_CHECKS) integration; do printf '   %-15s %s\n' $$stage "$$(cat $(TEST_LOGS)/$$stage.status 2>/dev/null || echo 'did not end')"; done; \
+	if [ $$failed != 0 ]; then echo "make test: FAILED: $$(cd $(TEST_LOGS) && grep -l FAILED *.status | sed 's/\.status$$//' | tr '\n' ' ')" >&2; exit 1; fi
 
 # The discovery collector from Debian's packages (roles/discovery/files/build-collector); its
 # downloads and extracted packages stay in $(BUILD)/collector/cache, so a re-run takes seconds.

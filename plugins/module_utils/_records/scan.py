@@ -41,6 +41,7 @@ class StoreScan(object):
     def __init__(self, root):
         self.root = root
         self.lines = {}  # relpath -> line, in the order of the scan (kind, then name)
+        self.stats = {}  # kind -> [(file name, os.stat_result)] in name order: what a load of the store reads
         for kind in SCANNED:
             self._scan_dir(kind)
 
@@ -54,12 +55,14 @@ class StoreScan(object):
         except (FileNotFoundError, NotADirectoryError):
             return
         lines, stat, prefix = self.lines, os.stat, kind + "/"
+        stats = self.stats[kind] = []
         try:
             for name in names:
                 try:
                     found = stat(name, dir_fd=folder)
                 except OSError:  # gone since the listing
                     continue
+                stats.append((name, found))
                 relpath = prefix + name
                 lines[relpath] = _line(relpath, found.st_size, found.st_mtime_ns, found.st_ino)
         finally:
@@ -71,7 +74,7 @@ class StoreScan(object):
         fingerprints match no reader's scan and what is cached under them is never used. None when
         a path is not a file of a scanned folder (the caller scans again)."""
         new = StoreScan.__new__(StoreScan)
-        new.root, new.lines = self.root, dict(self.lines)
+        new.root, new.lines, new.stats = self.root, dict(self.lines), None  # no load reads an updated scan
         added = False
         for relpath in relpaths:
             kind, _sep, name = relpath.partition("/")

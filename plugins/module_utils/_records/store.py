@@ -21,6 +21,7 @@ import inspect
 import ipaddress
 import os
 import sys
+from stat import S_ISREG
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import family as _family
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.family import (
@@ -174,12 +175,14 @@ class RecordStore(object):
 
     # ------------------------------------------------------------------ loading
     @classmethod
-    def load(cls, root, reuse=None):
+    def load(cls, root, reuse=None, scan=None):
         """Read every record file under root. Problems are collected, never raised here.
 
         reuse: a store loaded earlier from the same root (read-only from then on). Its records are
         taken over for every file whose size, modification time and inode are unchanged, and only
         the other files are read; when nothing changed at all, reuse itself is returned.
+        scan: a StoreScan of root just taken (under the same lock): its listing and stats are used
+        instead of listing and stat'ing every file again.
         """
         store = cls(root)
         if not os.path.isdir(root):
@@ -188,25 +191,19 @@ class RecordStore(object):
             reuse = None
         cache = None
         for kind in KINDS:
-            kdir = os.path.join(root, kind)
-            try:
-                entries = list(os.scandir(kdir))
-            except FileNotFoundError:
+            entries = _entries(root, kind, scan)
+            if entries is None:
                 continue
             seen = store.seen[kind] = {}
-            for entry in entries:
-                fname = entry.name
-                if fname.startswith(".") or not entry.is_file() or not fname.endswith(SUFFIX):
-                    with contextlib.suppress(OSError):
-                        stat = entry.stat()
-                        seen[fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
-                    if not fname.startswith(".") and fname.endswith(".yaml") and entry.is_file():
+            for fname, stat in entries:
+                if fname.startswith(".") or not S_ISREG(stat.st_mode) or not fname.endswith(SUFFIX):
+                    seen[fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
+                    if not fname.startswith(".") and fname.endswith(".yaml") and S_ISREG(stat.st_mode):
                         store.load_problems.append(
                             Problem("%s/%s" % (kind, fname), None, "record files end in .yml, not .yaml")
                         )
                     continue
                 name = fname[: -len(SUFFIX)]
-                stat = entry.stat()
                 key = seen[fname] = (stat.st_size, stat.st_mtime_ns, stat.st_ino)
                 store.stats[(kind, name)] = key
                 if reuse is not None and reuse.stats.get((kind, name)) == key:
@@ -218,7 +215,7 @@ class RecordStore(object):
                 full = (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
                 if cache is not None and store._add_known(kind, name, full, cache):
                     continue
-                with open(entry.path, "rb") as handle:
+                with open(os.path.join(root, kind, fname), "rb") as handle:
                     raw_bytes = handle.read()
                 if cache is None or not store._add_checked(kind, name, raw_bytes, cache, full):
                     store.add_text(kind, name, raw_bytes)
@@ -879,6 +876,21 @@ def _network_facts(text):
     """(network, netmask, prefix length) of a segment's validated network, computed once per segment."""
     network = ipaddress.IPv4Network(text)
     return str(network), str(network.netmask), network.prefixlen
+
+
+def _entries(root, kind, scan=None):
+    """[(file name, stat)] of a kind's folder, from the scan when there is one; None without the folder."""
+    if scan is not None and scan.stats is not None:
+        return scan.stats.get(kind)
+    try:
+        found = list(os.scandir(os.path.join(root, kind)))
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    entries = []
+    for entry in found:
+        with contextlib.suppress(OSError):  # gone since the listing
+            entries.append((entry.name, entry.stat()))
+    return entries
 
 
 def _parse_bytes(raw_bytes):

@@ -233,7 +233,7 @@ class Transaction(object):
             if self.before_load is not None:
                 self.before_load()
             self.scan_before = StoreScan(self.root)
-            self.store = RecordStore.load(self.root)
+            self.store = RecordStore.load(self.root, scan=self.scan_before)  # one scan: the fingerprint and the load
             known = remembered_problems(self.root, self.scan_before) if self._incremental() else None
             if known is None:  # changed outside the modules (or never indexed): every rule, once
                 known = frozenset(self.store.problems())

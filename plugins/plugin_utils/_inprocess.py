@@ -12,9 +12,11 @@ playbook, and half of a render on a provisioner that is the controller. The modu
 spec, its code and its result are the same either way: the argument spec is validated by
 ansible-core's public ArgumentSpecValidator, as AnsibleModule does, no_log values are masked the
 same way, warnings, deprecations and the invocation are reported as a module reports them, a crash
-becomes a failure with its traceback, and check and diff mode come from the task. Only public
-ansible-core API is used; where this ansible-core's validator does not give what the run needs,
-the task runs as the module instead (``fast_path_ready``).
+becomes a failure with its traceback, and check and diff mode come from the task. One part is not
+public API: the validation result's ``_no_log_values``, ``_warnings`` and ``_deprecations``, which
+``fast_path_ready`` probes once per process; where this ansible-core's validator does not give
+what the run needs, the task runs as the module instead (docs/performance.md lists every private
+name the collection uses and its guard).
 """
 
 from __future__ import annotations

@@ -322,7 +322,7 @@ def start_dhcp(room, server, config, folder):
     log = os.path.join(folder, "daemon.log")
     if server == "isc":
         leases = os.path.join(folder, "dhcpd.leases")
-        open(leases, "w").close()
+        open(leases, "w", encoding="ascii").close()  # pylint: disable=consider-using-with
         args = [
             "dhcpd",
             "-f",
@@ -815,6 +815,10 @@ def failures(runs):
     return bad
 
 
+def interrupted(_signum, _frame):
+    raise KeyboardInterrupt()
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--systems", type=int, default=10000)
@@ -854,7 +858,7 @@ def main(argv=None):
         )
     room = Room()
     # Ctrl-C or a TERM: end what was started, remove the namespaces (the finally below)
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, interrupted)
     signal.signal(signal.SIGINT, signal.default_int_handler)  # also when started in the background
     tmp = tempfile.mkdtemp(prefix="bm-bench-storm-")
     try:

@@ -13,15 +13,22 @@ from __future__ import annotations
 class Problem(object):
     """One thing wrong with one field of one record."""
 
-    __slots__ = ("field", "message", "path")
+    __slots__ = ("field", "message", "path", "topic")
 
-    def __init__(self, path, field, message):
+    def __init__(self, path, field, message, topic=None):
         self.path = path
         self.field = field
         self.message = message
+        # what the problem is about, when the message says more than that (the others that share a
+        # value): a change that only changes the more is not a new problem of that field
+        self.topic = topic or message
 
     def key(self):
         return (self.path, self.field or "", self.message)
+
+    def about(self):
+        """(path, field, topic): the same for a problem whose message changed only in its detail."""
+        return (self.path, self.field or "", self.topic)
 
     def __eq__(self, other):
         return isinstance(other, Problem) and self.key() == other.key()

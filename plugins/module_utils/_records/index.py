@@ -27,7 +27,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.cache
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem
 
-FINGERPRINT_EXTRA = "problems"  # one scan gives one fingerprint per use: this is the index's
+FINGERPRINT_EXTRA = "problems 2"  # one scan gives one fingerprint per use: this is the index's (and its format)
 
 
 def _path(root):
@@ -41,7 +41,7 @@ def remembered_problems(root, scan):
     if not isinstance(saved, list):
         return None
     try:
-        return frozenset(Problem(path, field, message) for path, field, message in saved)
+        return frozenset(Problem(path, field, message, topic) for path, field, message, topic in saved)
     except (TypeError, ValueError):
         return None
 
@@ -49,5 +49,7 @@ def remembered_problems(root, scan):
 def remember_problems(root, scan, problems):
     """Keep the problems of the whole store under this scan (the one entry of the store's index)."""
     write_cached(
-        _path(root), scan.fingerprint(FINGERPRINT_EXTRA), [[p.path, p.field, p.message] for p in sorted(problems)]
+        _path(root),
+        scan.fingerprint(FINGERPRINT_EXTRA),
+        [[p.path, p.field, p.message, p.topic] for p in sorted(problems)],
     )

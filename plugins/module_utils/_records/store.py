@@ -712,7 +712,8 @@ class RecordStore(object):
             what, value = key
             for path, field in places:
                 others = ", ".join("%s (%s)" % place for place in sorted(places) if place != (path, field))
-                add(Problem(path, field, "%s %s is also used by %s" % (what, value, others)))
+                topic = "%s %s is used more than once" % (what, value)
+                add(Problem(path, field, "%s %s is also used by %s" % (what, value, others), topic))
 
     def local_problems(self, touched, values):
         """The problems an edit of the leaf records ``touched`` ({(kind, name)}: systems and pools,

@@ -308,9 +308,11 @@ class Transaction(object):
         return self.store.local_problems(touched, values)
 
     def new_problems(self):
-        """The problems the staged edit adds to the store."""
+        """The problems the staged edit adds to the store. A value that was already used twice and
+        now is by fewer or other records is not a new problem of the records still using it."""
         after = self._local() if self._incremental() else self.store.problems()
-        return sorted(set(after) - self.before_problems)
+        known = {problem.about() for problem in self.before_problems}
+        return sorted(problem for problem in set(after) - self.before_problems if problem.about() not in known)
 
     def _problems_after(self):
         """The whole store's problems with the staged edit: those it had, less those the edit's

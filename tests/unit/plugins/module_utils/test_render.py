@@ -599,7 +599,7 @@ def test_views_warmed_after_an_edit_are_never_used_when_someone_else_changed_a_f
             text = handle.read()
         with open(path, "w", encoding="utf-8") as handle:
             handle.write(text.replace("vars: {role: app}", "vars: {role: app, rack: r9}"))
-        pending = txn.commit()
+        assert txn.commit()
         C.warm(root, txn)
     assert C.inventory_view(root, store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA)) is None
     loads = []

@@ -140,13 +140,22 @@ def test_problems_the_edit_takes_away_leave_the_index_exact(tmp_path, monkeypatc
         after = txn._problems_after()
         assert after == frozenset(txn.store.problems()), "the index's problems after the edit are the whole check's"
         assert after != txn.before_problems
-        try:
-            txn.commit()
-        except StoreError:
-            # the clash's other sides now name fewer systems: new messages, refused as before the index
-            return
+        # the clash's other sides now name fewer systems: not a new problem of theirs
+        assert txn.new_problems() == []
+        txn.commit()
     assert txn.after_problems == frozenset(RecordStore.load(root).problems())
     assert C.warm(root, txn) is None, "a store with problems leaves no view"
+
+
+def test_a_record_joining_a_clash_is_refused(tmp_path, monkeypatch):
+    root = _store(tmp_path, monkeypatch, CLASHES)
+    with Transaction(root) as txn:
+        E.edit_system(txn, "web04", {"mac": "52:54:00:12:34:56"})
+        assert [str(p) for p in txn.new_problems()] == [
+            "systems/web04.yml: interfaces[0].mac: MAC 52:54:00:12:34:56 is also used by "
+            "systems/web01.yml (interfaces[0].mac), systems/web02.yml (interfaces[0].mac), "
+            "systems/web03.yml (interfaces[0].mac)"
+        ]
 
 
 REFUSED = {

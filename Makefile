@@ -211,7 +211,7 @@ HARDENING = tests/unit/plugins/module_utils/test_properties.py tests/unit/plugin
 # make test covers, left out of make test.
 soak: deps venv collection
 	HYPOTHESIS_PROFILE=soak BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider $(HARDENING) $(PYTEST_ARGS)
-	BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/integration $(PYTEST_ARGS)
+	BAREMETAL_SOAK=1 $(BIN)/pytest -q -p no:cacheprovider -m soak tests/integration tests/e2e $(PYTEST_ARGS)
 	$(MAKE) e2e-installer
 
 demo: deps venv collection

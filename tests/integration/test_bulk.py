@@ -101,9 +101,10 @@ def _vault_vars(tmp_path):
     return "@%s" % path
 
 
-def test_a_list_with_a_bad_item_is_refused_whole_before_anything_changes(lab, tmp_path):
+def test_a_bad_item_refuses_the_list_or_with_partial_the_run_fails_at_its_end(lab):
     before = tree_digest(lab["records"]), tree_digest(lab["out"])
-    items = [{"name": "web02", "mac": "52:54:00:aa:bb:02"}, {"name": "web03", "mac": "52:54:00:12:34:60"}]
+    commits = int(_git(lab, "rev-list", "--count", "HEAD"))
+    items = [{"name": "web01", "mac": "52:54:00:aa:bb:01"}, {"name": "web03", "mac": "52:54:00:12:34:60"}]
 
     proc = _play(lab, "replace", "-e", json.dumps({"replacements": items}))
 
@@ -114,6 +115,17 @@ def test_a_list_with_a_bad_item_is_refused_whole_before_anything_changes(lab, tm
     )
     assert (tree_digest(lab["records"]), tree_digest(lab["out"])) == before
     assert "prov-dmz" not in playbook_recap(proc.stdout), "the provisioner must not be reached"
+
+    proc = _play(lab, "replace", "-e", json.dumps({"replacements": items, "partial": True}))
+
+    assert proc.returncode != 0, "a list not applied whole is not a success"
+    assert int(_git(lab, "rev-list", "--count", "HEAD")) == commits + 1
+    assert _git(lab, "log", "-1", "--format=%s").strip() == "replace 1 system: web01"
+    assert "hardware ethernet 52:54:00:aa:bb:01;" in _dhcp(lab), "the valid item is rendered"
+    assert "52:54:00:12:35:03" in _dhcp(lab), "the refused item keeps its MAC"
+    failed = proc.stdout.split("TASK [Fail when items of the list were not applied", 1)[1]
+    assert "1 of 2 items were not applied (web03); the other 1 were applied and committed" in failed
+    assert "MAC 52:54:00:12:34:60 is also used by systems/app01.yml" in failed
 
 
 def test_three_replacements_are_one_commit_one_render_and_every_power_cycle(lab, tmp_path):
@@ -131,13 +143,15 @@ def test_three_replacements_are_one_commit_one_render_and_every_power_cycle(lab,
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert int(_git(lab, "rev-list", "--count", "HEAD")) == commits + 1
     assert _git(lab, "log", "-1", "--format=%s").strip() == "replace 3 systems: web01, web02, web03"
-    assert "replace web02: 52:54:00:12:35:02 -> 52:54:00:aa:bb:02" in _git(lab, "log", "-1", "--format=%b")
+    assert "replace web01: 52:54:00:aa:bb:01 -> 52:54:00:00:00:01 (spare SN001 from pool spares-dmz)" in _git(
+        lab, "log", "-1", "--format=%b"
+    )
     # one render of the whole change, on the one provisioner the three share
     assert _results(proc.stdout, "Render DHCP, TFTP and install configs") == [("changed", "prov-dmz")]
     dhcp = _dhcp(lab)
     for mac in ("52:54:00:00:00:01", "52:54:00:aa:bb:02", "52:54:00:aa:bb:03"):
         assert "hardware ethernet %s;" % mac in dhcp
-    for mac in ("52:54:00:12:34:56", *OLD.values()):
+    for mac in ("52:54:00:aa:bb:01", *OLD.values()):
         assert mac not in dhcp
     # each machine with a BMC: a network boot once, then power on (the stand-ins were off)
     for name, bmc in lab["bmcs"].items():

@@ -214,7 +214,10 @@ def test_a_no_op_site_sends_one_install_and_one_render_over_ssh(tmp_path):
     inventory.mkdir()
     (inventory / "fleet.baremetal.yml").write_text("plugin: baremetal.provision.records\nrecords_dir: %s\n" % records)
     alone = tmp_path / "dhcp-alone.yml"
-    alone.write_text("- name: The dhcp role alone\n  hosts: provisioners\n  roles: [baremetal.provision.dhcp]\n")
+    alone.write_text(
+        "- name: The dhcp role alone\n  hosts: provisioners\n  roles:\n"
+        "    - {role: baremetal.provision.dhcp, dhcp_records_dir: %s}\n" % records
+    )
     env = ansible_env({"ANSIBLE_TRANSFORM_INVALID_GROUP_CHARS": "ignore"}, tmp=tmp_path)
     lab = Lab("bme")
     try:

@@ -14,6 +14,8 @@ run with an unchanged store leaves them), --repeat attempts, each of these in tu
   export full    ansible-inventory --list --export --output FILE, as AWX's inventory sync runs it
                  (ANSIBLE_INVENTORY_EXPORT and ANSIBLE_INVENTORY_UNPARSED_FAILED set as AWX does)
   export lean    the same with host_vars: lean
+  export ... cold  the same with BAREMETAL_CACHE=off: no cache folder, as in AWX, whose inventory
+                 update runs in a new container each time (every record parsed and checked)
   playbook full  ansible-playbook with one task on localhost against the fleet's inventory
   playbook lean  the same with host_vars: lean
   validate       ansible-playbook -i localhost, baremetal.provision.validate (examples/gitops's
@@ -39,7 +41,17 @@ import _harness as H
 from bench_replace import setup
 
 BIN = os.path.dirname(sys.executable)
-CASES = ("ansible", "export full", "export lean", "playbook full", "playbook lean", "validate", "validate cold")
+CASES = (
+    "ansible",
+    "export full",
+    "export lean",
+    "export full cold",
+    "export lean cold",
+    "playbook full",
+    "playbook lean",
+    "validate",
+    "validate cold",
+)
 # AWX's inventory update environment (awx/main/constants.py; see docs/awx.md)
 AWX_ENV = {
     "ANSIBLE_INVENTORY_EXPORT": "True",
@@ -91,6 +103,14 @@ def commands(ctx, work):
         "ansible": ([*playbook, "-i", "localhost,", local], env),
         "export full": ([*inventory, "-i", ctx["inv"], "--list", "--export", "--output", ctx["json_full"]], awx),
         "export lean": ([*inventory, "-i", ctx["lean"], "--list", "--export", "--output", ctx["json_lean"]], awx),
+        "export full cold": (
+            [*inventory, "-i", ctx["inv"], "--list", "--export", "--output", ctx["json_full"]],
+            dict(awx, BAREMETAL_CACHE="off"),
+        ),
+        "export lean cold": (
+            [*inventory, "-i", ctx["lean"], "--list", "--export", "--output", ctx["json_lean"]],
+            dict(awx, BAREMETAL_CACHE="off"),
+        ),
         "playbook full": ([*playbook, "-i", ctx["inv"], ctx["trivial"]], env),
         "playbook lean": ([*playbook, "-i", ctx["lean"], ctx["trivial"]], env),
         "validate": ([*playbook, "-i", "localhost,", "baremetal.provision.validate"], validate_env),
@@ -104,6 +124,7 @@ def commands(ctx, work):
 def prepare(size, tmp):
     print("setting up %d systems (the fleet, its inventory, a site run) ..." % size, flush=True)
     ctx = setup(size, 1, tmp)
+    print("  site %.1f s" % ctx["site"], flush=True)
     ctx["lean"] = lean_inventory(ctx)
     ctx["json_full"] = os.path.join(ctx["root"], "export-full.json")
     ctx["json_lean"] = os.path.join(ctx["root"], "export-lean.json")
@@ -126,6 +147,7 @@ def attempt(ctx):
     for case in CASES:
         cmd, env = ctx["cmds"][case]
         ctx["runs"][case].append(measured(cmd, env, out))
+        print("  %d %s: %.2f s, %.0f MB" % (ctx["systems"], case, *ctx["runs"][case][-1]), flush=True)
 
 
 def _mb(values):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as _editors
 from ansible_collections.baremetal.provision.plugins.module_utils._records.errors import Problem, StoreError
-from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path
+from ansible_collections.baremetal.provision.plugins.module_utils._records.store import record_path, split_record_path
 
 ACTIONS = ("replace", "provision", "retire")
 
@@ -294,11 +294,11 @@ class BulkChange(object):
 
 
 def _save(store, paths):
-    """The records at paths as they are now: {path: Record or None}."""
+    """The records at paths as they are now: {path: (kind, name, Record or None)}."""
     saved = {}
     for path in paths:
-        kind, _sep, rest = path.partition("/")
-        saved[path] = (kind, rest[: -len(".yml")], store.records[kind].get(rest[: -len(".yml")]))
+        kind, name = split_record_path(path)
+        saved[path] = (kind, name, store.records[kind].get(name))
     return saved
 
 

@@ -101,7 +101,7 @@ def test_a_valid_list_is_one_commit_with_every_item_in_its_message(store):
     assert [s["name"] for s in result["systems"]] == ["web01", "web02", "web03", "web04"]
     assert result["systems"][0]["mac"] == "52:54:00:aa:bb:01"
     assert result["refused"] == []
-    # the same list again changes nothing but web03, which takes another spare (an action)
+    # a replacement by MAC run again changes nothing and commits nothing
     again = _systems(store, "replace", [{"name": "web01", "mac": "52:54:00:aa:bb:01"}])
     assert again["changed"] is False and _commits(store) == before + 1
 
@@ -127,7 +127,9 @@ def test_one_bad_item_refuses_the_whole_list_naming_every_problem_and_its_item(s
     by_name = {i["name"]: i for i in result["items"]}
     assert by_name["web01"]["problems"] == [] and by_name["web04"]["problems"] == []
     web02 = ["%(path)s: %(field)s: %(message)s" % p for p in by_name["web02"]["problems"]]
-    assert any(p.startswith("systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:60 is also used by") for p in web02)
+    assert any(
+        p.startswith("systems/web02.yml: interfaces[0].mac: MAC 52:54:00:12:34:60 is also used by") for p in web02
+    )
     # app01's side of the conflict names the item that caused it
     assert any(p.startswith("systems/app01.yml: ") and p.endswith("(item web02)") for p in web02), web02
     assert by_name["web03"]["problems"][0]["path"] == "systems/web03.yml"

@@ -17,7 +17,7 @@ description:
   - A rack of new machines, or a batch of hardware replacements after a bad firmware roll-out, is
     one run instead of one run per machine.
   - By default a problem with any item refuses the whole list, changing nothing; the error lists
-    every item's problems (RV(items[].problems)), each naming its record file and field.
+    every item's problems (C(problems) of each of RV(items)), each naming its record file and field.
   - With O(partial=true), the items that keep the store valid are applied and committed, and the
     others are reported in RV(refused); the task then fails (after the commit), so that a list that
     was not applied whole never reads as success.

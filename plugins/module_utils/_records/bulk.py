@@ -155,6 +155,7 @@ class BulkChange(object):
         paths += [record_path("pools", params[key]) for key in ("from_pool", "to_pool") if params.get(key)]
         result["_paths"] = paths
         saved = _save(txn.store, paths)
+        point = txn.savepoint()
         provisioners = set(self._provisioners(txn.store, [record for _k, _n, record in saved.values()]))
         try:
             if params["state"] == "absent":
@@ -167,13 +168,13 @@ class BulkChange(object):
             else:
                 facts = _editors.edit_system(txn, name, params)
         except StoreError as exc:
-            _restore(txn, saved)
+            txn.restore(point)
             self._refuse(result, exc.problems)
             return
         if self.partial:
             problems = txn.new_problems()
             if problems:
-                _restore(txn, saved)
+                txn.restore(point)
                 self._refuse(result, problems)
                 return
         provisioners.update(self._provisioners(txn.store, [txn.store.records[k].get(n) for k, n, _r in saved.values()]))
@@ -300,23 +301,6 @@ def _save(store, paths):
         kind, name = split_record_path(path)
         saved[path] = (kind, name, store.records[kind].get(name))
     return saved
-
-
-def _restore(txn, saved):
-    """Put the records back as _save found them, through the transaction's own put and delete."""
-    for kind, name, record in saved.values():
-        if record is None:
-            if txn.store.exists(kind, name):
-                txn.delete(kind, name)
-        elif record.data is not None:
-            txn.put(kind, name, record.data)
-        elif isinstance(record.raw, dict):
-            txn.put(kind, name, record.raw)
-        else:
-            raise StoreError(
-                Problem(record.path, None, "cannot leave this unreadable record as it was; fix it first"),
-                summary="refused, nothing was written",
-            )
 
 
 class RefusalOutcome(object):

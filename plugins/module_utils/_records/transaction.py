@@ -261,9 +261,28 @@ class Transaction(object):
     def _touch(self, kind, name):
         """Remember what a record was before the first change staged for it."""
         if (kind, name) not in self.before_records:
-            self.before_records[(kind, name)] = self.store.records[kind].get(name) if kind in LEAF_KINDS else None
+            self.before_records[(kind, name)] = self.store.records[kind].get(name) if kind != TEMPLATES else None
             if kind in LEAF_KINDS:
                 self.before_values |= self.store.leaf_values(kind, name)
+
+    def savepoint(self):
+        """The staged edit as it is now; restore() goes back to it (one item of a list undone)."""
+        records = {key: self.store.records[key[0]].get(key[1]) for key in self.before_records if key[0] != TEMPLATES}
+        return ({relpath: list(texts) for relpath, texts in self.changes.items()}, records)
+
+    def restore(self, point):
+        """Undo what was staged since savepoint() gave point: every record, and every file's
+        staged text, as it was then (a record file is not rewritten in another form)."""
+        changes, records = point
+        since = [key for key in self.before_records if key not in records]
+        if any(kind == TEMPLATES for kind, _name in since):
+            raise ValueError("a template staged after the savepoint cannot be undone")
+        for key in since:
+            records[key] = self.before_records[key]
+        for (kind, name), record in records.items():
+            if self.store.records[kind].get(name) is not record:
+                self.store.set_record(kind, name, record)
+        self.changes = {relpath: list(texts) for relpath, texts in changes.items()}
 
     def put(self, kind, name, data):
         """Stage a record's new content (normalised and written in canonical form)."""

@@ -221,3 +221,22 @@ def test_the_store_keeps_its_owners_up_to_date(tmp_path, monkeypatch):
     store.remove("pools", "spares-dmz")
     assert owners[("MAC", "52:54:00:00:00:01")] == [("systems/web01.yml", "interfaces[0].mac")]
     assert ("serial", "SN001") not in owners
+
+
+def test_a_savepoint_undoes_an_item_and_leaves_its_files_as_they_were(tmp_path, monkeypatch):
+    # the pool's file is not in the modules' form: undoing through put would rewrite it
+    pool = "# spares of the dmz, by hand\nsegment: dmz\nmachines:\n  - mac: '52:54:00:00:00:01'\n    hardware_model: r650\n"
+    root = _store(tmp_path, monkeypatch, {"pools/spares-dmz.yml": pool})
+    with Transaction(root) as txn:
+        E.edit_system(txn, "web02", {"ip": "192.0.2.52"})
+        point = txn.savepoint()
+        E.edit_system(txn, "web01", {"from_pool": "spares-dmz"})  # the pool and web01 staged
+        assert set(txn.pending()) == {"pools/spares-dmz.yml", "systems/web01.yml", "systems/web02.yml"}
+        txn.restore(point)
+        assert set(txn.pending()) == {"systems/web02.yml"}
+        assert txn.store.data("pools", "spares-dmz")["machines"][0]["mac"] == "52:54:00:00:00:01"
+        assert txn.store.data("systems", "web01")["interfaces"][0]["mac"] == "52:54:00:12:34:56"
+        assert txn.new_problems() == []
+        txn.commit()
+    assert _read(root, "pools/spares-dmz.yml").decode() == pool
+    assert txn.after_problems == frozenset(RecordStore.load(root).problems())

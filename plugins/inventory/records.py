@@ -58,8 +58,8 @@ options:
   host_vars:
     description:
       - Which variables each host gets.
-      - V(full) gives every system its merged record in C(bm_) variables (about 1 KB of JSON per
-        system).
+      - V(full) gives every system its merged record in C(bm_) variables (about 2 KB of the
+        exported JSON per system).
       - >-
         V(lean) keeps only what Ansible needs to reach and group a host and what the collection's
         playbooks and roles read from the inventory. A system has C(ansible_host), C(bm_name),
@@ -70,7 +70,7 @@ options:
         which returns the same merged data that V(full) puts in the C(bm_) variables.
       - With V(lean), O(compose), O(groups) and O(keyed_groups) see only the lean variables.
       - For AWX inventory syncs of large fleets (C(ansible-inventory --list --export) at 100,000
-        systems prints some 220 MB of JSON with V(full), a tenth of that with V(lean)).
+        systems prints some 220 MB of JSON with V(full), a fifth of that with V(lean)).
     type: str
     choices: [full, lean]
     default: full

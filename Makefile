@@ -25,13 +25,13 @@ export ANSIBLE_COLLECTIONS_PATH := $(abspath $(COLLECTIONS))
 export ANSIBLE_PYTHON_INTERPRETER := $(abspath $(BIN)/python)
 
 # Daemons the roles configure and the lab that boots real firmware (see ../shared/LAB.md).
-DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server kea-dhcp6-server radvd tftpd-hpa tftp-hpa \
+DEB_PACKAGES := isc-dhcp-server isc-dhcp-client isc-dhcp-relay kea-dhcp4-server kea-dhcp6-server kea-admin radvd tftpd-hpa tftp-hpa \
 	nginx-light pxelinux syslinux-common grub-efi-amd64-bin grub-efi-amd64-signed shim-signed \
 	ipxe ipxe-qemu ovmf qemu-system-x86 busybox-static cpio kmod iproute2 ipmitool curl \
 	dosfstools mtools git systemd-container mmdebstrap openssh-client
 
 .PHONY: help deps venv collection provisioner unit integration compat e2e e2e-installer sanity lint ruff yamllint \
-	ansible-lint docs build ee changelog-lint test test-lanes bench bench-mechanisms soak demo clean collector
+	ansible-lint docs build ee changelog-lint test test-lanes bench bench-mechanisms bench-storm soak demo clean collector
 
 help:
 	@echo "make demo            replace a failed machine end to end on an embedded QEMU lab"
@@ -203,6 +203,10 @@ bench: deps venv collection
 # Each speed mechanism turned off in turn, at 10,000 systems in one segment (docs/performance.md).
 bench-mechanisms: deps venv collection
 	$(BIN)/python benchmarks/mechanisms.py $(BENCH_ARGS)
+
+# A power-on storm against the rendered DHCP, TFTP and HTTP (docs/storm.md): as root, about 10 min.
+bench-storm: deps venv collection
+	$(BIN)/python benchmarks/bench_storm.py $(BENCH_ARGS)
 
 # The long version of the hardening tests (make test runs a bounded one of each); the counts are
 # printed at the end and kept in .build/hardening-report.json.

@@ -23,9 +23,10 @@ run with an unchanged store leaves them), --repeat attempts, each of these in tu
   validate cold  the same with BAREMETAL_CACHE=off: every record file parsed and checked, as on a
                  fresh CI runner
 Each run is a new process; its peak memory is the largest resident set of the process and of any
-process it waited for (os.wait4's ru_maxrss: Ansible's forked workers share the parent's pages,
-so the largest, not the sum, is what the machine must hold). Figures are the median [min-max] of
-the attempts; x ansible and full/lean are the median [min-max] of per-attempt ratios.
+process it waited for (RUSAGE_CHILDREN's ru_maxrss in a small launcher: Ansible's forked workers
+share the parent's pages, so the largest, not the sum, is what the machine must hold). Figures
+are the median [min-max] of the attempts; x ansible and full/lean are the median [min-max] of
+per-attempt ratios.
 """
 
 import argparse
@@ -60,22 +61,35 @@ AWX_ENV = {
 }
 
 
+# Runs one command and writes the largest resident set of it and its descendants (RUSAGE_CHILDREN's
+# ru_maxrss, KB) to the file named first. A child of a fork starts with its parent's resident set
+# as its peak, so the commands are started from this small process, not from the benchmark.
+LAUNCHER = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[2:], check=False).returncode
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+sys.exit(code)
+"""
+
+
 def measured(cmd, env, out):
     """(seconds, peak resident MB) of one run of cmd in a new process, its output in the file
     out; a failure stops the benchmark."""
     with open(out, "wb") as stdout, open(out + ".err", "wb") as stderr:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, stdout=stdout, stderr=stderr)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, out + ".rss", *cmd], env=env, stdout=stdout, stderr=stderr, check=False
+        )
         took = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         with open(out, "rb") as stdout, open(out + ".err", "rb") as stderr:
             raise SystemExit(
                 "%s failed (%d):\n%s%s"
                 % (" ".join(cmd), proc.returncode, stdout.read()[-3000:].decode(), stderr.read()[-3000:].decode())
             )
-    return took, usage.ru_maxrss / 1024.0  # KB on Linux
+    with open(out + ".rss", encoding="utf-8") as handle:
+        return took, int(handle.read()) / 1024.0  # KB on Linux
 
 
 def lean_inventory(ctx):
@@ -121,6 +135,9 @@ def commands(ctx, work):
     }
 
 
+COUNT = "import json, sys; print(len(json.load(open(sys.argv[1]))['_meta']['hostvars']))"
+
+
 def prepare(size, tmp):
     print("setting up %d systems (the fleet, its inventory, a site run) ..." % size, flush=True)
     ctx = setup(size, 1, tmp)
@@ -135,10 +152,11 @@ def prepare(size, tmp):
         cmd, env = ctx["cmds"][case]
         measured(cmd, env, out)
     ctx["json_bytes"] = {form: os.path.getsize(ctx["json_" + form]) for form in ("full", "lean")}
-    for form in ("full", "lean"):
-        with open(ctx["json_" + form], encoding="utf-8") as handle:
-            listing = json.load(handle)
-        ctx.setdefault("hosts", {})[form] = len(listing["_meta"]["hostvars"])
+    for form in ("full", "lean"):  # counted in another process: this one stays small (see LAUNCHER)
+        count = subprocess.run(
+            [sys.executable, "-c", COUNT, ctx["json_" + form]], capture_output=True, text=True, check=True
+        )
+        ctx.setdefault("hosts", {})[form] = int(count.stdout)
     return ctx
 
 

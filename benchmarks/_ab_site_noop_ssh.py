@@ -1,8 +1,11 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: a no-op site over SSH, this tree's roles beside an older commit's, in turn.
+"""A/B measurement: a no-op site over SSH, this tree's roles beside an older commit's, in turn.
 
-    python benchmarks/bench_site_noop_ssh.py --before COMMIT [--repeat 5]
+    python benchmarks/_ab_site_noop_ssh.py --before COMMIT [--repeat 5]
+
+Not one of make bench's benchmarks (it compares two commits; bench_replace_ssh.py measures the
+no-op site over SSH of this tree): kept to measure a change of the roles against the one before.
 
 The provisioner is the test lab's Debian 12 server (systemd-nspawn, tests/support/provisioner.py)
 reached over SSH, with the roles' defaults (service manager systemd: packages installed, daemons
@@ -77,7 +80,7 @@ def main(argv=None):
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
     if os.geteuid() != 0:
-        print("bench_site_noop_ssh: needs root (network namespaces, systemd-nspawn); skipped")
+        print("_ab_site_noop_ssh: needs root (network namespaces, systemd-nspawn); skipped")
         return 0
     with tempfile.TemporaryDirectory(prefix="bm-bench-site-") as tmp:
         files = served_by_lab_provisioner(PROV_IP)

@@ -228,7 +228,7 @@ class Fleet(object):
 MACHINE_GIT = git("config", "--global", "user.name", check=False).strip()
 
 
-def _module_result(job, action="baremetal.provision.system"):
+def _module_result(job, action="baremetal.provision.systems"):
     results = [e["event_data"].get("res", {}) for e in job.task_results(action=action) if e["event"] == "runner_on_ok"]
     return results[-1] if results else {}
 
@@ -419,7 +419,7 @@ def _changed_job(fleet, playbook, survey, expect_files, **kwargs):
         assert TEST_AUTHOR[0] not in who, who
     result = _module_result(job)
     assert result.get("git", {}).get("commit") == after and result["git"].get("pushed") is True, result.get("git")
-    committed = _event_index(job, "baremetal.provision.system")
+    committed = _event_index(job, "baremetal.provision.systems")
     synced = _event_index(job, "baremetal.provision.provisioner_sync")
     assert committed is not None and synced is not None and committed < synced, (committed, synced)
     return job
@@ -542,7 +542,9 @@ def test_concurrent_replaces_against_one_remote(fleet):
     pool_after = fleet.remote_pool()
     wanted = {}
     for name, job in ok.items():
-        wanted[name] = by_mac.get(name) or (_module_result(job).get("replaced") or {}).get("new_mac", "").lower()
+        # the replace playbook runs the systems module: one item per system, here one
+        items = _module_result(job).get("items") or [{}]
+        wanted[name] = by_mac.get(name) or (items[0].get("new_mac") or "").lower()
     lost = sorted(name for name, mac in wanted.items() if final[name] != mac)
     all_systems = {name: fleet.remote_primary_mac(name) for name in SYSTEMS}
     handed = {mac: [name for name, have in all_systems.items() if have == mac] for mac in pool_before}

@@ -265,50 +265,20 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.bulk 
     BulkChange,
     RefusalOutcome,
 )
-from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BMC_TYPES
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.records import (
     edit_argument_spec,
-    inherited_argument_spec,
     run_edit,
+    system_argument_spec,
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import _provisioners
 
 ITEM = dict(
     name=dict(type="str", required=True),
-    mac=dict(type="str"),
+    **system_argument_spec(),
     from_pool=dict(type="str"),
     to_pool=dict(type="str"),
     reinstall=dict(type="bool"),
-    tier=dict(type="str"),
-    hardware_model=dict(type="str"),
-    profile=dict(type="str"),
-    ip=dict(type="str"),
-    ipv6=dict(type="str"),
     interface_name=dict(type="str"),
-    interfaces=dict(
-        type="list",
-        elements="dict",
-        options=dict(
-            name=dict(type="str", required=True),
-            mac=dict(type="str", required=True),
-            ip=dict(type="str"),
-            ipv6=dict(type="str"),
-            primary=dict(type="bool"),
-            segment=dict(type="str"),
-        ),
-    ),
-    **inherited_argument_spec(),
-    bmc=dict(
-        type="dict",
-        options=dict(
-            type=dict(type="str", choices=list(BMC_TYPES), required=True),
-            address=dict(type="str", required=True),
-            port=dict(type="int"),
-            username=dict(type="str"),
-            password_var=dict(type="str", no_log=False),
-        ),
-    ),
-    description=dict(type="str"),
 )
 
 SPEC = dict(

@@ -18,7 +18,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.gitst
     RecordChange,
     git_argument_spec,
 )
-from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BOOT_LOADERS
+from ansible_collections.baremetal.provision.plugins.module_utils._records.schema import BMC_TYPES, BOOT_LOADERS
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction, load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._records.yamlio import HAS_YAML, YAML_IMPORT_ERROR
@@ -53,6 +53,43 @@ def inherited_argument_spec():
         kernel_options=dict(type="raw"),
         installed_kernel_options=dict(type="raw"),
         vars=dict(type="dict"),
+    )
+
+
+def system_argument_spec():
+    """The options that describe one system's record, as the system module takes them and each item
+    of the systems module: the same fields with the same types (defaults are the module's own)."""
+    return dict(
+        tier=dict(type="str"),
+        hardware_model=dict(type="str"),
+        profile=dict(type="str"),
+        interfaces=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                name=dict(type="str", required=True),
+                mac=dict(type="str", required=True),
+                ip=dict(type="str"),
+                ipv6=dict(type="str"),
+                primary=dict(type="bool"),
+                segment=dict(type="str"),
+            ),
+        ),
+        mac=dict(type="str"),
+        ip=dict(type="str"),
+        ipv6=dict(type="str"),
+        **inherited_argument_spec(),
+        bmc=dict(
+            type="dict",
+            options=dict(
+                type=dict(type="str", choices=list(BMC_TYPES), required=True),
+                address=dict(type="str", required=True),
+                port=dict(type="int"),
+                username=dict(type="str"),
+                password_var=dict(type="str", no_log=False),
+            ),
+        ),
+        description=dict(type="str"),
     )
 
 

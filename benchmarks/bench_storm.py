@@ -44,7 +44,6 @@ Each attempt (--repeat, default 3) runs, in turn:
 
 import argparse
 import concurrent.futures
-import contextlib
 import hashlib
 import ipaddress
 import json
@@ -55,7 +54,6 @@ import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 import threading
@@ -67,6 +65,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(REPO, "tests"))
 sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
+
+from support.netns import Lab, sh
 
 SUPERNET = "127.64.0.0/16"  # the fleet's one segment is its first /18: 127.64.0.0/18
 SERVER = "127.64.0.2"  # the segment's next_server (fleet.py: network + 2)
@@ -222,31 +222,18 @@ def nginx_config(tmp, files):
 
 
 # ------------------------------------------------------------------ the namespaces
-def sh(*args, check=True, ns=None, timeout=120, **kwargs):
-    cmd = [str(a) for a in args]
-    if ns:
-        cmd = ["ip", "netns", "exec", ns, *cmd]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False, **kwargs)
-    if check and proc.returncode != 0:
-        raise RuntimeError("%s failed (%d): %s%s" % (" ".join(cmd), proc.returncode, proc.stdout, proc.stderr))
-    return proc
-
-
-class Room(object):
-    """Two namespaces joined by a veth pair; the processes started in them, ended by PID."""
+class Room(Lab):
+    """Two namespaces joined by a veth pair (the lab's namespaces, the processes started in them
+    ended by PID, as in the tests)."""
 
     def __init__(self):
-        self.prefix = "bmst%d" % (os.getpid() % 100000)
+        super().__init__("bmst")
         self.srv, self.cli = self.prefix + "-srv", self.prefix + "-cli"
-        self.namespaces = []
-        self.processes = []
 
     def open(self, network):
         prefix = ipaddress.IPv4Network(network).prefixlen
-        for ns in (self.srv, self.cli):
-            sh("ip", "netns", "add", ns)
-            self.namespaces.append(ns)
-            sh("ip", "-n", ns, "link", "set", "lo", "up")
+        for name in ("srv", "cli"):
+            ns = self.namespace(name)
             # 127.64/18 over the veth: the local route keeps 127.0.0.0/16 only, martians allowed
             sh("ip", "-n", ns, "route", "del", "local", "127.0.0.0/8", "dev", "lo", "table", "local")
             sh("ip", "-n", ns, "route", "add", "local", "127.0.0.0/16", "dev", "lo", "table", "local")
@@ -275,38 +262,6 @@ class Room(object):
         sh("ip", "-n", self.cli, "address", "flush", "dev", "cli0")
         sh("ip", "-n", self.cli, "address", "add", "%s/%d" % (CLIENT, prefix), "dev", "cli0")
         sh("ip", "-n", self.srv, "neigh", "flush", "dev", "srv0", "nud", "permanent")
-
-    def start(self, ns, args, log, env=None):
-        with open(log, "ab") as handle:
-            proc = subprocess.Popen(
-                ["ip", "netns", "exec", ns, *[str(a) for a in args]],
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self.processes.append(proc)
-        return proc
-
-    def stop(self, proc, timeout=15):
-        if proc.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=timeout)
-        if proc in self.processes:
-            self.processes.remove(proc)
-
-    def close(self):
-        for proc in list(self.processes):
-            self.stop(proc)
-        for ns in reversed(self.namespaces):
-            sh("ip", "netns", "del", ns, check=False)
-        self.namespaces = []
 
 
 def in_ns(room, ns, *args, timeout=1800):

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 from support.ansible_cli import playbook_recap, run
-from support.bmc import RESET, RedfishStandIn
+from support.bmc import RESET, MachineStandIn, RedfishStandIn
 from support.inventory import local_provisioner_lab
 from support.store import commit_store, tree_digest
 
@@ -26,25 +26,6 @@ bmc: {type: redfish, address: 127.0.0.1, port: %d, username: admin, password_var
 build: {generation: 1}
 """
 OLD = {"web02": "52:54:00:12:35:02", "web03": "52:54:00:12:35:03"}
-
-
-class MachineStandIn(object):
-    """The power switch behind a stand-in BMC: remembers what it was told."""
-
-    def __init__(self):
-        self.on = False
-        self.switched = []
-
-    def is_on(self):
-        return self.on
-
-    def power_on(self):
-        self.on = True
-        self.switched.append("on")
-
-    def power_off(self):
-        self.on = False
-        self.switched.append("off")
 
 
 @pytest.fixture(scope="module")

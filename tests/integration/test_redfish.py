@@ -16,7 +16,7 @@ import shutil
 
 import pytest
 from support.ansible_cli import REPO, ansible_env, run
-from support.bmc import RedfishStandIn
+from support.bmc import MachineStandIn, RedfishStandIn
 from support.netns import read_log, wait_for
 from support.sushy import SushyEmulator, SushyStatic, free_port
 
@@ -265,26 +265,6 @@ def test_an_answer_that_is_not_json_is_refused(hostile_mockup, tmp_path):
             "(is this a Redfish service?)" % (bmc.port, bmc.port),
         }
     ]
-
-
-class MachineStandIn(object):
-    """A stand-in for the QEMU machine behind tests/support/bmc.py's stand-in BMC: a power switch
-    that remembers what it was told (the e2e story puts a real QEMU machine there)."""
-
-    def __init__(self, on):
-        self.on = on
-        self.switched = []
-
-    def is_on(self):
-        return self.on
-
-    def power_on(self):
-        self.on = True
-        self.switched.append("on")
-
-    def power_off(self):
-        self.on = False
-        self.switched.append("off")
 
 
 def power(tmp_path, port, system_id=None, password=PASSWORD, args=()):

@@ -167,3 +167,23 @@ class RedfishStandIn(object):
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+class MachineStandIn(object):
+    """A stand-in for the machine behind RedfishStandIn: a power switch that remembers what it was
+    told (the e2e story puts a real QEMU machine there)."""
+
+    def __init__(self, on=False):
+        self.on = on
+        self.switched = []
+
+    def is_on(self):
+        return self.on
+
+    def power_on(self):
+        self.on = True
+        self.switched.append("on")
+
+    def power_off(self):
+        self.on = False
+        self.switched.append("off")

@@ -198,7 +198,7 @@ def replace_once(ctx, command=None, env=None):
     """One replace of the next web system to a new MAC, checked: (run seconds, live seconds)."""
     number = ctx["done"]
     ctx["done"] += 1
-    system = ctx["web"][number]
+    system = ctx["web"][number % len(ctx["web"])]  # a small fleet's systems get a second new MAC
     new_mac = "52:54:0f:%02x:%02x:%02x" % ((number >> 16) & 0xFF, (number >> 8) & 0xFF, number & 0xFF)
     out = ctx["out"]
     pxe = os.path.join(out, "tftp", "pxelinux.cfg", "01-" + new_mac.replace(":", "-"))

@@ -215,6 +215,8 @@ class Transaction(object):
         self.changes = {}  # relpath -> [before text or None, after text or None]
         self.before_records = {}  # (kind, name) -> its Record before the first change staged (None: absent)
         self.before_values = set()  # the (what, value) pairs the touched systems and pools held before
+        self._staged = 0  # a count of the changes staged: what _now() computed is kept until it moves
+        self._kept = None  # (that count, the problems _now() found then)
 
     def __enter__(self):
         if not os.path.isdir(self.root):
@@ -253,6 +255,7 @@ class Transaction(object):
 
     # ------------------------------------------------------------------ staging
     def _stage(self, relpath, before, after):
+        self._staged += 1
         if relpath in self.changes:
             self.changes[relpath][1] = after
         else:
@@ -283,6 +286,7 @@ class Transaction(object):
             if self.store.records[kind].get(name) is not record:
                 self.store.set_record(kind, name, record)
         self.changes = {relpath: list(texts) for relpath, texts in changes.items()}
+        self._staged += 1
 
     def put(self, kind, name, data):
         """Stage a record's new content (normalised and written in canonical form)."""
@@ -326,19 +330,27 @@ class Transaction(object):
             values |= self.store.leaf_values(kind, name)
         return self.store.local_problems(touched, values)
 
+    def _now(self):
+        """The problems the staged edit can have: the edit's own (see _local) or, for an edit that is
+        checked whole, the store's. Computed once per state of the edit: a list's module, its
+        commit and the index after it all ask for them."""
+        if self._kept is None or self._kept[0] != self._staged:
+            self._kept = (self._staged, self._local() if self._incremental() else self.store.problems())
+        return self._kept[1]
+
     def new_problems(self):
         """The problems the staged edit adds to the store. A value that was already used twice and
         now is by fewer or other records is not a new problem of the records still using it."""
-        after = self._local() if self._incremental() else self.store.problems()
+        after = self._now()
         known = {problem.about() for problem in self.before_problems}
         return sorted(problem for problem in set(after) - self.before_problems if problem.about() not in known)
 
     def _problems_after(self):
         """The whole store's problems with the staged edit: those it had, less those the edit's
         records had before it, plus those they have now."""
+        after = set(self._now())
         if not self._incremental():
-            return frozenset(self.store.problems())
-        after = set(self._local())
+            return frozenset(after)
         now = {key: self.store.records[key[0]].get(key[1]) for key in self.before_records}
         for (kind, name), record in self.before_records.items():
             self.store.set_record(kind, name, record)

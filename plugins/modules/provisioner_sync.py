@@ -253,6 +253,22 @@ options:
         point adds its part to the fact C(provisioner_render), which the play gives here, registering
         the result as C(provisioner_render_result) (the roles' handlers read it).
     type: dict
+  scope:
+    description:
+      - Which systems O(tftp) and O(web) look at. V(all) looks at every system of the view, as
+        C(site) does, and repairs files changed by hand.
+      - V(changed) looks only at the systems an edit changed since the records this provisioner
+        last synced, as the C(replace), C(provision) and C(retire) playbooks ask. The controller's
+        cached view says which systems changed since the views it was patched from; the
+        provisioner keeps the last one it synced and a digest of the options, its secret and
+        the renderers (C(synced.json) in the state directory). When the two do not meet (a first
+        sync, changed options, records changed outside the modules, a sync from another
+        controller), every system is looked at and the result's C(scope_reason) says why.
+      - O(dhcp) is always rendered whole and checked whole by the daemon.
+    type: str
+    choices: [all, changed]
+    default: all
+    version_added: 0.2.0
   revision:
     description:
       - The records commit this render is made from, so that an older render never lands after a
@@ -378,6 +394,12 @@ components:
       description: tftp and web, the systems whose boot configs start the installer.
       type: list
       elements: str
+    scope:
+      description: tftp and web, the systems the sync looked at, V(all) or V(changed) (see O(scope)).
+      type: str
+    scope_reason:
+      description: tftp and web, with O(scope=changed), why every system was looked at after all.
+      type: str
     rendered:
       description:
         - tftp and web, how many systems were rendered. The others' inputs (the system as
@@ -485,6 +507,7 @@ SPEC = dict(
             ),
         ),
         components=dict(type="dict"),
+        scope=dict(type="str", default="all", choices=["all", "changed"]),
         revision=dict(
             type="dict",
             options=dict(

@@ -14,6 +14,9 @@ from support.ansible_cli import ansible_env, run
 from support.lines import LINE
 from support.store import tree_digest, write_store
 
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import scope as S
+
 PLAYBOOK = """\
 - name: A record module both ways
   hosts: localhost
@@ -188,7 +191,15 @@ def test_a_render_in_process_writes_what_the_module_writes(tmp_path):
         d for d in there["diff"] if "before_header" not in d
     ]
     assert {k: v for k, v in here.items() if k != "diff"} == {k: v for k, v in there.items() if k != "diff"}
-    assert here_tree == there_tree and "www/ks/web01.cfg" in here_tree
+    # the record of the whole sync names each way's own trees (its options digest): compare the rest
+    synced = "state/" + S.SYNCED
+    assert synced in here_tree and synced in there_tree
+    assert dict(here_tree, **{synced: None}) == dict(there_tree, **{synced: None}) and "www/ks/web01.cfg" in here_tree
+    here_synced, there_synced = (
+        N.read_json(str(tmp_path / way / "state" / S.SYNCED), {}) for way in ("here", "there")
+    )
+    assert sorted(here_synced) == sorted(there_synced) == ["tftp", "web"]
+    assert {c: e["view"] for c, e in here_synced.items()} == {c: e["view"] for c, e in there_synced.items()}
     assert "notarealhash" not in json.dumps(here) and "notarealhash" not in stdout
 
 

@@ -73,10 +73,12 @@ class Memo(object):
         self.path = path
         self.code = code if path else None
         self.old = {}
+        self.loaded = False  # whether the memo file was read, valid, for this code
         if self.code is not None:
             data = read_json(self.path, {})
             if data.get("version") == VERSION and data.get("code") == code and isinstance(data.get("systems"), dict):
                 self.old = data["systems"]
+                self.loaded = True
         self.new = {}
         self.rendered = []
 
@@ -87,6 +89,15 @@ class Memo(object):
             self.new[name] = entry
             return entry[1]
         return None
+
+    def files_of(self, name):
+        """{relpath: sha1} of the files the system's last render gave (empty when not known)."""
+        entry = self.old.get(name)
+        return entry[1] if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[1], dict) else {}
+
+    def carry(self, changed):
+        """Keep every system's entry but those of changed (a sync of changed systems only)."""
+        self.new.update((name, entry) for name, entry in self.old.items() if name not in changed)
 
     def record(self, name, digest, files):
         """A system just rendered: its input digest and its files ({relpath: sha1})."""

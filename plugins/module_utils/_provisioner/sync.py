@@ -34,6 +34,7 @@ from . import render_boot as B
 from . import render_dhcp as D
 from . import render_install as I
 from . import render_memo as M
+from . import scope as S
 from . import tree_sync as T
 
 COMPONENTS = ("dhcp", "tftp", "web")  # the order a run renders them in
@@ -491,13 +492,16 @@ class _Rendered(object):
     again by fetch(relpath) only when the tree does not hold them as remembered.
     """
 
-    def __init__(self, memo, systems, render, inputs):
+    def __init__(self, memo, systems, render, inputs, changed=None):
         self.memo = memo
         self.render = render
         self.files = {}
         self.known = {}
         self.owner = {}
         self.fetched = {}
+        self.gone = None  # a sync of every system: whatever else the tree's manifest lists
+        if changed is not None:
+            memo.carry(changed)
         for system in systems:
             digest = M.key(inputs(system))
             remembered = memo.lookup(system["name"], digest)
@@ -506,6 +510,9 @@ class _Rendered(object):
                 self.owner.update(dict.fromkeys(remembered, (system, digest)))
             else:
                 self.files.update(self._render(system, digest))
+        if changed is not None:  # the files the changed systems had and have no more
+            had = set().union(*(memo.files_of(name) for name in changed))
+            self.gone = sorted(had.difference(self.files, self.known))
 
     def _render(self, system, digest):
         files = self.render(system)
@@ -531,8 +538,9 @@ def tftp_files(view, armed):
     return _tftp_rendered(view, armed, M.Memo()).files
 
 
-def _tftp_rendered(view, armed, memo):
-    """The TFTP tree's files: the fallbacks, and each system's on its served MACs."""
+def _tftp_rendered(view, armed, memo, changed=None):
+    """The TFTP tree's files: the fallbacks, and each system's on its served MACs; with changed
+    (a set of names), only those systems' (the fallbacks depend on the segments alone)."""
 
     def render(system):
         return B.system_files(system, armed[system["name"]], _served_macs(view, system))
@@ -540,12 +548,28 @@ def _tftp_rendered(view, armed, memo):
     def inputs(system):
         return [system, armed[system["name"]], _served_macs(view, system)]
 
-    rendered = _Rendered(memo, view["systems"], render, inputs)
-    rendered.files.update(B.default_files())
-    for seg_name, segment in D.ipv6_segments(view).items():  # iPXE's first script over IPv6
-        base = "http://%s" % FAM.url_host(segment["ipv6"]["next_server"])
-        rendered.files[D.ipxe6_script(seg_name)] = B.ipxe_segment_script(base)
+    rendered = _Rendered(memo, _systems(view, changed), render, inputs, changed)
+    if changed is None:
+        rendered.files.update(B.default_files())
+        for seg_name, segment in D.ipv6_segments(view).items():  # iPXE's first script over IPv6
+            base = "http://%s" % FAM.url_host(segment["ipv6"]["next_server"])
+            rendered.files[D.ipxe6_script(seg_name)] = B.ipxe_segment_script(base)
     return rendered
+
+
+def _systems(view, changed):
+    """The view's systems, or those named in changed."""
+    if changed is None:
+        return view["systems"]
+    return [system for system in view["systems"] if system["name"] in changed]
+
+
+def _scope(view, options, component, memo, *more):
+    """The systems this component's sync looks at (see scope.py), decided under the state lock."""
+    render_options = {key: options.get(key) for key in S.RENDER_OPTIONS[component]}
+    digest = S.options_digest(render_options, memo.code, *more) if memo.code else None
+    size = len(memo.old) if memo.loaded else None
+    return S.Scope(view, options.get("state_dir") or DEFAULT_STATE_DIR, component, options.get("scope"), digest, size)
 
 
 def sync_tftp(view, options, check_mode):
@@ -554,13 +578,20 @@ def sync_tftp(view, options, check_mode):
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
         # under the lock: a completion the callback records meanwhile must not be armed again
         armed = _armed_map(view, state_dir)
-        files = _tftp_rendered(view, armed, _memo(state_dir, "tftp"))
-        result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
+        memo = _memo(state_dir, "tftp")
+        scope = _scope(view, options, "tftp", memo)
+        scope.begin(check_mode)
+        files = _tftp_rendered(view, armed, memo, scope.names)
+        result = T.sync_tree(
+            options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch, gone=files.gone
+        )
         result["written"] += ["copy:" + p for p in place_files(options["root"], copies, check_mode, "tftp.copies")]
         if not check_mode:  # the folders the URL downloads go into
             for item in artifacts(view):
                 os.makedirs(os.path.dirname(os.path.join(options["root"], item["dest"])), mode=0o755, exist_ok=True)
             files.memo.save()
+        scope.done(check_mode, len(files.memo.new))
+    scope.report(result)
     result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
     result["artifacts"] = artifacts(view)
     result["rendered"] = len(files.memo.rendered)
@@ -569,13 +600,19 @@ def sync_tftp(view, options, check_mode):
 
 def web_files(view, secret, secrets, callback_base=None):
     """({relpath: text} of the web tree, every system rendered; the ACL map's owners; the index)."""
-    rendered, owners, index = _web_rendered(view, secret, secrets, callback_base, M.Memo())
-    return rendered.files, owners, index
+    rendered, index = _web_rendered(view, secret, secrets, callback_base, M.Memo())
+    return rendered.files, _owners(index), index
 
 
-def _web_rendered(view, secret, secrets, callback_base, memo):
-    """The web tree's install configs (rendered or remembered), the ACL map's owners and the
+def _owners(index):
+    """The ACL map's owners ({system: the one address its install config is served to}), from the
     netboot index."""
+    return {name: entry["ip"] for name, entry in index.items() if entry.get("ip")}
+
+
+def _web_rendered(view, secret, secrets, callback_base, memo, changed=None):
+    """The web tree's install configs (rendered or remembered) and the netboot index's entries,
+    of every system or of those named in changed."""
     renderer = I.Renderer(view["templates"])
     templates = {name: M.key(text) for name, text in view["templates"].items()}
     context = M.key([hashlib.sha256(secret).hexdigest(), secrets, callback_base])
@@ -589,20 +626,16 @@ def _web_rendered(view, secret, secrets, callback_base, memo):
     def inputs(system):
         return [system, _install_base(view, system), templates.get(system["template"]), context]
 
-    rendered = _Rendered(memo, view["systems"], render, inputs)
-    owners = {}
+    systems = _systems(view, changed)
+    rendered = _Rendered(memo, systems, render, inputs, changed)
     index = {}
-    for system in view["systems"]:
-        name = system["name"]
-        owner = _served_ip(view, system)
-        if owner:
-            owners[name] = owner
-        index[name] = {
+    for system in systems:
+        index[system["name"]] = {
             "generation": system["build_generation"],
             "macs": [mac for mac, _base in _served_macs(view, system)],
-            "ip": owner,
+            "ip": _served_ip(view, system),
         }
-    return rendered, owners, index
+    return rendered, index
 
 
 def sync_web(view, options, check_mode):
@@ -611,18 +644,28 @@ def sync_web(view, options, check_mode):
         secret = b""  # a first run in check mode: the real secret does not exist yet
     else:
         secret = N.load_secret(state_dir)
-    armed = _armed_map(view, state_dir)
-    memo = _memo(state_dir, "web")
-    files, owners, index = _web_rendered(view, secret, options.get("secrets"), options.get("callback_base"), memo)
+    index_path = os.path.join(state_dir, N.INDEX)
     with contextlib.nullcontext() if check_mode else N.state_lock(state_dir):
-        result = T.sync_tree(options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch)
-        conf = T.sync_tree(options["conf_dir"], {I.ACL_MAP: I.acl_map(owners)}, check_mode=check_mode)
-        index_path = os.path.join(state_dir, N.INDEX)
-        index_changed = N.read_json(index_path, {}) != index
+        armed = _armed_map(view, state_dir)
+        memo = _memo(state_dir, "web")
+        old_index = N.read_json(index_path, {})
+        scope = _scope(view, options, "web", memo, hashlib.sha256(secret).hexdigest())
+        scope.begin(check_mode)
+        secrets, callback_base = options.get("secrets"), options.get("callback_base")
+        files, index = _web_rendered(view, secret, secrets, callback_base, memo, scope.names)
+        if scope.names is not None:  # the index of the last sync, the changed systems' entries replaced
+            index = dict({k: v for k, v in old_index.items() if k not in scope.names}, **index)
+        result = T.sync_tree(
+            options["root"], files.files, check_mode=check_mode, known=files.known, fetch=files.fetch, gone=files.gone
+        )
+        conf = T.sync_tree(options["conf_dir"], {I.ACL_MAP: I.acl_map(_owners(index))}, check_mode=check_mode)
+        index_changed = old_index != index
         if index_changed and not check_mode:
             N.write_json(index_path, index)
         if not check_mode:
             files.memo.save()
+        scope.done(check_mode, len(files.memo.new))
+    scope.report(result)
     result["written"] += ["conf:" + p for p in conf["written"]]
     result["removed"] += ["conf:" + p for p in conf["removed"]]
     callback = {

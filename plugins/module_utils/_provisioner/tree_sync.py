@@ -119,7 +119,7 @@ def digest(data):
     return _sha1(data.encode("utf-8") if isinstance(data, str) else data)
 
 
-def plan(root, desired, known=None, fetch=None):
+def plan(root, desired, known=None, fetch=None, gone=None):
     """(to_write {relpath: bytes}, to_remove [relpath], new manifest or None when it is unchanged),
     without changing anything.
 
@@ -130,9 +130,13 @@ def plan(root, desired, known=None, fetch=None):
     A file whose manifest hash equals the wanted hash and which still exists is unchanged
     without being read; otherwise the file on disk is compared byte for byte (so a file the
     callback service rewrote to the same content is not rewritten).
+
+    gone: None when desired and known are the whole tree (every other file of the manifest goes);
+    else desired and known are part of it, the relpaths in gone go and the manifest keeps the rest.
     """
     manifest = read_manifest(root)
     known = known or {}
+    gone = None if gone is None else set(gone)
     hashed = {}
     for relpath, data in desired.items():
         _safe_relpath(relpath)
@@ -145,7 +149,7 @@ def plan(root, desired, known=None, fetch=None):
     listed = [relpath for relpath, (sha1, _data) in hashed.items() if manifest.get(relpath) == sha1]
     present = _files_in(root, listed)
     to_write = {}
-    new_manifest = {}
+    new_manifest = {} if gone is None else {p: h for p, h in manifest.items() if p not in gone}
     for relpath, (sha1, data) in hashed.items():
         if relpath in present:
             new_manifest[relpath] = sha1
@@ -158,7 +162,8 @@ def plan(root, desired, known=None, fetch=None):
         new_manifest[relpath] = sha1
         if _current(root, relpath) != data:
             to_write[relpath] = data
-    to_remove = sorted(p for p in manifest if p not in hashed and os.path.lexists(os.path.join(root, _safe_relpath(p))))
+    leaving = manifest if gone is None else [p for p in gone if p in manifest]
+    to_remove = sorted(p for p in leaving if p not in hashed and os.path.lexists(os.path.join(root, _safe_relpath(p))))
     return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 
 
@@ -265,12 +270,12 @@ def apply(root, to_write, to_remove, new_manifest, mode=0o644):
     _roll_forward(root, journal)
 
 
-def sync_tree(root, desired, check_mode=False, mode=0o644, known=None, fetch=None):
-    """Make root hold desired ({relpath: str|bytes}) and known (see plan); returns {"written":
-    [...], "removed": [...]}."""
+def sync_tree(root, desired, check_mode=False, mode=0o644, known=None, fetch=None, gone=None):
+    """Make root hold desired ({relpath: str|bytes}) and known, and not gone (see plan); returns
+    {"written": [...], "removed": [...]}."""
     if not check_mode:
         recover(root)
-    to_write, to_remove, new_manifest = plan(root, desired, known, fetch)
+    to_write, to_remove, new_manifest = plan(root, desired, known, fetch, gone)
     if not check_mode:
         apply(root, to_write, to_remove, new_manifest, mode)
     return {"written": sorted(to_write), "removed": to_remove}

@@ -68,6 +68,8 @@ def _sync_components(module, view):
         options = params.get(component)
         if options is None:
             continue
+        if component != "dhcp":  # the DHCP config is rendered whole (and checked whole by the daemon)
+            options = dict(options, scope=params.get("scope") or "all")
         try:
             result = sync(component, view, options, check_mode=module.check_mode)
         except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:

@@ -18,6 +18,7 @@ the store before the edit where it can, so an edit of one system costs one syste
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import (
@@ -42,6 +43,46 @@ from ansible_collections.baremetal.provision.plugins.module_utils._views.provisi
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
 
+# What a cached provisioner view carries besides its content, for a sync of the changed systems
+# only (_provisioner.scope): its revision, and the systems changed since each of the last
+# CHANGES_KEPT views it was patched from, while they are at most CHANGED_KEPT.
+SYNC_KEYS = ("revision", "changes")
+CHANGES_KEPT = 16
+CHANGED_KEPT = 1000
+
+
+def content(view):
+    """A provisioner view without what a cache adds to it (SYNC_KEYS)."""
+    return {key: value for key, value in view.items() if key not in SYNC_KEYS}
+
+
+def _digest(*values):
+    data = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()
+
+
+def _built(view):
+    """A view just built, with its revision: the digest of its content, so that a view built again
+    from the same records (here or on another controller) has the same one."""
+    return dict(view, revision=_digest(view), changes={})
+
+
+def _patched(view, old, systems):
+    """A view patched from old for the named systems, with a revision derived from old's and the
+    changed systems (as they are now), and the systems changed since old and since the views old
+    was patched from."""
+    systems = sorted(set(systems))
+    previous = old.get("revision")
+    if not previous:
+        return _built(view)
+    now = {system["name"]: system for system in view["systems"] if system["name"] in set(systems)}
+    changes = {previous: systems}
+    for revision, names in (old.get("changes") or {}).items():
+        merged = sorted(set(names).union(systems))
+        if len(changes) < CHANGES_KEPT and len(merged) <= CHANGED_KEPT:
+            changes[revision] = merged
+    return dict(view, revision=_digest(previous, systems, [now.get(name) for name in systems]), changes=changes)
+
 
 def _path(kind, key):
     return os.path.join(cache_dir(), "%s-%s.view" % (kind, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]))
@@ -62,7 +103,7 @@ def cached_provisioner_view(root, provisioner, load):
     fingerprint = store_fingerprint(root, provisioner)
     view = read_cached(path, fingerprint)
     if not isinstance(view, dict):
-        view = build_provisioner_view(load(root), provisioner)
+        view = _built(build_provisioner_view(load(root), provisioner))
         write_cached(path, fingerprint, view)
     return view
 
@@ -119,8 +160,9 @@ def warm(root, txn):
     for provisioner in provisioners:
         path = provisioner_path(root, provisioner)
         old = read_cached(path, before.fingerprint(provisioner)) if patchable else None
-        view = patch_provisioner_view(old, store, systems) if isinstance(old, dict) else None
-        write_cached(path, after.fingerprint(provisioner), view or build_provisioner_view(store, provisioner))
+        view = patch_provisioner_view(content(old), store, systems) if isinstance(old, dict) else None
+        view = _patched(view, old, systems) if view is not None else _built(build_provisioner_view(store, provisioner))
+        write_cached(path, after.fingerprint(provisioner), view)
     return {"inventory": how, "provisioners": provisioners}
 
 

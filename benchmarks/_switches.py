@@ -99,6 +99,18 @@ def render_memo():
     _replace(sync, "_memo", lambda state_dir, component: memo.Memo())
 
 
+def sync_scope():
+    """A sync asked for the changed systems only (scope=changed, as replace asks) looks at every
+    system of the view, as site's does."""
+    sync = _module("module_utils._provisioner.sync")
+    original = sync._scope
+
+    def every_system(view, options, component, memo, *more):
+        return original(view, dict(options, scope="all"), component, memo, *more)
+
+    _replace(sync, "_scope", every_system)
+
+
 def store_index():
     """The store's index of problems and an edit's checks of what it touches: every edit checks
     every rule on the whole store, before the change and after it."""
@@ -156,6 +168,7 @@ SWITCHES = {
         inventory_view,
         provisioner_view,
         render_memo,
+        sync_scope,
         store_index,
         view_patch,
         bulk_hosts,

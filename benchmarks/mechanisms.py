@@ -100,8 +100,14 @@ CODE = {
         ),
     ],
     "render_memo": [
-        ("plugins/module_utils/_provisioner/render_memo.py", ["*"]),
+        ("plugins/module_utils/_provisioner/render_memo.py", ["*", "-Memo.files_of", "-Memo.carry"]),
         ("plugins/module_utils/_provisioner/sync.py", ["_memo", "_Rendered"]),
+    ],
+    "sync_scope": [
+        ("plugins/module_utils/_provisioner/scope.py", ["*"]),
+        ("plugins/module_utils/_provisioner/sync.py", ["_systems", "_scope"]),
+        ("plugins/module_utils/_provisioner/render_memo.py", ["Memo.files_of", "Memo.carry"]),
+        ("plugins/module_utils/_views/cache.py", ["SYNC_KEYS", "content", "_digest", "_built", "_patched"]),
     ],
     "bulk_hosts": [
         ("plugins/plugin_utils/_populate.py", ["add_hosts_bulk", "new_host", "_HOST_NEW", "_READY", "bulk_ready"]),

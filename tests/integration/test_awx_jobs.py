@@ -255,9 +255,15 @@ def _why(job):
 
 
 def _done(job):
-    """A job the test expected to fail: its kept pdd is not needed once it has been looked at."""
+    """A job the test expected to fail: its kept pdd is not needed once it has been looked at, nor
+    the records' clone the failed run kept (in the job's TMPDIR, which should be the pdd's; a clone
+    found outside it, in the host's temporary folder, goes too)."""
     if job.pdd:
         shutil.rmtree(job.pdd, ignore_errors=True)
+    for event in job.task_results(action="ansible.builtin.tempfile"):
+        path = (event["event_data"].get("res") or {}).get("path") or ""
+        if os.path.basename(path).startswith("baremetal-records.") and not path.startswith(awx.RUNNER + "/"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ files the render memo says they had, and patches the netboot index, when
 
 - the view names the provisioner's last revision among the ones it was patched from,
 - the options digest is the one remembered, and
-- the render memo is the one that sync left (it knows the changed systems' old files).
+- the render memo is the one that sync left (it knows the changed systems' old files), and so
+  is the netboot index (the web step patches it).
 
 Anything else syncs every system, and the result says why. What a sync of the changed systems
 does not see: a file of another system removed or edited by hand since the last whole sync, and
@@ -82,8 +83,8 @@ class Scope(object):
             return "options, the provisioner's secret or the renderers changed since the last sync"
         if last["view"] != self.revision and last["view"] not in (view.get("changes") or {}):
             return "the last sync was of records this change was not made from"
-        if memo_size is not None and last.get("systems") != memo_size:
-            return "the render memo is not the one the last sync left"
+        if memo_size is None or last.get("systems") != memo_size:
+            return "the render memo or the netboot index is not the one the last sync left"
         return None
 
     def begin(self, check_mode):

@@ -564,11 +564,12 @@ def _systems(view, changed):
     return [system for system in view["systems"] if system["name"] in changed]
 
 
-def _scope(view, options, component, memo, *more):
-    """The systems this component's sync looks at (see scope.py), decided under the state lock."""
+def _scope(view, options, component, memo, *more, index=None):
+    """The systems this component's sync looks at (see scope.py), decided under the state lock.
+    index: the netboot index the web step patches, which must hold the memo's systems."""
     render_options = {key: options.get(key) for key in S.RENDER_OPTIONS[component]}
     digest = S.options_digest(render_options, memo.code, *more) if memo.code else None
-    size = len(memo.old) if memo.loaded else None
+    size = len(memo.old) if memo.loaded and (index is None or index.keys() == memo.old.keys()) else None
     return S.Scope(view, options.get("state_dir") or DEFAULT_STATE_DIR, component, options.get("scope"), digest, size)
 
 
@@ -649,7 +650,7 @@ def sync_web(view, options, check_mode):
         armed = _armed_map(view, state_dir)
         memo = _memo(state_dir, "web")
         old_index = N.read_json(index_path, {})
-        scope = _scope(view, options, "web", memo, hashlib.sha256(secret).hexdigest())
+        scope = _scope(view, options, "web", memo, hashlib.sha256(secret).hexdigest(), index=old_index)
         scope.begin(check_mode)
         secrets, callback_base = options.get("secrets"), options.get("callback_base")
         files, index = _web_rendered(view, secret, secrets, callback_base, memo, scope.names)

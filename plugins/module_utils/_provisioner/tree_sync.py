@@ -162,7 +162,8 @@ def plan(root, desired, known=None, fetch=None, gone=None):
         new_manifest[relpath] = sha1
         if _current(root, relpath) != data:
             to_write[relpath] = data
-    leaving = manifest if gone is None else [p for p in gone if p in manifest]
+    # gone: files this collection's render gave (its memo says so), in the manifest or not
+    leaving = manifest if gone is None else gone
     to_remove = sorted(p for p in leaving if p not in hashed and os.path.lexists(os.path.join(root, _safe_relpath(p))))
     return to_write, to_remove, (new_manifest if new_manifest != manifest else None)
 

@@ -227,6 +227,26 @@ def test_a_render_memo_that_is_not_the_last_syncs_looks_at_every_system(lab):
     assert "render memo" in _reason(view, base)
 
 
+def test_a_netboot_index_that_is_not_the_last_syncs_looks_at_every_system(tmp_path, lab):
+    """The web step patches the index, and the nginx map comes from it: an index removed by hand
+    must not leave a map of the changed systems alone."""
+    root, base = lab
+    _edit(root, EDITS["mac"])
+    view = _view(root)
+    os.unlink(os.path.join(base, "state", N.INDEX))
+    assert "netboot index" in _reason(view, base, "web")
+    assert _state(base)["nginx"] == _fresh(view, tmp_path, base)["nginx"]
+
+
+def test_a_retired_systems_files_go_even_when_the_manifest_went(tmp_path, lab):
+    root, base = lab
+    os.unlink(os.path.join(base, "tftp", T.MANIFEST))
+    _edit(root, EDITS["retire"])
+    view = _view(root)
+    assert _sync(view, base, S.CHANGED)["tftp"]["scope"] == S.CHANGED
+    assert _state(base)["tftp"] == _fresh(view, tmp_path, base)["tftp"]
+
+
 def test_check_mode_records_nothing(lab):
     root, base = lab
     _edit(root, EDITS["mac"])

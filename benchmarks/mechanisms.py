@@ -38,7 +38,7 @@ INVENTORY_USES = ("parse_cache", "parse_cache_index", "parse_cache_checks", "inv
 # A part two mechanisms share is counted once, with the first.
 CODE = {
     "parse_cache": [
-        ("plugins/module_utils/_records/parse_cache.py", ["_json_safe", "SHARDS", "ParseCache"]),
+        ("plugins/module_utils/_records/parse_cache.py", ["_NotPlain", "_plain", "_cacheable", "SHARDS", "ParseCache"]),
         (
             "plugins/module_utils/_records/store.py",
             ["_checked_label", "rules_digest", "Record.checked", "RecordStore._add_known", "RecordStore._add_checked"],

@@ -36,17 +36,39 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.cache
 VERSION = 3
 
 
-def _json_safe(value):
-    """True when JSON gives back exactly this value (no dates, no non-string keys, no NaN)."""
-    if value is None or isinstance(value, (str, bool, int)):
-        return True
+class _NotPlain(Exception):
+    """A value JSON would not give back exactly."""
+
+
+def _plain(value):
+    """value rebuilt of the builtin types (the YAML loader's flow-style dict and list types become
+    dict and list, so marshal writes the cache in one pass), or _NotPlain when JSON would not give it
+    back exactly (dates, non-string keys, NaN)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
     if isinstance(value, float):
-        return math.isfinite(value)
+        if not math.isfinite(value):
+            raise _NotPlain()
+        return float(value)
     if isinstance(value, list):
-        return all(_json_safe(item) for item in value)
+        return [_plain(item) for item in value]
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _json_safe(v) for k, v in value.items())
-    return False
+        if not all(isinstance(key, str) for key in value):
+            raise _NotPlain()
+        return {str(key): _plain(item) for key, item in value.items()}
+    raise _NotPlain()
+
+
+def _cacheable(value):
+    """_plain(value), or None when it cannot be cached."""
+    try:
+        return _plain(value)
+    except _NotPlain:
+        return None
 
 
 SHARDS = "0123456789abcdef"
@@ -125,9 +147,12 @@ class ParseCache(object):
             data = self.entries[key]
         else:
             data = self.parse(raw_bytes)
-            if not _json_safe(data):
+            plain = _cacheable(data)
+            if plain is None:
                 return data
             self.dirty.add(key[0])
+            self.used[key] = plain
+            return data
         self.used[key] = data
         return data
 
@@ -148,8 +173,9 @@ class ParseCache(object):
 
     def remember_checked(self, key, label, data):
         """Remember the normalised data of a file that passed every rule of its own under label."""
-        if self.enabled and _json_safe(data):
-            self.used["%s|%s" % (key, label)] = data
+        plain = _cacheable(data) if self.enabled else None
+        if plain is not None:
+            self.used["%s|%s" % (key, label)] = plain
             self.dirty.add(key[0])
 
     def save(self):

@@ -391,9 +391,10 @@ components:
           C(deleted_leases) as for DHCPv4.
       type: dict
     armed:
-      description: tftp and web, the systems whose boot configs start the installer.
-      type: list
-      elements: str
+      description:
+        - tftp and web, how many systems' boot configs start the installer. Before 0.2.0 this was
+          the list of their names; the status playbook shows whether one system is armed.
+      type: int
     scope:
       description: tftp and web, the systems the sync looked at, V(all) or V(changed) (see O(scope)).
       type: str

@@ -593,7 +593,7 @@ def sync_tftp(view, options, check_mode):
             files.memo.save()
         scope.done(check_mode, len(files.memo.new))
     scope.report(result)
-    result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
+    result["armed"] = sum(1 for is_armed in armed.values() if is_armed)
     result["artifacts"] = artifacts(view)
     result["rendered"] = len(files.memo.rendered)
     return result
@@ -681,7 +681,7 @@ def sync_web(view, options, check_mode):
     result["conf_changed"] = bool(conf["written"] or conf["removed"])
     if index_changed:
         result["written"].append("state:" + N.INDEX)
-    result["armed"] = sorted(name for name, is_armed in armed.items() if is_armed)
+    result["armed"] = sum(1 for is_armed in armed.values() if is_armed)
     result["rendered"] = len(files.memo.rendered)
     return result
 

@@ -195,9 +195,7 @@ def test_a_render_in_process_writes_what_the_module_writes(tmp_path):
     synced = "state/" + S.SYNCED
     assert synced in here_tree and synced in there_tree
     assert dict(here_tree, **{synced: None}) == dict(there_tree, **{synced: None}) and "www/ks/web01.cfg" in here_tree
-    here_synced, there_synced = (
-        N.read_json(str(tmp_path / way / "state" / S.SYNCED), {}) for way in ("here", "there")
-    )
+    here_synced, there_synced = (N.read_json(str(tmp_path / way / "state" / S.SYNCED), {}) for way in ("here", "there"))
     assert sorted(here_synced) == sorted(there_synced) == ["tftp", "web"]
     assert {c: e["view"] for c, e in here_synced.items()} == {c: e["view"] for c, e in there_synced.items()}
     assert "notarealhash" not in json.dumps(here) and "notarealhash" not in stdout

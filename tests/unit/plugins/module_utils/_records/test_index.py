@@ -98,7 +98,9 @@ def test_an_indexed_edit_ends_as_a_whole_check_and_a_fresh_build(tmp_path, monke
     assert warmed["provisioners"], "the change touched a provisioner"
     for provisioner in warmed["provisioners"]:
         view = read_cached(C.provisioner_path(root, provisioner), scan.fingerprint(provisioner))
-        assert _dumped(C.content(view)) == _dumped(json.loads(json.dumps(P.build_view(fresh, provisioner)))), provisioner
+        assert _dumped(C.content(view)) == _dumped(json.loads(json.dumps(P.build_view(fresh, provisioner)))), (
+            provisioner
+        )
 
 
 def test_a_change_of_a_tier_is_checked_and_built_whole(tmp_path, monkeypatch):

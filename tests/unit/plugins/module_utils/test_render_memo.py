@@ -10,6 +10,7 @@ import os
 
 import pytest
 from support.fleet import write_fleet
+from support.sync import sync_options
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_memo as M
@@ -34,16 +35,7 @@ def _fleet_view(tmp_path_factory):
 
 
 def _options(base, component):
-    state = os.path.join(base, "state")
-    if component == "tftp":
-        return {"root": os.path.join(base, "tftp"), "state_dir": state}
-    return {
-        "root": os.path.join(base, "www"),
-        "conf_dir": os.path.join(base, "nginx"),
-        "state_dir": state,
-        "callback_dir": os.path.join(base, "cb"),
-        "secrets": {"note": "n1"},
-    }
+    return sync_options(base, component)
 
 
 def _tree(root):

@@ -9,6 +9,7 @@ import os
 
 import pytest
 from support.store import write_store
+from support.sync import sync_options
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_memo as M
@@ -44,17 +45,7 @@ EDITS = {
 
 
 def _options(base, component, scope=S.ALL):
-    state = os.path.join(base, "state")
-    if component == "tftp":
-        return {"root": os.path.join(base, "tftp"), "state_dir": state, "scope": scope}
-    return {
-        "root": os.path.join(base, "www"),
-        "conf_dir": os.path.join(base, "nginx"),
-        "state_dir": state,
-        "callback_dir": os.path.join(base, "cb"),
-        "secrets": {"note": "n1"},
-        "scope": scope,
-    }
+    return sync_options(base, component, scope=scope)
 
 
 def _files(root, skip=(T.MANIFEST,)):

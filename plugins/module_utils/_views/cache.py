@@ -71,14 +71,15 @@ def _patched(view, old, systems):
     """A view patched from old for the named systems, with a revision derived from old's and the
     changed systems (as they are now), and the systems changed since old and since the views old
     was patched from."""
-    systems = sorted(set(systems))
+    changed = set(systems)
+    systems = sorted(changed)
     previous = old.get("revision")
     if not previous:
         return _built(view)
-    now = {system["name"]: system for system in view["systems"] if system["name"] in set(systems)}
+    now = {system["name"]: system for system in view["systems"] if system["name"] in changed}
     changes = {previous: systems}
     for revision, names in (old.get("changes") or {}).items():
-        merged = sorted(set(names).union(systems))
+        merged = sorted(changed.union(names))
         if len(changes) < CHANGES_KEPT and len(merged) <= CHANGED_KEPT:
             changes[revision] = merged
     return dict(view, revision=_digest(previous, systems, [now.get(name) for name in systems]), changes=changes)

@@ -190,6 +190,18 @@ def test_a_view_built_again_from_the_same_records_has_the_same_revision(lab, mon
     assert _view(root)["revision"] != first["revision"]
 
 
+def test_a_cold_and_a_warm_load_give_a_built_view_the_same_revision(tmp_path, monkeypatch):
+    """A first load returns the YAML loader's own types, a load through the parse cache plain
+    ones: the revision of the same content must not tell them apart."""
+    from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import build_view
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    root = write_store(tmp_path / "records")
+    cold = C._built(build_view(RecordStore.load(root), "prov-dmz"))
+    warm = C._built(build_view(RecordStore.load(root), "prov-dmz"))
+    assert cold["revision"] == warm["revision"]
+
+
 def test_a_sync_killed_half_way_leaves_no_record_of_a_whole_sync(lab, monkeypatch):
     root, base = lab
     _edit(root, EDITS["mac"])

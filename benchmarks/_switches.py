@@ -105,8 +105,8 @@ def sync_scope():
     sync = _module("module_utils._provisioner.sync")
     original = sync._scope
 
-    def every_system(view, options, component, memo, *more):
-        return original(view, dict(options, scope="all"), component, memo, *more)
+    def every_system(view, options, component, memo, *more, **keywords):
+        return original(view, dict(options, scope="all"), component, memo, *more, **keywords)
 
     _replace(sync, "_scope", every_system)
 

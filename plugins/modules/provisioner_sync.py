@@ -446,6 +446,7 @@ revision:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.scope import ALL, SCOPES
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import DEFAULT_STATE_DIR
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.provisioner import run_module_sync
 
@@ -508,7 +509,7 @@ SPEC = dict(
             ),
         ),
         components=dict(type="dict"),
-        scope=dict(type="str", default="all", choices=["all", "changed"]),
+        scope=dict(type="str", default=ALL, choices=list(SCOPES)),
         revision=dict(
             type="dict",
             options=dict(

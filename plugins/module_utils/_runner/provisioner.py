@@ -13,6 +13,7 @@ import json
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_install as I
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import revision as R
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import tree_sync as T
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.scope import ALL
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.sync import (
     COMPONENTS,
     DEFAULT_STATE_DIR,
@@ -69,7 +70,7 @@ def _sync_components(module, view):
         if options is None:
             continue
         if component != "dhcp":  # the DHCP config is rendered whole (and checked whole by the daemon)
-            options = dict(options, scope=params.get("scope") or "all")
+            options = dict(options, scope=params.get("scope") or ALL)
         try:
             result = sync(component, view, options, check_mode=module.check_mode)
         except (SyncFailed, T.SyncError, I.RenderError, OSError) as exc:

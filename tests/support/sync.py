@@ -4,6 +4,9 @@
 call the sync directly."""
 
 import os
+import shutil
+
+from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 
 
 def sync_options(base, component, **more):
@@ -21,3 +24,12 @@ def sync_options(base, component, **more):
         },
         **more,
     )
+
+
+def copy_netboot_state(source, target):
+    """Give the state folder target the secret and the completed installs of source (those it has),
+    so that a sync there renders what a sync in source renders."""
+    os.makedirs(target, exist_ok=True)
+    for name in (N.SECRET, N.COMPLETED):
+        if os.path.exists(os.path.join(source, name)):
+            shutil.copyfile(os.path.join(source, name), os.path.join(target, name))

@@ -10,7 +10,7 @@ import os
 
 import pytest
 from support.fleet import write_fleet
-from support.sync import sync_options
+from support.sync import copy_netboot_state, sync_options
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_memo as M
@@ -54,12 +54,7 @@ def _tree(root):
 def _full(view, component, base, memo_base, **changes):
     """The tree a sync of every system gives: a fresh tree, the same secret and netboot state."""
     options = dict(_options(str(base), component), **changes)
-    os.makedirs(options["state_dir"], exist_ok=True)
-    for name in (N.SECRET, N.COMPLETED):
-        source = os.path.join(_options(str(memo_base), component)["state_dir"], name)
-        if os.path.exists(source):
-            with open(source, "rb") as src, open(os.path.join(options["state_dir"], name), "wb") as dst:
-                dst.write(src.read())
+    copy_netboot_state(_options(str(memo_base), component)["state_dir"], options["state_dir"])
     result = P.sync(component, view, options)
     assert result["rendered"] == len(view["systems"])
     return _tree(options["root"])

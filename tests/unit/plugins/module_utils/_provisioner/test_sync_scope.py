@@ -9,7 +9,7 @@ import os
 
 import pytest
 from support.store import write_store
-from support.sync import sync_options
+from support.sync import copy_netboot_state, sync_options
 
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import netboot as N
 from ansible_collections.baremetal.provision.plugins.module_utils._provisioner import render_memo as M
@@ -78,12 +78,7 @@ def _sync(view, base, scope):
 def _fresh(view, tmp_path, like):
     """A sync of every system into a fresh provisioner with like's secret and netboot state."""
     base = str(tmp_path / ("fresh-%d" % len(os.listdir(str(tmp_path)))))
-    os.makedirs(os.path.join(base, "state"))
-    for name in (N.SECRET, N.COMPLETED):
-        source = os.path.join(like, "state", name)
-        if os.path.exists(source):
-            with open(source, "rb") as src, open(os.path.join(base, "state", name), "wb") as dst:
-                dst.write(src.read())
+    copy_netboot_state(os.path.join(like, "state"), os.path.join(base, "state"))
     _sync(view, base, S.ALL)
     return _state(base)
 

@@ -46,16 +46,10 @@ SCOPES = (ALL, CHANGED)
 RENDER_OPTIONS = {"tftp": ("root",), "web": ("root", "conf_dir", "secrets", "callback_base")}
 
 
-def digest(value):
-    """A digest of plain data that does not depend on its types or key order (sorted-key JSON):
-    a view's revision and a sync's options digest."""
-    data = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha1(data.encode("utf-8")).hexdigest()
-
-
 def options_digest(options, *more):
     """A digest of a component's options and of anything else its render takes (plain data)."""
-    return digest([options, list(more)])
+    data = json.dumps([options, list(more)], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()
 
 
 class Scope(object):

@@ -18,9 +18,9 @@ the store before the edit where it can, so an edit of one system costs one syste
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 
-from ansible_collections.baremetal.provision.plugins.module_utils._provisioner.scope import digest as revision_digest
 from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import (
     cache_dir,
     read_cached,
@@ -57,7 +57,8 @@ def content(view):
 
 
 def _digest(*values):
-    return revision_digest(list(values))
+    data = json.dumps(values, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha1(data.encode("utf-8")).hexdigest()
 
 
 def _built(view):

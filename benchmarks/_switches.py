@@ -126,6 +126,12 @@ def view_patch():
     _replace(cache, "patch_provisioner_view", lambda view, store, systems: None)
 
 
+def inventory_delta():
+    """The inventory view an edit leaves behind is written whole every time, never as a delta of the
+    hosts it changed over the last whole view (and a refresh reads it whole)."""
+    _replace(_module("module_utils._views.cache"), "DELTA_KEPT", 0)
+
+
 def bulk_hosts():
     """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
     _replace(_module("plugin_utils._populate"), "bulk_ready", lambda data: False)
@@ -171,6 +177,7 @@ SWITCHES = {
         sync_scope,
         store_index,
         view_patch,
+        inventory_delta,
         bulk_hosts,
         gc_pause,
         in_process,

@@ -56,7 +56,7 @@ CODE = {
     "inventory_view": [
         (
             "plugins/module_utils/_records/cache_files.py",
-            ["enabled", "cache_dir", "VIEW_FORMAT", "read_cached", "write_cached"],
+            ["enabled", "cache_dir", "VIEW_FORMAT", "read_cached", "_read", "write_cached"],
         ),
         ("plugins/module_utils/_views/cache.py", ["_path", "inventory_path"]),
         (
@@ -92,6 +92,13 @@ CODE = {
     "view_patch": [
         ("plugins/module_utils/_views/inventory_patch.py", ["*"]),
         ("plugins/module_utils/_views/provisioner.py", ["patch_view"]),
+    ],
+    "inventory_delta": [
+        (
+            "plugins/module_utils/_views/cache.py",
+            ["DELTA_KEPT", "inventory_delta_path", "_warm_inventory", "inventory_delta", "inventory_view_of"],
+        ),
+        ("plugins/module_utils/_records/cache_files.py", ["holds"]),
     ],
     "provisioner_view": [
         (

@@ -130,7 +130,11 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.scan 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused, settle_long_lived
 from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as _view_cache
-from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import inventory_path, inventory_view
+from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import (
+    inventory_path,
+    inventory_view,
+    inventory_view_of,
+)
 from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory import (
     build_view,
     lean_view,
@@ -166,12 +170,12 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         fingerprint = scan.fingerprint(on_invalid + LEAN_FINGERPRINT) if host_vars == "lean" else full
         memo_key = (os.path.abspath(path), root, host_vars)
         with gc_paused():  # a view and its hosts are a few hundred thousand objects, all kept: see _bulk
-            view, how = self._view(root, path, memo_key, fingerprint, cache, host_vars, full)
+            view, how, origin = self._view(root, path, memo_key, fingerprint, cache, host_vars, full)
             self.display.vvv(
                 "%s: %d hosts of the record store %s, %s (host_vars=%s)"
                 % (path, len(view["hosts"]), root, how, host_vars)
             )
-            _MEMO[memo_key] = (fingerprint, view)
+            _MEMO[memo_key] = (fingerprint, view, origin)
             self._populate(view)
             for warning in view.get("warnings") or []:
                 self.display.warning("%s: %s" % (root, warning))
@@ -180,14 +184,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache, host_vars="full", full=None):
-        """The view of the store under ``fingerprint`` in the form ``host_vars`` asks for, and
-        where it came from. full: the full view's fingerprint (the same as ``fingerprint`` for
-        host_vars=full)."""
+        """(view, where it came from, its origin in the cache folder or None): the view of the store
+        under ``fingerprint`` in the form ``host_vars`` asks for. full: the full view's fingerprint
+        (the same as ``fingerprint`` for host_vars=full)."""
         # Every cache below is used only while the fingerprint matches, so it is safe even when
         # Ansible asks for a fresh read (cache=False: meta refresh_inventory).
         held = _MEMO.get(memo_key)
         if held is not None and held[0] == fingerprint:
-            return held[1], "unchanged since the last read"
+            return held[1], "unchanged since the last read", held[2]
         if self.get_option("cache"):
             cache_key = self.get_cache_key(path)
             if cache:
@@ -198,19 +202,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if isinstance(cached, dict) and cached.get("fingerprint") == fingerprint:
                     view = cached.get("view")
                     if isinstance(view, dict) and view_host_vars(view) == host_vars:
-                        return view, "from the inventory cache plugin"
+                        return view, "from the inventory cache plugin", None
             view = self._load_view(root, host_vars)
             self._cache[cache_key] = {"fingerprint": fingerprint, "view": view}
-            return view, "built"
+            return view, "built", None
         if host_vars == "lean":
-            return self._lean_view(root, fingerprint, full)
-        # a record edit run by this playbook (meta: refresh_inventory) left the new view behind
-        view = inventory_view(root, fingerprint)
-        if view is not None and view_host_vars(view) == "full":
-            return view, "from the cache folder " + cache_dir()
+            return (*self._lean_view(root, fingerprint, full), None)
+        # A record edit run by this playbook (meta: refresh_inventory) left the new view behind, as
+        # the hosts it changed over the view read before: only those are read.
+        found = inventory_view_of(root, fingerprint, (held[1], held[2]) if held is not None and held[2] else None)
+        if found is not None and view_host_vars(found[0]) == "full":
+            return found[0], "from the cache folder " + cache_dir(), found[1]
         view = self._load_view(root)
         write_cached(inventory_path(root), fingerprint, view)
-        return view, "built"
+        return view, "built", (fingerprint, frozenset())
 
     def _lean_view(self, root, fingerprint, full):
         """The lean view from its own cache file (under its own fingerprint), else made from the
@@ -286,7 +291,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
 
 # One ansible-playbook process reads the inventory at start and again at each refresh_inventory;
-# the view built from an unchanged store is kept here ({(config, records_dir, host_vars): (fingerprint, view)}).
+# the view built from an unchanged store is kept here ({(config, records_dir, host_vars): (fingerprint,
+# view, origin)}; origin: see _views.cache.inventory_view_of).
 _MEMO = {}
 
 # Added to on_invalid in the lean view's fingerprint (the full view's is on_invalid alone, as

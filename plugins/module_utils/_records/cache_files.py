@@ -40,6 +40,15 @@ VIEW_FORMAT = "marshal %d python %d.%d" % (marshal.version, sys.version_info[0],
 def read_cached(path, fingerprint):
     """The value a fingerprint-keyed cache file holds, or None when it is missing, unreadable, in
     another format or for another fingerprint (then the caller rebuilds and calls write_cached)."""
+    return _read(path, fingerprint, marshal.loads)
+
+
+def holds(path, fingerprint):
+    """Whether read_cached would find a value under fingerprint, from the file's first line only."""
+    return _read(path, fingerprint, lambda body: True, size=0) is True
+
+
+def _read(path, fingerprint, value, size=-1):
     if not enabled():
         return None
     try:
@@ -53,7 +62,7 @@ def read_cached(path, fingerprint):
                 or header.get("format") != VIEW_FORMAT
             ):
                 return None
-            return marshal.loads(handle.read())
+            return value(handle.read(size))
     except (OSError, ValueError, EOFError, TypeError):
         return None
 

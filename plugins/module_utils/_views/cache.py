@@ -23,6 +23,7 @@ import os
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records.cache_files import (
     cache_dir,
+    holds,
     read_cached,
     write_cached,
 )
@@ -32,8 +33,9 @@ from ansible_collections.baremetal.provision.plugins.module_utils._views.invento
     build_view as build_inventory_view,
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory_patch import (
-    patch_view as patch_inventory_view,
+    patch_meta as patch_inventory_view,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._views.inventory_patch import with_hosts
 from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import (
     build_view as build_provisioner_view,
 )
@@ -85,12 +87,24 @@ def _patched(view, old, systems):
     return dict(view, revision=_digest(previous, systems, [now.get(name) for name in systems]), changes=changes)
 
 
+# The inventory view a record module leaves behind is its last whole file (the base) and one delta
+# file: the view without its hosts (groups, warnings) under the store's new fingerprint, and every
+# host changed since the base. An edit reads and writes the delta only, not the hosts of every
+# system; once more than DELTA_KEPT hosts have changed since the base, the view is written whole.
+DELTA_KEPT = 256
+
+
 def _path(kind, key):
     return os.path.join(cache_dir(), "%s-%s.view" % (kind, hashlib.sha256(key.encode("utf-8")).hexdigest()[:24]))
 
 
 def inventory_path(root):
     return _path("inventory", os.path.abspath(root))
+
+
+def inventory_delta_path(root):
+    """The delta file of the inventory view, beside its base (``inventory-<key>.delta``)."""
+    return os.path.splitext(inventory_path(root))[0] + ".delta"
 
 
 def provisioner_path(root, provisioner):
@@ -151,12 +165,10 @@ def warm(root, txn):
     provisioners = _provisioners(store, records + list(txn.before_records.values()))
     before, after = txn.scan_before, txn.scan_after
 
-    old = read_cached(inventory_path(root), before.fingerprint(INVENTORY_FINGERPRINT_EXTRA)) if patchable else None
-    view = patch_inventory_view(old, store, touched) if isinstance(old, dict) else None
-    how = "patched" if view is not None else "built"
-    write_cached(
-        inventory_path(root), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA), view or build_inventory_view(store)
-    )
+    how = _warm_inventory(root, store, touched, before, after) if patchable else None
+    if how is None:
+        how = "built"
+        write_cached(inventory_path(root), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
     systems = [name for kind, name in touched if kind == "systems"]
     for provisioner in provisioners:
         path = provisioner_path(root, provisioner)
@@ -167,7 +179,77 @@ def warm(root, txn):
     return {"inventory": how, "provisioners": provisioners}
 
 
+def _warm_inventory(root, store, touched, before, after):
+    """The inventory view under the scan before the edit, patched for the records it touched and
+    kept under the scan after it: as a delta over the same base while at most DELTA_KEPT hosts have
+    changed since it, else whole. Returns "patched", or None when it has to be built."""
+    old = before.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
+    delta = inventory_delta(root, old)
+    if delta is not None:
+        if not holds(inventory_path(root), delta["base"]):
+            return None  # its base was written over since
+        base, meta, hosts, whole = delta["base"], delta["meta"], delta["hosts"], None
+    else:
+        whole = read_cached(inventory_path(root), old)
+        if not isinstance(whole, dict):
+            return None
+        base, hosts = old, {}
+        meta = {key: value for key, value in whole.items() if key != "hosts"}
+    changes = patch_inventory_view(meta, store, touched)
+    if changes is None:
+        return None
+    hosts.update(changes)
+    new = after.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
+    if len(hosts) <= DELTA_KEPT:
+        write_cached(inventory_delta_path(root), new, {"base": base, "meta": meta, "hosts": hosts})
+        return "patched"
+    if whole is None:
+        whole = read_cached(inventory_path(root), base)
+    view = with_hosts(meta, whole["hosts"], hosts) if isinstance(whole, dict) else None
+    if view is None:
+        return None
+    write_cached(inventory_path(root), new, view)
+    return "patched"
+
+
+def inventory_delta(root, fingerprint):
+    """The inventory view's delta file under ``fingerprint``: {"base": the base's fingerprint,
+    "meta": the view without its hosts, "hosts": {host: variables, or None for a host gone}}, or None."""
+    delta = read_cached(inventory_delta_path(root), fingerprint)
+    if (
+        isinstance(delta, dict)
+        and isinstance(delta.get("base"), str)
+        and isinstance(delta.get("meta"), dict)
+        and isinstance(delta.get("hosts"), dict)
+    ):
+        return delta
+    return None
+
+
+def inventory_view_of(root, fingerprint, held=None):
+    """(view, origin) of the store under ``fingerprint`` from the cache folder, or None. origin:
+    (the fingerprint of the base file, the hosts changed since it). held: a (view, origin) an
+    earlier call returned; a delta over the same base that holds every host changed in it is
+    applied to its hosts, and the base, every host of the fleet, is not read again."""
+    view = read_cached(inventory_path(root), fingerprint)
+    if isinstance(view, dict):
+        return view, (fingerprint, frozenset())
+    delta = inventory_delta(root, fingerprint)
+    if delta is None:
+        return None
+    changed = frozenset(delta["hosts"])
+    if held is not None and held[1][0] == delta["base"] and held[1][1] <= changed:
+        hosts = held[0]["hosts"]
+    else:
+        base = read_cached(inventory_path(root), delta["base"])
+        if not isinstance(base, dict):
+            return None
+        hosts = base["hosts"]
+    view = with_hosts(delta["meta"], hosts, delta["hosts"])
+    return None if view is None else (view, (delta["base"], changed))
+
+
 def inventory_view(root, fingerprint):
     """The inventory view of the store under ``fingerprint`` from the cache folder, or None."""
-    view = read_cached(inventory_path(root), fingerprint)
-    return view if isinstance(view, dict) else None
+    found = inventory_view_of(root, fingerprint)
+    return None if found is None else found[0]

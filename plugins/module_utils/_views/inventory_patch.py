@@ -33,33 +33,69 @@ def patch_view(view, store, touched):
     """view: the inventory view before the edit (changed in place); store: after it; touched:
     the (kind, name) of every record the edit wrote, systems and pools only. Returns the view,
     or None when it has to be built instead."""
-    if view.get("version") != VIEW_VERSION:
+    meta = {key: value for key, value in view.items() if key != "hosts"}
+    changes = patch_meta(meta, store, touched)
+    if changes is None:
         return None
-    hosts, groups = view["hosts"], view["groups"]
-    provisioners = set(groups[PROVISIONERS_GROUP]["hosts"])
+    return with_hosts(meta, view["hosts"], changes)
+
+
+def patch_meta(meta, store, touched):
+    """The edit's patch of a view without its hosts (``meta``: its groups, warnings and version,
+    changed in place): returns the hosts it changes, {host: variables, or None for a host that
+    went}, or None when the view has to be built instead. Which hosts exist is read from the
+    groups (every host is in systems, provisioners or a pool's group), so the hosts themselves,
+    most of the view, are neither read nor written."""
+    if meta.get("version") != VIEW_VERSION:
+        return None
+    groups = meta["groups"]
+    names = set(groups[PROVISIONERS_GROUP]["hosts"])
+    provisioners = set(names)
+    for members in groups.values():
+        names.update(members["hosts"])
+    changes = {}
     for kind, name in sorted(touched):
         if kind == "systems":
-            if name in provisioners or not _patch_system(hosts, groups, store, name):
+            if name in provisioners or not _patch_system(names, groups, store, name, changes):
                 return None
-        elif not _patch_pool(hosts, groups, store, name):
+        elif not _patch_pool(names, groups, store, name, changes):
             return None
-    ordered = _in_order(groups)
-    # hosts in build_view's order: systems by name, provisioners, then each pool's spares
-    lists = [ordered[SYSTEMS_GROUP]["hosts"], ordered[PROVISIONERS_GROUP]["hosts"]]
-    lists += [group["hosts"] for name, group in ordered.items() if name.startswith(POOL_PREFIX)]
-    in_order = {host: hosts[host] for names in lists for host in names if host in hosts}
-    if len(in_order) != len(hosts):
-        return None
-    view["hosts"], view["groups"] = in_order, ordered
-    view["warnings"] = _spares.warnings(store)
-    return view
+    meta["groups"] = _in_order(groups)
+    meta["warnings"] = _spares.warnings(store)
+    return changes
 
 
-def _patch_system(hosts, groups, store, name):
-    old = hosts.pop(name, None)
-    if old is not None:
-        if old.get("bm_state") != "active":
+def hosts_in_order(groups):
+    """The hosts of a view in build_view's order: systems by name, provisioners, then each pool's
+    spares (groups in _in_order's order)."""
+    lists = [groups[SYSTEMS_GROUP]["hosts"], groups[PROVISIONERS_GROUP]["hosts"]]
+    lists += [group["hosts"] for name, group in groups.items() if name.startswith(POOL_PREFIX)]
+    return [host for names in lists for host in names]
+
+
+def with_hosts(meta, hosts, changes):
+    """The whole view: meta with hosts (a view's, before changes) changed by changes (patch_meta's),
+    in build_view's order; None when the groups and the hosts do not match one for one (a host
+    in no group, in two of these lists, or named by a group without variables): build it instead."""
+    in_order = {}
+    view = {"version": meta.get("version"), "hosts": in_order}  # build_view's order of keys
+    view.update(meta)
+    for host in hosts_in_order(meta["groups"]):
+        variables = changes[host] if host in changes else hosts.get(host)
+        if variables is None or host in in_order:
+            return None
+        in_order[host] = variables
+    gone = sum(1 for host, variables in changes.items() if variables is None and host in hosts)
+    added = sum(1 for host, variables in changes.items() if variables is not None and host not in hosts)
+    return view if len(in_order) == len(hosts) - gone + added else None
+
+
+def _patch_system(names, groups, store, name, changes):
+    if name in names:
+        if name not in groups[SYSTEMS_GROUP]["hosts"]:
             return False  # the name was a spare's
+        names.discard(name)
+        changes[name] = None
         for group, members in list(groups.items()):
             if name in members["hosts"]:
                 members["hosts"].remove(name)
@@ -67,19 +103,21 @@ def _patch_system(hosts, groups, store, name):
                     del groups[group]
     if store.data("systems", name) is None:
         return True
-    if name in hosts:
+    if name in names:
         return False
-    hosts[name], system_groups = _system_host(store, name)
+    changes[name], system_groups = _system_host(store, name)
+    names.add(name)
     for group in (SYSTEMS_GROUP, *system_groups):
         members = groups.setdefault(group, {"hosts": [], "children": []})
         bisect.insort(members["hosts"], name)  # systems join their groups in name order
     return True
 
 
-def _patch_pool(hosts, groups, store, name):
+def _patch_pool(names, groups, store, name, changes):
     group = POOL_PREFIX + name
     for host in groups.get(group, {}).get("hosts", ()):
-        hosts.pop(host, None)
+        names.discard(host)
+        changes[host] = None
     pool = store.data("pools", name)
     if pool is None:
         groups.pop(group, None)
@@ -88,9 +126,10 @@ def _patch_pool(hosts, groups, store, name):
             children.remove(group)
         return True
     spare_hosts = _spare_hosts(name, pool)
-    if any(host in hosts for host in spare_hosts):
+    if any(host in names for host in spare_hosts):
         return False
-    hosts.update(spare_hosts)
+    names.update(spare_hosts)
+    changes.update(spare_hosts)
     groups[group] = {"hosts": list(spare_hosts), "children": []}
     children = groups[SPARES_GROUP]["children"]
     if group not in children:

@@ -256,6 +256,48 @@ def test_own_view_cache_and_process_memo_follow_every_edit(tmp_path, store, monk
     assert len(calls) == 3 and not os.path.exists(_view_cache.inventory_path(store))
 
 
+def test_a_refresh_after_an_edit_reads_the_changed_hosts_only(tmp_path, store, monkeypatch):
+    """What meta: refresh_inventory does after a record module's edit in the same playbook: the
+    view it read before, and the edit's delta over it, make the new view; the base file, every
+    host of the fleet, is not loaded again, and the hosts are what a fresh read gives."""
+    from ansible_collections.baremetal.provision.plugins.inventory import records as plugin_module
+    from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
+    from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import Transaction
+    from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as _view_cache
+
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "own-cache"))
+    config = write_config(tmp_path, records_dir="records")
+    monkeypatch.setattr(plugin_module, "_MEMO", {})
+    before = plugin_parse(config)
+    assert host_vars(before, "web01")["bm_mac"] == "52:54:00:12:34:56"
+    with Transaction(store) as txn:
+        E.edit_system(txn, "web01", {"mac": "52:54:00:12:34:99"})
+        assert txn.commit()
+        assert _view_cache.warm(store, txn)["inventory"] == "patched"
+    real = _view_cache.read_cached
+    loaded = []
+
+    def read_cached(path, fingerprint):
+        value = real(path, fingerprint)
+        loaded.append((os.path.basename(path), value is not None))
+        return value
+
+    monkeypatch.setattr(_view_cache, "read_cached", read_cached)
+    monkeypatch.setattr(plugin_module, "build_view", lambda store_obj: pytest.fail("the view was built"))
+    after = plugin_parse(config)
+    base = os.path.basename(_view_cache.inventory_path(store))
+    assert (base, True) not in loaded and (os.path.basename(_view_cache.inventory_delta_path(store)), True) in loaded
+    assert host_vars(after, "web01")["bm_mac"] == "52:54:00:12:34:99"
+    assert host_vars(after, "app01") == host_vars(before, "app01")
+    # a process that held nothing reads the base and the delta, and sees the same
+    plugin_module._MEMO.clear()
+    loaded.clear()
+    fresh = plugin_parse(config)
+    assert (base, True) in loaded
+    assert sorted(fresh.hosts) == sorted(after.hosts)
+    assert all(host_vars(fresh, host) == host_vars(after, host) for host in fresh.hosts)
+
+
 def test_record_values_are_never_evaluated_as_templates(tmp_path):
     web = FILES["systems/web01.yml"] + 'vars: {note: "{{ 7 * 6 }}"}\n'
     write_store(tmp_path / "records", extra={"systems/web01.yml": web})

@@ -93,7 +93,7 @@ def test_an_indexed_edit_ends_as_a_whole_check_and_a_fresh_build(tmp_path, monke
     scan = StoreScan(root)
     assert I.remembered_problems(root, scan) == frozenset(), "the index stands for the store after the edit"
     assert warmed["inventory"] == "patched"
-    inventory = read_cached(C.inventory_path(root), scan.fingerprint(C.INVENTORY_FINGERPRINT_EXTRA))
+    inventory = C.inventory_view(root, scan.fingerprint(C.INVENTORY_FINGERPRINT_EXTRA))
     assert _dumped(inventory) == _dumped(json.loads(json.dumps(V.build_view(fresh))))
     assert warmed["provisioners"], "the change touched a provisioner"
     for provisioner in warmed["provisioners"]:

@@ -126,9 +126,10 @@ def view_patch():
     _replace(cache, "patch_provisioner_view", lambda view, store, systems: None)
 
 
-def inventory_delta():
-    """The inventory view an edit leaves behind is written whole every time, never as a delta of the
-    hosts it changed over the last whole view (and a refresh reads it whole)."""
+def view_delta():
+    """The views an edit leaves behind (the inventory's, the provisioners') are written whole every
+    time, never as a delta of the hosts or systems it changed over the last whole view (and a
+    refresh or a render reads them whole)."""
     _replace(_module("module_utils._views.cache"), "DELTA_KEPT", 0)
 
 
@@ -177,7 +178,7 @@ SWITCHES = {
         sync_scope,
         store_index,
         view_patch,
-        inventory_delta,
+        view_delta,
         bulk_hosts,
         gc_pause,
         in_process,

@@ -91,12 +91,23 @@ CODE = {
     ],
     "view_patch": [
         ("plugins/module_utils/_views/inventory_patch.py", ["*"]),
-        ("plugins/module_utils/_views/provisioner.py", ["patch_view"]),
+        ("plugins/module_utils/_views/provisioner.py", ["_picked", "patch_systems", "used_by", "with_changes"]),
     ],
-    "inventory_delta": [
+    "view_delta": [
         (
             "plugins/module_utils/_views/cache.py",
-            ["DELTA_KEPT", "inventory_delta_path", "_warm_inventory", "inventory_delta", "inventory_view_of"],
+            [
+                "DELTA_KEPT",
+                "PROVISIONER_PARTS",
+                "inventory_delta_path",
+                "_warm_inventory",
+                "inventory_delta",
+                "inventory_view_of",
+                "provisioner_delta_path",
+                "provisioner_view",
+                "_provisioner_delta",
+                "_warm_provisioner",
+            ],
         ),
         ("plugins/module_utils/_records/cache_files.py", ["holds"]),
     ],
@@ -114,7 +125,7 @@ CODE = {
         ("plugins/module_utils/_provisioner/scope.py", ["*"]),
         ("plugins/module_utils/_provisioner/sync.py", ["_systems", "_scope"]),
         ("plugins/module_utils/_provisioner/render_memo.py", ["Memo.files_of", "Memo.carry"]),
-        ("plugins/module_utils/_views/cache.py", ["SYNC_KEYS", "content", "_digest", "_built", "_patched"]),
+        ("plugins/module_utils/_views/cache.py", ["SYNC_KEYS", "content", "_digest", "_built", "_revised"]),
     ],
     "bulk_hosts": [
         ("plugins/plugin_utils/_populate.py", ["add_hosts_bulk", "new_host", "_HOST_NEW", "_READY", "bulk_ready"]),

@@ -57,7 +57,7 @@ EXPECTED = {
                 "render_memo",
                 "store_index",
                 "view_patch",
-                "inventory_delta",
+                "view_delta",
                 "bulk_hosts",
                 "gc_pause",
                 "in_process",

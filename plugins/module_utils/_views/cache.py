@@ -40,8 +40,9 @@ from ansible_collections.baremetal.provision.plugins.module_utils._views.provisi
     build_view as build_provisioner_view,
 )
 from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import (
-    patch_view as patch_provisioner_view,
+    patch_systems as patch_provisioner_view,
 )
+from ansible_collections.baremetal.provision.plugins.module_utils._views.provisioner import used_by, with_changes
 
 INVENTORY_FINGERPRINT_EXTRA = "error"  # the inventory view is only cached for on_invalid=error's strict load
 
@@ -69,29 +70,32 @@ def _built(view):
     return dict(view, revision=_digest(view), changes={})
 
 
-def _patched(view, old, systems):
-    """A view patched from old for the named systems, with a revision derived from old's and the
-    changed systems (as they are now), and the systems changed since old and since the views old
-    was patched from."""
-    changed = set(systems)
-    systems = sorted(changed)
+def _revised(old, now):
+    """The revision and changes of a view patched from old (a view, or its meta) for the systems of
+    now ({name: the system as it is now, or None}): the revision derived from old's and the changed
+    systems, and the systems changed since old and since the views old was patched from. None when
+    old has no revision (the patched view is then given one as built)."""
     previous = old.get("revision")
     if not previous:
-        return _built(view)
-    now = {system["name"]: system for system in view["systems"] if system["name"] in changed}
+        return None
+    changed = set(now)
+    systems = sorted(changed)
     changes = {previous: systems}
     for revision, names in (old.get("changes") or {}).items():
         merged = sorted(changed.union(names))
         if len(changes) < CHANGES_KEPT and len(merged) <= CHANGED_KEPT:
             changes[revision] = merged
-    return dict(view, revision=_digest(previous, systems, [now.get(name) for name in systems]), changes=changes)
+    return {"revision": _digest(previous, systems, [now[name] for name in systems]), "changes": changes}
 
 
-# The inventory view a record module leaves behind is its last whole file (the base) and one delta
-# file: the view without its hosts (groups, warnings) under the store's new fingerprint, and every
-# host changed since the base. An edit reads and writes the delta only, not the hosts of every
-# system; once more than DELTA_KEPT hosts have changed since the base, the view is written whole.
+# The views a record module leaves behind are each their last whole file (the base) and one delta
+# file under the store's new fingerprint: the view without its hosts or systems (the inventory's
+# groups and warnings; a provisioner's segments and revision) and every host or system changed
+# since the base. An edit reads and writes the delta only, not the hosts or systems of the whole
+# fleet; once more than DELTA_KEPT have changed since the base, the view is written whole.
 DELTA_KEPT = 256
+# what a provisioner's delta holds besides its meta
+PROVISIONER_PARTS = ("systems", "distros", "templates")
 
 
 def _path(kind, key):
@@ -111,16 +115,88 @@ def provisioner_path(root, provisioner):
     return _path("view", "%s|%s" % (os.path.abspath(root), provisioner))
 
 
+def provisioner_delta_path(root, provisioner):
+    """The delta file of a provisioner's view, beside its base (``view-<key>.delta``)."""
+    return os.path.splitext(provisioner_path(root, provisioner))[0] + ".delta"
+
+
 def cached_provisioner_view(root, provisioner, load):
     """The provisioner's view through its cache: the dhcp, tftp and web steps of one run share one
     load of the store. ``load(root)`` returns a RecordStore."""
-    path = provisioner_path(root, provisioner)
     fingerprint = store_fingerprint(root, provisioner)
-    view = read_cached(path, fingerprint)
-    if not isinstance(view, dict):
+    view = provisioner_view(root, provisioner, fingerprint)
+    if view is None:
         view = _built(build_provisioner_view(load(root), provisioner))
-        write_cached(path, fingerprint, view)
+        write_cached(provisioner_path(root, provisioner), fingerprint, view)
     return view
+
+
+def provisioner_view(root, provisioner, fingerprint):
+    """The provisioner's view of the store under ``fingerprint`` from the cache folder (its file,
+    or its base and the delta over it), or None."""
+    path = provisioner_path(root, provisioner)
+    view = read_cached(path, fingerprint)
+    if isinstance(view, dict):
+        return view
+    delta = _provisioner_delta(root, provisioner, fingerprint)
+    base = read_cached(path, delta["base"]) if delta is not None else None
+    if not isinstance(base, dict):
+        return None
+    view = with_changes(base, *(delta[part] for part in PROVISIONER_PARTS))
+    return None if view is None else dict(view, **delta["meta"])
+
+
+def _provisioner_delta(root, provisioner, fingerprint):
+    """The delta file of a provisioner's view under ``fingerprint``: {"base": the base's
+    fingerprint, "meta": the view without its systems, distros and templates, "systems": {name:
+    system, or None for one gone}, "distros" and "templates": those the changed systems use}, or None."""
+    delta = read_cached(provisioner_delta_path(root, provisioner), fingerprint)
+    if (
+        isinstance(delta, dict)
+        and isinstance(delta.get("base"), str)
+        and all(isinstance(delta.get(key), dict) for key in ("meta", *PROVISIONER_PARTS))
+    ):
+        return delta
+    return None
+
+
+def _warm_provisioner(root, store, provisioner, systems, before, after):
+    """A provisioner's view under the scan before the edit, patched for the systems it touched and
+    kept under the scan after it, as _warm_inventory keeps the inventory's. Returns True, or None
+    when it has to be built."""
+    path = provisioner_path(root, provisioner)
+    old = before.fingerprint(provisioner)
+    delta = _provisioner_delta(root, provisioner, old)
+    if delta is not None:
+        if not holds(path, delta["base"]):
+            return None  # its base was written over since
+        base, meta, whole = delta["base"], delta["meta"], None
+        parts = [delta[part] for part in PROVISIONER_PARTS]
+    else:
+        whole = read_cached(path, old)
+        if not isinstance(whole, dict):
+            return None
+        base, parts = old, [{}, {}, {}]
+        meta = {key: value for key, value in whole.items() if key not in PROVISIONER_PARTS}
+    now = patch_provisioner_view(meta["segments"], store, systems)
+    revised = _revised(meta, now) if now is not None else None
+    if revised is None:
+        return None
+    for part, new in zip(parts, (now, *used_by(store, now.values()))):
+        part.update(new)
+    meta = dict(meta, **revised)
+    new = after.fingerprint(provisioner)
+    if len(parts[0]) <= DELTA_KEPT:
+        delta = dict(zip(PROVISIONER_PARTS, parts), base=base, meta=meta)
+        write_cached(provisioner_delta_path(root, provisioner), new, delta)
+        return True
+    if whole is None:
+        whole = read_cached(path, base)
+    view = with_changes(whole, *parts) if isinstance(whole, dict) else None
+    if view is None:
+        return None
+    write_cached(path, new, dict(view, **meta))
+    return True
 
 
 def _provisioners(store, records):
@@ -153,7 +229,7 @@ def warm(root, txn):
     with problems (nothing is cached for it).
 
     A view cached under the store's fingerprint before the change is patched for the systems and
-    pools the change touched (``inventory_patch``, ``provisioner.patch_view``); any other change,
+    pools the change touched (``inventory_patch``, ``provisioner.patch_systems``); any other change,
     or no such view, builds it from ``txn.store``, which now equals the files.
     """
     store = txn.store
@@ -171,11 +247,9 @@ def warm(root, txn):
         write_cached(inventory_path(root), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
     systems = [name for kind, name in touched if kind == "systems"]
     for provisioner in provisioners:
-        path = provisioner_path(root, provisioner)
-        old = read_cached(path, before.fingerprint(provisioner)) if patchable else None
-        view = patch_provisioner_view(content(old), store, systems) if isinstance(old, dict) else None
-        view = _patched(view, old, systems) if view is not None else _built(build_provisioner_view(store, provisioner))
-        write_cached(path, after.fingerprint(provisioner), view)
+        if not (patchable and _warm_provisioner(root, store, provisioner, systems, before, after)):
+            view = _built(build_provisioner_view(store, provisioner))
+            write_cached(provisioner_path(root, provisioner), after.fingerprint(provisioner), view)
     return {"inventory": how, "provisioners": provisioners}
 
 

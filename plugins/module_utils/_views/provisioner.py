@@ -54,31 +54,63 @@ def serves(store, name, segments):
 
 def _used(store, systems, known_templates):
     """The distros and the templates' texts the systems use; texts in known_templates are not read again."""
+
+    def template(name):
+        if name in known_templates:
+            return known_templates[name]
+        with open(os.path.join(store.root, "templates", name), "r", encoding="utf-8") as handle:
+            return handle.read()
+
+    return _picked(systems, lambda name: dict(store.data("distros", name)), template)
+
+
+def _picked(systems, distro, template):
+    """({distro: data}, {template: text}) of what the systems use, in the order they first use
+    them (as build_view has them): distro(name) and template(name) give each one."""
     distros = {}
     templates = {}
     for system in systems:
         if system["distro"] and system["distro"] not in distros:
-            distros[system["distro"]] = dict(store.data("distros", system["distro"]))
+            distros[system["distro"]] = distro(system["distro"])
         name = system["template"]
         if name and name not in templates:
-            if name in known_templates:
-                templates[name] = known_templates[name]
-                continue
-            with open(os.path.join(store.root, "templates", name), "r", encoding="utf-8") as handle:
-                templates[name] = handle.read()
+            templates[name] = template(name)
     return distros, templates
 
 
-def patch_view(view, store, systems):
-    """A provisioner's view of the store before an edit, made the view of ``store`` after it: the
-    edit touched only the named systems (and pools, which the view does not hold). The distros
-    and templates are taken again from the systems (templates did not change: their texts are kept)."""
-    segments = view["segments"]
+def patch_systems(segments, store, systems):
+    """What an edit that touched only the named systems (and pools, which a provisioner's view does
+    not hold) changes in the view of a provisioner serving ``segments``: {name: the system as
+    ``store`` now has it, or None when the view no longer holds it}."""
+    return {
+        name: store.resolve_system(name)
+        if store.data("systems", name) is not None and serves(store, name, segments)
+        else None
+        for name in systems
+    }
+
+
+def used_by(store, systems):
+    """The distros and templates (texts read from the store) the given systems use: what a patch
+    of the view needs besides them (with_changes)."""
+    return _used(store, [system for system in systems if system is not None], {})
+
+
+def with_changes(view, changes, distros, templates):
+    """A provisioner's view with changes (patch_systems') applied: the systems in name order, and
+    the distros and templates they use, from the view's and from those given (used_by's for the
+    changed systems). None when a system uses one that neither holds."""
     by_name = {system["name"]: system for system in view["systems"]}
-    for name in systems:
-        by_name.pop(name, None)
-        if store.data("systems", name) is not None and serves(store, name, segments):
-            by_name[name] = store.resolve_system(name)
+    for name, system in changes.items():
+        if system is None:
+            by_name.pop(name, None)
+        else:
+            by_name[name] = system
     ordered = [by_name[name] for name in sorted(by_name)]
-    distros, templates = _used(store, ordered, view["templates"])
+    known_distros = dict(view["distros"], **distros)
+    known_templates = dict(view["templates"], **templates)
+    try:
+        distros, templates = _picked(ordered, known_distros.__getitem__, known_templates.__getitem__)
+    except KeyError:
+        return None
     return dict(view, systems=ordered, distros=distros, templates=templates)

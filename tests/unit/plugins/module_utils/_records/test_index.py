@@ -97,7 +97,7 @@ def test_an_indexed_edit_ends_as_a_whole_check_and_a_fresh_build(tmp_path, monke
     assert _dumped(inventory) == _dumped(json.loads(json.dumps(V.build_view(fresh))))
     assert warmed["provisioners"], "the change touched a provisioner"
     for provisioner in warmed["provisioners"]:
-        view = read_cached(C.provisioner_path(root, provisioner), scan.fingerprint(provisioner))
+        view = C.provisioner_view(root, provisioner, scan.fingerprint(provisioner))
         assert _dumped(C.content(view)) == _dumped(json.loads(json.dumps(P.build_view(fresh, provisioner)))), (
             provisioner
         )

@@ -1,12 +1,14 @@
 # Copyright: baremetal.provision contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The inventory view a record module leaves behind is its base file and one delta: a chain of
-edits reads and writes the delta only, and whoever reads the view (a fresh process, or one that
-holds the view from before the edits) gets exactly what a fresh build of the files gives."""
+"""The views a record module leaves behind (the inventory's, each provisioner's) are a base file
+and one delta: a chain of edits reads and writes the delta only, and whoever reads a view (a fresh
+process, or one that holds the inventory view from before the edits) gets exactly what a fresh
+build of the files gives, and a provisioner's view the revision it would have had written whole."""
 
 import json
 import os
 
+import pytest
 from support.store import write_store
 
 from ansible_collections.baremetal.provision.plugins.module_utils._records import editors as E
@@ -17,6 +19,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.trans
 from ansible_collections.baremetal.provision.plugins.module_utils._views import cache as C
 from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory as V
 from ansible_collections.baremetal.provision.plugins.module_utils._views import inventory_patch as IP
+from ansible_collections.baremetal.provision.plugins.module_utils._views import provisioner as P
 
 WEB02 = """\
 tier: web
@@ -43,12 +46,17 @@ def _fresh(root):
     return json.dumps(V.build_view(RecordStore.load(root)))
 
 
-def _based(tmp_path, monkeypatch):
-    """A store whose inventory view is cached whole, as the inventory plugin leaves it."""
+def _based(tmp_path, monkeypatch, name="records"):
+    """A store whose views are cached whole, as the inventory plugin and a render leave them."""
     monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
-    root = write_store(tmp_path / "records", extra={"systems/web02.yml": WEB02})
+    root = write_store(tmp_path / name, extra={"systems/web02.yml": WEB02})
     write_cached(C.inventory_path(root), _fingerprint(root), V.build_view(RecordStore.load(root)))
+    C.cached_provisioner_view(root, "prov-dmz", RecordStore.load)
     return root
+
+
+def _provisioner_view(root):
+    return C.provisioner_view(root, "prov-dmz", StoreScan(root).fingerprint("prov-dmz"))
 
 
 def _edit(root, edit):
@@ -137,3 +145,39 @@ def test_hosts_and_groups_that_do_not_match_are_built_instead():
         "groups": {"systems": {"hosts": ["a"], "children": []}, "provisioners": {"hosts": ["a"], "children": []}},
     }
     assert IP.with_hosts(twice, {"a": {}}, {}) is None, "a host in two of the lists"
+
+
+def test_a_provisioners_view_keeps_a_delta_too_with_the_revisions_of_a_whole_write(tmp_path, monkeypatch):
+    root = _based(tmp_path, monkeypatch)
+    base = os.stat(C.provisioner_path(root, "prov-dmz"))
+    whole = _based(tmp_path, monkeypatch, "whole")  # the same store and edits, every view written whole
+    for number, edit in enumerate(EDITS, 1):
+        assert "prov-dmz" in _edit(root, edit)["provisioners"]
+        monkeypatch.setattr(C, "DELTA_KEPT", 0)
+        _edit(whole, edit)
+        monkeypatch.undo()
+        monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+        assert C._provisioner_delta(root, "prov-dmz", StoreScan(root).fingerprint("prov-dmz")) is not None
+        assert C._provisioner_delta(whole, "prov-dmz", StoreScan(whole).fingerprint("prov-dmz")) is None
+        view, written = _provisioner_view(root), _provisioner_view(whole)
+        fresh = P.build_view(RecordStore.load(root), "prov-dmz")
+        assert json.dumps(C.content(view)) == json.dumps(json.loads(json.dumps(fresh))), "edit %d" % number
+        # the same revision and changes as the view written whole (a sync's scope relies on them)
+        assert (view["revision"], view["changes"]) == (written["revision"], written["changes"]), "edit %d" % number
+        assert len(view["changes"]) == number
+    after = os.stat(C.provisioner_path(root, "prov-dmz"))
+    assert (after.st_ino, after.st_mtime_ns) == (base.st_ino, base.st_mtime_ns), "the base was not written again"
+    # the render finds it without loading the store
+    found = C.cached_provisioner_view(root, "prov-dmz", lambda path: pytest.fail("the store was loaded"))
+    assert found == _provisioner_view(root)
+
+
+def test_a_provisioner_delta_whose_base_is_gone_is_never_used(tmp_path, monkeypatch):
+    root = _based(tmp_path, monkeypatch)
+    _edit(root, EDITS[0])
+    write_cached(C.provisioner_path(root, "prov-dmz"), "another store", {"systems": []})
+    assert _provisioner_view(root) is None
+    _edit(root, EDITS[1])
+    assert C._provisioner_delta(root, "prov-dmz", StoreScan(root).fingerprint("prov-dmz")) is None, "built whole"
+    fresh = P.build_view(RecordStore.load(root), "prov-dmz")
+    assert json.dumps(C.content(_provisioner_view(root))) == json.dumps(json.loads(json.dumps(fresh)))

@@ -15,7 +15,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._records.gitst
 from ansible_collections.baremetal.provision.plugins.module_utils._records.store import default_root
 from ansible_collections.baremetal.provision.plugins.module_utils._records.transaction import load_snapshot
 from ansible_collections.baremetal.provision.plugins.module_utils._runner.collector import gc_paused
-from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import cached_provisioner_view
+from ansible_collections.baremetal.provision.plugins.module_utils._views.cache import view_for_render
 from ansible_collections.baremetal.provision.plugins.plugin_utils._inprocess import (
     module_code,
     run_in_process,
@@ -73,7 +73,8 @@ class ActionModule(ActionBase):
         try:
             root = default_root(args.get("records_dir"))
             with gc_paused():
-                view = cached_provisioner_view(root, provisioner, load_snapshot)
+                view, how = view_for_render(root, provisioner, load_snapshot, args.pop("view", None))
+            self._display.vvv("%s: the view of %s %s" % (provisioner, root, how))
         except StoreError as exc:
             return dict(result, failed=True, msg=exc.message, problems=[p.as_dict() for p in exc.problems])
         args["provisioner"] = provisioner

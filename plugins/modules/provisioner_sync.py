@@ -55,6 +55,17 @@ options:
   view_file:
     description: Set by the action plugin (the provisioner's share of the store, as a JSON file); do not set it.
     type: path
+  view:
+    description:
+      - The fingerprint under which a record module left this provisioner's view of the records it
+        changed (the C(cached_views.fingerprints) of its result). The render takes that view from
+        the controller's cache, without another scan of the store's files, so it renders the
+        records as that change committed them. When no view is cached under it (another
+        controller, a cleared cache), the store is scanned and its current view rendered, as
+        without it.
+      - The C(replace), C(provision) and C(retire) playbooks set it.
+    type: str
+    version_added: 0.2.0
   dhcp:
     description: Render the DHCP config, with these settings.
     type: dict
@@ -455,6 +466,7 @@ SPEC = dict(
         records_dir=dict(type="path"),
         provisioner=dict(type="str"),
         view_file=dict(type="path"),
+        view=dict(type="str"),
         dhcp=dict(
             type="dict",
             options=dict(

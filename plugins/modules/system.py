@@ -207,11 +207,14 @@ RETURN = r"""
 cached_views:
   description:
     - With O(refresh_caches), what was cached for the steps that follow.
-    - C(inventory) is V(built) (the new inventory view was built from the whole store and cached).
-      C(provisioners) are the provisioners whose views were cached.
+    - C(inventory) is V(patched) (the inventory view from before the change, patched for the
+      records it touched) or V(built) (built from the whole store). C(provisioners) are the
+      provisioners whose views were cached, and C(fingerprints) the fingerprint each one's view is
+      cached under, which M(baremetal.provision.provisioner_sync) takes as
+      O(baremetal.provision.provisioner_sync#module:view).
   returned: when refresh_caches is true, the store changed and has no problems
   type: dict
-  sample: {"inventory": "built", "provisioners": [prov-dmz]}
+  sample: {"inventory": "patched", "provisioners": [prov-dmz], "fingerprints": {"prov-dmz": "5f0c...e1"}}
 record:
   description: The system record as written (null after removal).
   returned: success

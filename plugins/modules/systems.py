@@ -244,7 +244,9 @@ records_dir:
   returned: success
   type: str
 cached_views:
-  description: With O(refresh_caches), what was cached for the steps that follow.
+  description:
+    - With O(refresh_caches), what was cached for the steps that follow, as
+      M(baremetal.provision.system) returns it.
   returned: when refresh_caches is true, the store changed and has no problems
   type: dict
 problems:

@@ -159,3 +159,13 @@ def test_a_list_of_retirements_is_one_commit_and_one_render(lab):
     with open(os.path.join(lab["records"], "pools", "spares-dmz.yml"), encoding="utf-8") as handle:
         assert "52:54:00:aa:bb:03" in handle.read()
     assert {name: len(bmc.calls) for name, bmc in lab["bmcs"].items()} == calls, "a retirement powers nothing"
+
+
+def test_the_render_takes_the_view_the_record_change_left(lab):
+    """The systems module's result names the fingerprint of the provisioner's view it cached; the
+    render takes that view (the records as the change committed them) without scanning the store."""
+    proc = _play(lab, "replace", "-e", "system=web01", "-e", "mac=52:54:00:aa:bb:11", "-vvv")
+
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert re.search(r"prov-dmz: the view of \S+ left by the record change", proc.stdout), proc.stdout[-4000:]
+    assert "hardware ethernet 52:54:00:aa:bb:11;" in _dhcp(lab)

@@ -123,12 +123,24 @@ def provisioner_delta_path(root, provisioner):
 def cached_provisioner_view(root, provisioner, load):
     """The provisioner's view through its cache: the dhcp, tftp and web steps of one run share one
     load of the store. ``load(root)`` returns a RecordStore."""
+    return view_for_render(root, provisioner, load)[0]
+
+
+def view_for_render(root, provisioner, load, left=None):
+    """(view, where it came from): cached_provisioner_view's, or with left (the fingerprint under
+    which a record module left the view of its change: warm's "fingerprints") that view, taken
+    without a scan of the store when it is cached."""
+    if left:
+        view = provisioner_view(root, provisioner, left)
+        if view is not None:
+            return view, "left by the record change"
     fingerprint = store_fingerprint(root, provisioner)
     view = provisioner_view(root, provisioner, fingerprint)
-    if view is None:
-        view = _built(build_provisioner_view(load(root), provisioner))
-        write_cached(provisioner_path(root, provisioner), fingerprint, view)
-    return view
+    if view is not None:
+        return view, "cached"
+    view = _built(build_provisioner_view(load(root), provisioner))
+    write_cached(provisioner_path(root, provisioner), fingerprint, view)
+    return view, "built"
 
 
 def provisioner_view(root, provisioner, fingerprint):
@@ -225,8 +237,9 @@ def warm(root, txn):
     views of the provisioners the change touched (before it or after it) cached under the store's
     new fingerprint (``txn.scan_after``: the scan before the change updated by a stat of the files
     written; a file someone else changed meanwhile is in neither, so what is cached here is never
-    used). Returns {"inventory": "patched" or "built", "provisioners": [...]}, or None for a store
-    with problems (nothing is cached for it).
+    used). Returns {"inventory": "patched" or "built", "provisioners": [...], "fingerprints":
+    {provisioner: the fingerprint its view is cached under}}, or None for a store with problems
+    (nothing is cached for it).
 
     A view cached under the store's fingerprint before the change is patched for the systems and
     pools the change touched (``inventory_patch``, ``provisioner.patch_systems``); any other change,
@@ -250,7 +263,8 @@ def warm(root, txn):
         if not (patchable and _warm_provisioner(root, store, provisioner, systems, before, after)):
             view = _built(build_provisioner_view(store, provisioner))
             write_cached(provisioner_path(root, provisioner), after.fingerprint(provisioner), view)
-    return {"inventory": how, "provisioners": provisioners}
+    fingerprints = {provisioner: after.fingerprint(provisioner) for provisioner in provisioners}
+    return {"inventory": how, "provisioners": provisioners, "fingerprints": fingerprints}
 
 
 def _warm_inventory(root, store, touched, before, after):

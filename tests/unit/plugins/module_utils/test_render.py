@@ -447,7 +447,11 @@ def test_views_warmed_by_an_edit_equal_views_built_from_a_fresh_load(tmp_path, m
         E.edit_system(txn, "web01", {"from_pool": "spares-dmz"})
         pending = txn.commit()
         assert pending
-        assert C.warm(root, txn) == {"inventory": "built", "provisioners": ["prov-dmz"]}
+        assert C.warm(root, txn) == {
+            "inventory": "built",
+            "provisioners": ["prov-dmz"],
+            "fingerprints": {"prov-dmz": txn.scan_after.fingerprint("prov-dmz")},
+        }
     fresh = RecordStore.load(root)
     inventory = read_cached(C.inventory_path(root), store_fingerprint(root, C.INVENTORY_FINGERPRINT_EXTRA))
     assert inventory == json.loads(json.dumps(V.build_view(fresh)))

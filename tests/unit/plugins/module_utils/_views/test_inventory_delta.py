@@ -181,3 +181,21 @@ def test_a_provisioner_delta_whose_base_is_gone_is_never_used(tmp_path, monkeypa
     assert C._provisioner_delta(root, "prov-dmz", StoreScan(root).fingerprint("prov-dmz")) is None, "built whole"
     fresh = P.build_view(RecordStore.load(root), "prov-dmz")
     assert json.dumps(C.content(_provisioner_view(root))) == json.dumps(json.loads(json.dumps(fresh)))
+
+
+def test_a_render_takes_the_view_the_edit_left_without_a_scan(tmp_path, monkeypatch):
+    root = _based(tmp_path, monkeypatch)
+    left = _edit(root, EDITS[0])["fingerprints"]["prov-dmz"]
+    assert left == StoreScan(root).fingerprint("prov-dmz")
+    monkeypatch.setattr(C, "store_fingerprint", lambda *args: pytest.fail("the store was scanned"))
+    view, how = C.view_for_render(root, "prov-dmz", lambda path: pytest.fail("the store was loaded"), left)
+    assert how == "left by the record change" and view == _provisioner_view(root)
+    monkeypatch.undo()
+    monkeypatch.setenv("BAREMETAL_CACHE_DIR", str(tmp_path / "cache"))
+    # no view under it (another controller's, or a cleared cache): the store is scanned, as without it
+    assert C.view_for_render(root, "prov-dmz", RecordStore.load, "not cached here") == (view, "cached")
+    os.unlink(C.provisioner_delta_path(root, "prov-dmz"))
+    view, how = C.view_for_render(root, "prov-dmz", RecordStore.load, left)
+    assert how == "built" and C.content(view) == json.loads(
+        json.dumps(P.build_view(RecordStore.load(root), "prov-dmz"))
+    )

@@ -5,7 +5,9 @@
 
 The inventory view of the store before an edit of systems and pools, made the view of the store
 after it, touching only what the edit touched: each changed system's host and memberships, each
-changed pool's spares. The result equals ``inventory.build_view`` of the store after the edit,
+changed pool's spares. ``patch_meta`` changes the view's groups and warnings and returns the hosts
+the edit changed, without reading the others; ``with_hosts`` puts them together with the hosts of
+a view before the edit. The result equals ``inventory.build_view`` of the store after the edit,
 the order of hosts and groups included (the unit tests hold it to that); where it cannot be
 patched (a system that is also a provisioner's host, a host name taken twice), None: build it.
 """
@@ -27,17 +29,6 @@ from ansible_collections.baremetal.provision.plugins.module_utils._views.invento
 
 FIXED = (SYSTEMS_GROUP, PROVISIONERS_GROUP, SPARES_GROUP)
 POOL_PREFIX = "pool_"
-
-
-def patch_view(view, store, touched):
-    """view: the inventory view before the edit (changed in place); store: after it; touched:
-    the (kind, name) of every record the edit wrote, systems and pools only. Returns the view,
-    or None when it has to be built instead."""
-    meta = {key: value for key, value in view.items() if key != "hosts"}
-    changes = patch_meta(meta, store, touched)
-    if changes is None:
-        return None
-    return with_hosts(meta, view["hosts"], changes)
 
 
 def patch_meta(meta, store, touched):

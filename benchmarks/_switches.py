@@ -133,6 +133,14 @@ def view_delta():
     _replace(_module("module_utils._views.cache"), "DELTA_KEPT", 0)
 
 
+def view_left():
+    """The render never takes the view the record change left by its fingerprint (provisioner_sync's
+    view): it scans the store for the fingerprint of its current view, as without the option."""
+    action = _module("action.provisioner_sync")
+    original = action.view_for_render
+    _replace(action, "view_for_render", lambda root, provisioner, load, left=None: original(root, provisioner, load))
+
+
 def bulk_hosts():
     """The inventory's hosts built in bulk: every host through InventoryData.add_host."""
     _replace(_module("plugin_utils._populate"), "bulk_ready", lambda data: False)
@@ -179,6 +187,7 @@ SWITCHES = {
         store_index,
         view_patch,
         view_delta,
+        view_left,
         bulk_hosts,
         gc_pause,
         in_process,

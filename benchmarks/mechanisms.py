@@ -111,6 +111,9 @@ CODE = {
         ),
         ("plugins/module_utils/_records/cache_files.py", ["holds"]),
     ],
+    "view_left": [
+        ("plugins/module_utils/_views/cache.py", ["view_for_render"]),
+    ],
     "provisioner_view": [
         (
             "plugins/module_utils/_views/cache.py",

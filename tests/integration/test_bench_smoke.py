@@ -58,6 +58,7 @@ EXPECTED = {
                 "store_index",
                 "view_patch",
                 "view_delta",
+                "view_left",
                 "bulk_hosts",
                 "gc_pause",
                 "in_process",

@@ -94,8 +94,6 @@ def _revised(old, now):
 # since the base. An edit reads and writes the delta only, not the hosts or systems of the whole
 # fleet; once more than DELTA_KEPT have changed since the base, the view is written whole.
 DELTA_KEPT = 256
-# what a provisioner's delta holds besides its meta
-PROVISIONER_PARTS = ("systems", "distros", "templates")
 
 
 def _path(kind, key):
@@ -108,7 +106,7 @@ def inventory_path(root):
 
 def inventory_delta_path(root):
     """The delta file of the inventory view, beside its base (``inventory-<key>.delta``)."""
-    return os.path.splitext(inventory_path(root))[0] + ".delta"
+    return _kept_inventory(root).delta_path
 
 
 def provisioner_path(root, provisioner):
@@ -117,7 +115,95 @@ def provisioner_path(root, provisioner):
 
 def provisioner_delta_path(root, provisioner):
     """The delta file of a provisioner's view, beside its base (``view-<key>.delta``)."""
-    return os.path.splitext(provisioner_path(root, provisioner))[0] + ".delta"
+    return _kept_provisioner(root, provisioner).delta_path
+
+
+class _Kept(object):
+    """A view kept as its last whole file (the base, at ``path``) and one delta beside it (see
+    DELTA_KEPT): {"base": the base's fingerprint, "meta": the view without its parts, and each of
+    ``parts``: {name: value, or None for one gone}, what changed since the base}. ``apply(view,
+    meta, parts)`` makes the whole view from a view of the base (or one the caller holds that
+    changed no more than the delta holds), or None when they do not fit."""
+
+    def __init__(self, path, parts, apply):
+        self.path = path
+        self.delta_path = os.path.splitext(path)[0] + ".delta"
+        self.parts = parts
+        self.apply = apply
+
+    def delta(self, fingerprint):
+        """The delta under ``fingerprint``, or None."""
+        delta = read_cached(self.delta_path, fingerprint)
+        if (
+            isinstance(delta, dict)
+            and isinstance(delta.get("base"), str)
+            and all(isinstance(delta.get(key), dict) for key in ("meta", *self.parts))
+        ):
+            return delta
+        return None
+
+    def read(self, fingerprint, instead=None):
+        """(view, delta or None) under ``fingerprint``, or None. instead(delta): a view to apply the
+        delta to in place of the base, or None to read the base."""
+        view = read_cached(self.path, fingerprint)
+        if isinstance(view, dict):
+            return view, None
+        delta = self.delta(fingerprint)
+        if delta is None:
+            return None
+        base = instead(delta) if instead is not None else None
+        if base is None:
+            base = read_cached(self.path, delta["base"])
+        view = self.apply(base, delta["meta"], delta) if isinstance(base, dict) else None
+        return None if view is None else (view, delta)
+
+    def patch(self, before, after, patch):
+        """Keep the view under ``before`` patched, under ``after``: as a delta over the same base
+        while at most DELTA_KEPT of the first part have changed since it, else whole. patch(meta)
+        gives (the new meta, {part: what changed}), or None. Returns whether the view was kept
+        (else it has to be built)."""
+        delta = self.delta(before)
+        if delta is not None:
+            if not holds(self.path, delta["base"]):
+                return False  # its base was written over since
+            base, meta, whole = delta["base"], delta["meta"], None
+            parts = {part: delta[part] for part in self.parts}
+        else:
+            whole = read_cached(self.path, before)
+            if not isinstance(whole, dict):
+                return False
+            base, parts = before, {part: {} for part in self.parts}
+            meta = {key: value for key, value in whole.items() if key not in self.parts}
+        patched = patch(meta)
+        if patched is None:
+            return False
+        meta, changes = patched
+        for part in self.parts:
+            parts[part].update(changes[part])
+        if len(parts[self.parts[0]]) <= DELTA_KEPT:
+            write_cached(self.delta_path, after, dict(parts, base=base, meta=meta))
+            return True
+        if whole is None:
+            whole = read_cached(self.path, base)
+        view = self.apply(whole, meta, parts) if isinstance(whole, dict) else None
+        if view is None:
+            return False
+        write_cached(self.path, after, view)
+        return True
+
+
+def _kept_inventory(root):
+    return _Kept(
+        inventory_path(root), ("hosts",), lambda view, meta, parts: with_hosts(meta, view["hosts"], parts["hosts"])
+    )
+
+
+def _kept_provisioner(root, provisioner):
+    def apply(view, meta, parts):
+        view = with_changes(view, parts["systems"], parts["distros"], parts["templates"])
+        return None if view is None else dict(view, **meta)
+
+    return _Kept(provisioner_path(root, provisioner), ("systems", "distros", "templates"), apply)
 
 
 def cached_provisioner_view(root, provisioner, load):
@@ -146,69 +232,37 @@ def view_for_render(root, provisioner, load, left=None):
 def provisioner_view(root, provisioner, fingerprint):
     """The provisioner's view of the store under ``fingerprint`` from the cache folder (its file,
     or its base and the delta over it), or None."""
-    path = provisioner_path(root, provisioner)
-    view = read_cached(path, fingerprint)
-    if isinstance(view, dict):
-        return view
-    delta = _provisioner_delta(root, provisioner, fingerprint)
-    base = read_cached(path, delta["base"]) if delta is not None else None
-    if not isinstance(base, dict):
-        return None
-    view = with_changes(base, *(delta[part] for part in PROVISIONER_PARTS))
-    return None if view is None else dict(view, **delta["meta"])
+    found = _kept_provisioner(root, provisioner).read(fingerprint)
+    return None if found is None else found[0]
 
 
 def _provisioner_delta(root, provisioner, fingerprint):
-    """The delta file of a provisioner's view under ``fingerprint``: {"base": the base's
-    fingerprint, "meta": the view without its systems, distros and templates, "systems": {name:
-    system, or None for one gone}, "distros" and "templates": those the changed systems use}, or None."""
-    delta = read_cached(provisioner_delta_path(root, provisioner), fingerprint)
-    if (
-        isinstance(delta, dict)
-        and isinstance(delta.get("base"), str)
-        and all(isinstance(delta.get(key), dict) for key in ("meta", *PROVISIONER_PARTS))
-    ):
-        return delta
-    return None
+    """The delta of a provisioner's view under ``fingerprint`` (see _Kept), or None."""
+    return _kept_provisioner(root, provisioner).delta(fingerprint)
 
 
-def _warm_provisioner(root, store, provisioner, systems, before, after):
-    """A provisioner's view under the scan before the edit, patched for the systems it touched and
-    kept under the scan after it, as _warm_inventory keeps the inventory's. Returns True, or None
-    when it has to be built."""
-    path = provisioner_path(root, provisioner)
-    old = before.fingerprint(provisioner)
-    delta = _provisioner_delta(root, provisioner, old)
-    if delta is not None:
-        if not holds(path, delta["base"]):
-            return None  # its base was written over since
-        base, meta, whole = delta["base"], delta["meta"], None
-        parts = [delta[part] for part in PROVISIONER_PARTS]
-    else:
-        whole = read_cached(path, old)
-        if not isinstance(whole, dict):
+def _patch_provisioner(store, systems):
+    """The patch of a provisioner's view (its meta) for the systems an edit touched (see _Kept.patch)."""
+
+    def patch(meta):
+        now = patch_provisioner_view(meta["segments"], store, systems)
+        revised = _revised(meta, now) if now is not None else None
+        if revised is None:
             return None
-        base, parts = old, [{}, {}, {}]
-        meta = {key: value for key, value in whole.items() if key not in PROVISIONER_PARTS}
-    now = patch_provisioner_view(meta["segments"], store, systems)
-    revised = _revised(meta, now) if now is not None else None
-    if revised is None:
-        return None
-    for part, new in zip(parts, (now, *used_by(store, now.values()))):
-        part.update(new)
-    meta = dict(meta, **revised)
-    new = after.fingerprint(provisioner)
-    if len(parts[0]) <= DELTA_KEPT:
-        delta = dict(zip(PROVISIONER_PARTS, parts), base=base, meta=meta)
-        write_cached(provisioner_delta_path(root, provisioner), new, delta)
-        return True
-    if whole is None:
-        whole = read_cached(path, base)
-    view = with_changes(whole, *parts) if isinstance(whole, dict) else None
-    if view is None:
-        return None
-    write_cached(path, new, dict(view, **meta))
-    return True
+        distros, templates = used_by(store, now.values())
+        return dict(meta, **revised), {"systems": now, "distros": distros, "templates": templates}
+
+    return patch
+
+
+def _patch_inventory(store, touched):
+    """The patch of the inventory view (its meta) for the records an edit touched (see _Kept.patch)."""
+
+    def patch(meta):
+        changes = patch_inventory_view(meta, store, touched)
+        return None if changes is None else (meta, {"hosts": changes})
+
+    return patch
 
 
 def _provisioners(store, records):
@@ -254,64 +308,24 @@ def warm(root, txn):
     provisioners = _provisioners(store, records + list(txn.before_records.values()))
     before, after = txn.scan_before, txn.scan_after
 
-    how = _warm_inventory(root, store, touched, before, after) if patchable else None
-    if how is None:
+    old, new = before.fingerprint(INVENTORY_FINGERPRINT_EXTRA), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
+    how = "patched"
+    if not (patchable and _kept_inventory(root).patch(old, new, _patch_inventory(store, touched))):
         how = "built"
-        write_cached(inventory_path(root), after.fingerprint(INVENTORY_FINGERPRINT_EXTRA), build_inventory_view(store))
-    systems = [name for kind, name in touched if kind == "systems"]
+        write_cached(inventory_path(root), new, build_inventory_view(store))
+    patch = _patch_provisioner(store, [name for kind, name in touched if kind == "systems"])
+    fingerprints = {}
     for provisioner in provisioners:
-        if not (patchable and _warm_provisioner(root, store, provisioner, systems, before, after)):
-            view = _built(build_provisioner_view(store, provisioner))
-            write_cached(provisioner_path(root, provisioner), after.fingerprint(provisioner), view)
-    fingerprints = {provisioner: after.fingerprint(provisioner) for provisioner in provisioners}
+        old, new = before.fingerprint(provisioner), after.fingerprint(provisioner)
+        if not (patchable and _kept_provisioner(root, provisioner).patch(old, new, patch)):
+            write_cached(provisioner_path(root, provisioner), new, _built(build_provisioner_view(store, provisioner)))
+        fingerprints[provisioner] = new
     return {"inventory": how, "provisioners": provisioners, "fingerprints": fingerprints}
 
 
-def _warm_inventory(root, store, touched, before, after):
-    """The inventory view under the scan before the edit, patched for the records it touched and
-    kept under the scan after it: as a delta over the same base while at most DELTA_KEPT hosts have
-    changed since it, else whole. Returns "patched", or None when it has to be built."""
-    old = before.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
-    delta = inventory_delta(root, old)
-    if delta is not None:
-        if not holds(inventory_path(root), delta["base"]):
-            return None  # its base was written over since
-        base, meta, hosts, whole = delta["base"], delta["meta"], delta["hosts"], None
-    else:
-        whole = read_cached(inventory_path(root), old)
-        if not isinstance(whole, dict):
-            return None
-        base, hosts = old, {}
-        meta = {key: value for key, value in whole.items() if key != "hosts"}
-    changes = patch_inventory_view(meta, store, touched)
-    if changes is None:
-        return None
-    hosts.update(changes)
-    new = after.fingerprint(INVENTORY_FINGERPRINT_EXTRA)
-    if len(hosts) <= DELTA_KEPT:
-        write_cached(inventory_delta_path(root), new, {"base": base, "meta": meta, "hosts": hosts})
-        return "patched"
-    if whole is None:
-        whole = read_cached(inventory_path(root), base)
-    view = with_hosts(meta, whole["hosts"], hosts) if isinstance(whole, dict) else None
-    if view is None:
-        return None
-    write_cached(inventory_path(root), new, view)
-    return "patched"
-
-
 def inventory_delta(root, fingerprint):
-    """The inventory view's delta file under ``fingerprint``: {"base": the base's fingerprint,
-    "meta": the view without its hosts, "hosts": {host: variables, or None for a host gone}}, or None."""
-    delta = read_cached(inventory_delta_path(root), fingerprint)
-    if (
-        isinstance(delta, dict)
-        and isinstance(delta.get("base"), str)
-        and isinstance(delta.get("meta"), dict)
-        and isinstance(delta.get("hosts"), dict)
-    ):
-        return delta
-    return None
+    """The delta of the inventory view under ``fingerprint`` (see _Kept), or None."""
+    return _kept_inventory(root).delta(fingerprint)
 
 
 def inventory_view_of(root, fingerprint, held=None):
@@ -319,22 +333,16 @@ def inventory_view_of(root, fingerprint, held=None):
     (the fingerprint of the base file, the hosts changed since it). held: a (view, origin) an
     earlier call returned; a delta over the same base that holds every host changed in it is
     applied to its hosts, and the base, every host of the fleet, is not read again."""
-    view = read_cached(inventory_path(root), fingerprint)
-    if isinstance(view, dict):
-        return view, (fingerprint, frozenset())
-    delta = inventory_delta(root, fingerprint)
-    if delta is None:
+
+    def instead(delta):
+        usable = held is not None and held[1][0] == delta["base"] and held[1][1] <= frozenset(delta["hosts"])
+        return held[0] if usable else None
+
+    found = _kept_inventory(root).read(fingerprint, instead)
+    if found is None:
         return None
-    changed = frozenset(delta["hosts"])
-    if held is not None and held[1][0] == delta["base"] and held[1][1] <= changed:
-        hosts = held[0]["hosts"]
-    else:
-        base = read_cached(inventory_path(root), delta["base"])
-        if not isinstance(base, dict):
-            return None
-        hosts = base["hosts"]
-    view = with_hosts(delta["meta"], hosts, delta["hosts"])
-    return None if view is None else (view, (delta["base"], changed))
+    view, delta = found
+    return view, (fingerprint, frozenset()) if delta is None else (delta["base"], frozenset(delta["hosts"]))
 
 
 def inventory_view(root, fingerprint):

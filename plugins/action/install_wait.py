@@ -83,7 +83,7 @@ class ActionModule(ActionBase):
             else:
                 if offset is None:
                     offset = _clock_offset(answer, asked, answered)
-                    if abs(offset) > CLOCK_SKEW:
+                    if offset:
                         # the provisioner's clock is not the controller's: ask again from its own moment
                         module_args["since"] = since + offset
                         continue
@@ -126,8 +126,13 @@ class ActionModule(ActionBase):
 
 
 def _clock_offset(answer, asked, answered):
-    """The provisioner's clock minus the controller's, from the answer's ``now``."""
+    """The provisioner's clock minus the controller's, from the answer's ``now``; 0.0 when the clocks
+    agree within CLOCK_SKEW. The module read its clock somewhere between asked and answered, so a
+    slow round trip (a busy controller, a slow link) is no skew: only a ``now`` outside it is."""
     try:
-        return float(answer["now"]) - (asked + answered) / 2.0
+        now = float(answer["now"])
     except (KeyError, TypeError, ValueError):
         return 0.0
+    if asked - CLOCK_SKEW <= now <= answered + CLOCK_SKEW:
+        return 0.0
+    return now - (asked + answered) / 2.0

@@ -28,6 +28,8 @@ description:
     could not read.
   - When the provisioner's clock is more than a second off the controller's, O(since) is moved onto the
     provisioner's clock (from the time install_progress answers) before the stages are looked for.
+    A clock read anywhere within the round trip of that first question is taken as the same clock, so a
+    slow round trip is not mistaken for a skew.
   - The C(replace) and C(provision) playbooks use it with C(wait=true) (C(wait_timeout), C(wait_delay)).
   - An action plugin; this file only documents it.
 author: baremetal.provision contributors (@baremetal-provision)

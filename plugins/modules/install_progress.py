@@ -23,7 +23,9 @@ description:
     log of the collection's server block (the kickstart role's C(kickstart_access_log)).
   - C(callback) is the provisioner's completed generation of the system at least O(generation); its
     time is that of the accepted C(/bm/callback/) request in nginx's log.
-  - The journal is read with C(journalctl -u UNIT --since @SINCE -o json); nginx's log from its end
+  - The journal is read with C(journalctl --since @SINCE -o json _SYSTEMD_UNIT=UNIT.service), and for
+    TFTP also by the syslog name C(in.tftpd). A busy journald can store the line of a short-lived
+    tftpd child without its unit, and that line still counts. nginx's log is read from its end
     backwards, only as far as O(since). A source that is not there (no journalctl, no such unit, no
     log file) is skipped, and RV(sources) says so. Reading other units' lines needs root (or the
     groups C(adm) or C(systemd-journal)).

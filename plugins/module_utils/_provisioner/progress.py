@@ -15,7 +15,8 @@ what a real daemon wrote:
     callback        the completed generation (completed.json) at least the one asked for; its time
                     from nginx's log of the accepted /bm/callback/ request
 
-The journal is read with ``journalctl -u <unit> --since @<start> -o json``; nginx's log (the
+The journal is read with ``journalctl --since @<start> -o json _SYSTEMD_UNIT=<unit>.service``, and
+for TFTP ``+ SYSLOG_IDENTIFIER=in.tftpd`` (see TFTP_IDENTIFIERS); nginx's log (the
 kickstart role's JSON format) from its end backwards, only as far as the start. A source that is
 not there (no journalctl, no such unit, no log file) is skipped and said so in ``sources``.
 
@@ -53,6 +54,10 @@ DEFAULT_ACCESS_LOG = "/var/log/nginx/baremetal-provision.log"
 # The roles' units on Debian and on the RHEL family (roles/dhcp and roles/tftp vars/main.yml).
 DEFAULT_DHCP_UNITS = ("isc-dhcp-server", "kea-dhcp4-server", "dhcpd", "kea-dhcp4")
 DEFAULT_TFTP_UNITS = ("tftpd-hpa", "tftp")
+# The syslog names a source's lines are also matched by. tftpd forks a child per transfer, and a
+# child that ends before journald looks up its cgroup leaves a line without _SYSTEMD_UNIT (a busy
+# journald loses the race): such a line matches no -u, but it still carries the daemon's name.
+TFTP_IDENTIFIERS = ("in.tftpd",)
 # nginx writes a line when a request ends, so lines are in end-time order only roughly (workers,
 # long downloads): the backward read goes this far past the start before it stops.
 LOG_SLACK = 120.0
@@ -252,7 +257,17 @@ def loaded_units(units, run=_run):
     return found
 
 
-def read_journal(units, since, run=_run):
+def journal_argv(units, since, identifiers=()):
+    """journalctl's arguments for the lines of the units, or of a process naming itself as one of
+    identifiers, since the start: matches on one field are ORed, ``+`` ORs the two groups."""
+    argv = ["journalctl", "--no-pager", "-q", "-o", "json", "--since", "@%d" % int(since)]
+    argv += ["_SYSTEMD_UNIT=%s" % (unit if "." in unit else unit + ".service") for unit in units]
+    if identifiers:
+        argv += ["+"] + ["SYSLOG_IDENTIFIER=%s" % name for name in identifiers]
+    return argv
+
+
+def read_journal(units, since, run=_run, identifiers=()):
     """(messages [(time, text)] oldest first, where, reason) of the units' journal since the start;
     messages is None when it could not be read, and reason says why."""
     if shutil.which("journalctl") is None:
@@ -260,9 +275,7 @@ def read_journal(units, since, run=_run):
     present = loaded_units(units, run)
     if not present:
         return None, "journal", "none of the units %s is on this host" % ", ".join(units)
-    argv = ["journalctl", "--no-pager", "-q", "-o", "json", "--since", "@%d" % int(since)]
-    for unit in present:
-        argv += ["-u", unit]
+    argv = journal_argv(present, since, identifiers)
     where = "journal of %s" % ", ".join(present)
     proc = run(argv)
     if proc.returncode != 0:
@@ -314,11 +327,11 @@ def install_progress(
         if stage not in first or when < first[stage]["time"]:
             first[stage] = {"stage": stage, "time": round(when, 3), "detail": detail, "source": source}
 
-    for source, units, classify in (
-        ("dhcp", dhcp_units, machine.dhcp_event),
-        ("tftp", tftp_units, machine.tftp_event),
+    for source, units, identifiers, classify in (
+        ("dhcp", dhcp_units, (), machine.dhcp_event),
+        ("tftp", tftp_units, TFTP_IDENTIFIERS, machine.tftp_event),
     ):
-        messages, where, reason = read_journal(list(units), since, run)
+        messages, where, reason = read_journal(list(units), since, run, identifiers)
         sources.append(_source(source, where, messages is not None, reason))
         for when, text in messages or []:
             seen(classify(text), when, source)

@@ -159,10 +159,17 @@ def test_the_rotated_log_is_read_when_the_current_one_starts_after_the_start(tmp
 
 # ------------------------------------------------------------------ the whole question
 class Journal(object):
-    """A stand-in for systemctl and journalctl that answers with the captured journal lines."""
+    """A stand-in for systemctl and journalctl that answers with the captured journal lines, matched
+    as journalctl matches them: terms on one field ORed, on different fields ANDed, ``+`` ORing
+    groups of terms."""
 
-    def __init__(self, units):
+    def __init__(self, units, lines=None):
         self.units = units  # unit -> file in data/progress
+        self.lines = (
+            lines
+            if lines is not None
+            else [json.loads(line) for name in units.values() for line in _data(name).splitlines()]
+        )
         self.calls = []
 
     def __call__(self, argv):
@@ -170,8 +177,19 @@ class Journal(object):
         if argv[0] == "systemctl":
             state = "loaded" if argv[-1] in self.units else "not-found"
             return subprocess.CompletedProcess(argv, 0, state + "\n", "")
-        asked = [argv[i + 1] for i, arg in enumerate(argv) if arg == "-u"]
-        text = "".join(_data(self.units[unit]) for unit in asked)
+        groups = [[]]
+        for arg in argv[1:]:
+            if arg == "+":
+                groups.append([])
+            elif "=" in arg and not arg.startswith("-"):
+                groups[-1].append(tuple(arg.split("=", 1)))
+        assert all(groups), argv  # journalctl refuses an empty group
+
+        def matches(entry, group):
+            fields = {field for field, _value in group}
+            return all(any(entry.get(f) == v for f, v in group if f == field) for field in fields)
+
+        text = "".join(json.dumps(e) + "\n" for e in self.lines if any(matches(e, g) for g in groups))
         return subprocess.CompletedProcess(argv, 0, text, "")
 
 
@@ -274,6 +292,23 @@ def test_sources_that_are_not_there_are_skipped_and_named(provisioner, monkeypat
         ("tftp", "no journalctl on this host"),
     ]
     assert found["stages"] == [] and found["last_stage"] is None
+
+
+def test_a_tftp_line_the_journal_did_not_put_in_the_unit_is_still_read(provisioner):
+    """A tftpd child that ends before a busy journald looks up its cgroup leaves its line without
+    _SYSTEMD_UNIT: it matches no unit, but it is still in.tftpd's; another program's is not read."""
+    journal = provisioner["run"]
+    kernel = next(e for e in journal.lines if "images/rocky9/vmlinuz" in e["MESSAGE"])
+    del kernel["_SYSTEMD_UNIT"], kernel["_SYSTEMD_CGROUP"]
+    stranger = dict(kernel, SYSLOG_IDENTIFIER="logger", MESSAGE="RRQ from 192.0.2.51 filename images/rocky9/vmlinuz")
+    journal.lines.append(stranger)
+    found = G.install_progress("web01", START, **provisioner)
+    assert [s["stage"] for s in found["stages"]] == ["lease", "boot_loader", "kernel", "install_config", "callback"]
+    assert [s["stage"] for s in G.install_progress("web02", START, **provisioner)["stages"]] == ["lease", "boot_loader"]
+    tftp = [argv for argv in journal.calls if "SYSLOG_IDENTIFIER=in.tftpd" in argv]
+    assert tftp and all(
+        argv[-3:] == ["_SYSTEMD_UNIT=tftpd-hpa.service", "+", "SYSLOG_IDENTIFIER=in.tftpd"] for argv in tftp
+    )
 
 
 def test_a_system_the_provisioner_does_not_serve(provisioner):

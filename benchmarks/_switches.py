@@ -167,6 +167,12 @@ def gc_pause():
     )
 
 
+def template_warm():
+    """The filter and test plugins are not loaded ahead in the main process: each task's worker
+    loads those it uses."""
+    _replace(_module("inventory.records"), "warm_templating", lambda loader, display=None: None)
+
+
 def in_process():
     """Record modules and provisioner_sync run in Ansible's worker: they run as AnsiballZ payloads."""
     _replace(_module("plugin_utils._inprocess"), "runs_here", lambda action: False)
@@ -190,6 +196,7 @@ SWITCHES = {
         view_left,
         bulk_hosts,
         gc_pause,
+        template_warm,
         in_process,
     )
 }

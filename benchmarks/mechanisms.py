@@ -138,6 +138,10 @@ CODE = {
     "gc_pause": [
         ("plugins/module_utils/_runner/collector.py", ["*"]),
     ],
+    "template_warm": [
+        ("plugins/plugin_utils/_warm.py", ["*"]),
+        ("plugins/plugin_utils/_data.py", ["as_template"]),
+    ],
     "in_process": [
         ("plugins/plugin_utils/_inprocess.py", ["*"]),
         *[

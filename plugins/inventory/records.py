@@ -142,6 +142,7 @@ from ansible_collections.baremetal.provision.plugins.module_utils._views.invento
 )
 from ansible_collections.baremetal.provision.plugins.plugin_utils._data import as_inventory_data
 from ansible_collections.baremetal.provision.plugins.plugin_utils._populate import add_hosts
+from ansible_collections.baremetal.provision.plugins.plugin_utils._warm import warm_templating
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -181,6 +182,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 self.display.warning("%s: %s" % (root, warning))
             # Playbooks run with this inventory find the store without being told again.
             self.inventory.set_variable("all", "bm_records_dir", as_inventory_data(root))
+            # before the first task forks a worker: see _warm
+            warm_templating(loader, self.display)
             settle_long_lived()
 
     def _view(self, root, path, memo_key, fingerprint, cache, host_vars="full", full=None):

@@ -44,6 +44,12 @@ def as_data(value):
     return value if TRUST_TAGS else _unsafe(value)
 
 
+def as_template(text):
+    """The collection's own constant ``text``, which it means as a template, in the form Ansible
+    templates on every supported line (before 2.19 every string is one)."""
+    return _trusted(text) if TRUST_TAGS else text
+
+
 # Jinja's markers as Ansible uses them: every default delimiter ({{ }}, {% %}, {# #}) holds a
 # brace, and a text that begins with this header picks its own delimiters (on every line).
 _OVERRIDE_HEADER = "#jinja2:"
@@ -65,7 +71,7 @@ def as_inventory_data(value):
     every other string is one ``ansible-inventory --export`` writes as a plain JSON string
     (plain before 2.19, trusted from 2.19 on, which templating returns unchanged)."""
     if TRUST_TAGS:
-        if not _printing_inventory():
+        if not printing_inventory():
             return value  # untrusted text is data; trust would change nothing but the cost
         if len(_MARKED) > _MARKED_MAX:
             _MARKED.clear()
@@ -73,7 +79,7 @@ def as_inventory_data(value):
     return _unsafe_where_template(value)
 
 
-def _printing_inventory():
+def printing_inventory():
     """Whether this process is ansible-inventory (its options, --export among them, are in the
     CLI arguments), which prints untrusted text wrapped from 2.19 on. Elsewhere (ansible-playbook,
     an AWX job) a string with no brace templates to itself whether trusted or not, and tagging

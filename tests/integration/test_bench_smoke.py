@@ -61,6 +61,7 @@ EXPECTED = {
                 "view_left",
                 "bulk_hosts",
                 "gc_pause",
+                "template_warm",
                 "in_process",
             )
         ),

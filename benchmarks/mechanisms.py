@@ -2,7 +2,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: what each speed mechanism is worth, turned off one at a time (benchmarks/_switches.py).
 
-    python benchmarks/mechanisms.py [--systems 10000] [--repeat 5] [--only parse_cache,...] [--smoke]
+    python benchmarks/mechanisms.py [--systems 10000] [--repeat 5] [--only parse_cache,...] [--chain N] [--smoke]
 
 One segment of N systems (the provisioner renders all N). In each attempt every configuration
 runs in turn (all mechanisms on, then each one off, the order rotated from one attempt to the
@@ -13,6 +13,10 @@ next so that none always comes first):
   inventory changed   ansible-playbook with one task on localhost after one record file was
                       rewritten (a git pull): the plugin's view is stale
   inventory unchanged the same run again, nothing changed
+With --chain N, each configuration runs N replaces in a row in each attempt and the first is not
+counted: a mechanism that works over a chain of runs (a view delta, the view an edit leaves for
+the render) is measured on the state its own runs leave, not on the state the configuration
+before it left.
 The inventory is measured only for the mechanisms it uses. Figures are seconds, median [min-max];
 off/on is the median [min-max] of the per-attempt ratios. Lines: code lines (no blank, comment or
 docstring line) of the functions and classes each mechanism adds, counted from the source now.
@@ -217,13 +221,16 @@ def switched(env, off):
     return dict(env, BENCH_OFF=off if off != ON else "")
 
 
-def replace_attempt(ctx, configs, runs):
+def replace_attempt(ctx, configs, runs, chain=1):
     for off in configs:
         env = switched(ctx["env"], off)
         replace_bench.playbook(
             ["-i", ctx["inv"], "--graph", "provisioners"], env, command=S.command("ansible-inventory")
         )
-        runs[off].append(replace_bench.replace_once(ctx, command=S.command("ansible-playbook"), env=env)[0])
+        for number in range(chain):
+            took = replace_bench.replace_once(ctx, command=S.command("ansible-playbook"), env=env)[0]
+            if chain == 1 or number > 0:  # a chain's first run starts from what another configuration left
+                runs[off].append(took)
 
 
 def inventory_attempt(ctx, configs, runs):
@@ -238,10 +245,16 @@ def inventory_attempt(ctx, configs, runs):
         )
 
 
-def report(systems, repeat, replace, inventory):
+def report(systems, repeat, replace, inventory, chain=1):
     print(
-        "\nspeed mechanisms at %d systems in one segment (seconds, median [min-max] of %d attempt%s; off/on: "
-        "per-attempt ratio)" % (systems, repeat, "" if repeat == 1 else "s")
+        "\nspeed mechanisms at %d systems in one segment (seconds, median [min-max] of %d attempt%s%s; off/on: "
+        "per-attempt ratio)"
+        % (
+            systems,
+            repeat,
+            "" if repeat == 1 else "s",
+            "" if chain == 1 else ", replace: chains of %d, %d runs counted in each" % (chain, chain - 1),
+        )
     )
     lines = []
     for off in replace:
@@ -265,9 +278,17 @@ def main(argv=None):
     parser.add_argument(
         "--only", help="these mechanisms only (comma-separated; default: all of %s)" % ", ".join(S.SWITCHES)
     )
+    parser.add_argument(
+        "--chain",
+        type=int,
+        default=1,
+        help="replaces in a row per configuration and attempt, the first not counted (default 1: one, counted)",
+    )
     parser.add_argument("--smoke", action="store_true", help="20 systems, one attempt: checks the benchmark runs")
     parser.add_argument("--json", help="also write the runs to this file")
     args = parser.parse_args(argv)
+    if args.chain < 1:
+        parser.error("--chain: at least 1")
     if args.smoke:
         args.systems, args.repeat = 20, 1
     mechanisms = args.only.split(",") if args.only else list(S.SWITCHES)
@@ -287,10 +308,10 @@ def main(argv=None):
         for number in range(args.repeat):
             print("... attempt %d of %d" % (number + 1, args.repeat), flush=True)
             turn = number % len(configs)
-            replace_attempt(replace_ctx, configs[turn:] + configs[:turn], replace)
+            replace_attempt(replace_ctx, configs[turn:] + configs[:turn], replace, args.chain)
             turn = number % len(inventory_configs)
             inventory_attempt(inventory_ctx, inventory_configs[turn:] + inventory_configs[:turn], inventory)
-    report(args.systems, args.repeat, replace, inventory)
+    report(args.systems, args.repeat, replace, inventory, args.chain)
     if args.json:
         with open(args.json, "w", encoding="utf-8") as handle:
             json.dump(

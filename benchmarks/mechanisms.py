@@ -253,7 +253,9 @@ def report(systems, repeat, replace, inventory, chain=1):
             systems,
             repeat,
             "" if repeat == 1 else "s",
-            "" if chain == 1 else ", replace: chains of %d, %d runs counted in each" % (chain, chain - 1),
+            ""
+            if chain == 1
+            else ", replace: chains of %d, %d run%s counted in each" % (chain, chain - 1, "" if chain == 2 else "s"),
         )
     )
     lines = []
@@ -317,6 +319,7 @@ def main(argv=None):
             json.dump(
                 {
                     "systems": args.systems,
+                    "chain": args.chain,
                     "replace": replace,
                     "inventory": inventory,
                     "lines": {m: lines_of(m) for m in mechanisms},
